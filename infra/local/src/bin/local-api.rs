@@ -1,0 +1,17 @@
+//! Serves every route group on 127.0.0.1:$PORT (default 3000).
+
+use anyhow::Context;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shared::telemetry::init();
+    let state = shared::AppState::from_env().await?;
+    let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding port {port}"))?;
+    tracing::info!(url = %format!("http://127.0.0.1:{port}"), "serving the API");
+    axum::serve(listener, local::app(state)).with_graceful_shutdown(async {
+        tokio::signal::ctrl_c().await.ok();
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! Local hosting: every function's router merged on one port (same paths as API
+//! Gateway), plus the operator commands' shared set-up code.
+
+use axum::Router;
+use shared::AppState;
+
+/// All route groups in one router, wrapped in the same plumbing each Lambda uses.
+pub fn app(state: AppState) -> Router {
+    shared::http::serve(
+        Router::new()
+            .merge(auth::router(state.clone()))
+            .merge(oauth::router(state.clone()))
+            .merge(billing::router(state.clone()))
+            .merge(stripe_webhook::router(state.clone()))
+            .merge(petitions::router(state.clone()))
+            .merge(tasks::router(state.clone()))
+            .merge(wills::router(state)),
+    )
+}
+
+pub mod setup;

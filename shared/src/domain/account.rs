@@ -1,0 +1,170 @@
+//! Accounts, users, roles and subscriptions as stored and returned.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::email::Email;
+
+/// A new shop's trial length.
+pub const TRIAL_DAYS: i64 = 14;
+/// How long a user may work before verifying their email.
+pub const VERIFICATION_GRACE_DAYS: i64 = 7;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    Engineer,
+    Viewer,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub team_size_bucket: Option<TeamSizeBucket>,
+    pub primary_psa: Option<PrimaryPsa>,
+    pub stripe_customer_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub account_id: String,
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    /// PHC string; `None` for users who only sign in through an OAuth provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub role_at_signup: Option<String>,
+    pub onboarding_step_completed: Option<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn verification_grace_ends_at(&self) -> DateTime<Utc> {
+        self.created_at + Duration::days(VERIFICATION_GRACE_DAYS)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Trialing,
+    Active,
+    PastDue,
+    Canceled,
+    Incomplete,
+    Complimentary,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub account_id: String,
+    pub plan: String,
+    pub status: SubscriptionStatus,
+    pub seat_limit: u32,
+    pub current_period_start: Option<DateTime<Utc>>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub stripe_subscription_id: Option<String>,
+}
+
+impl Subscription {
+    /// The trialing Pro subscription every new shop starts with.
+    pub fn trial(account_id: &str, now: DateTime<Utc>) -> Self {
+        Subscription {
+            account_id: account_id.to_owned(),
+            plan: "pro".to_owned(),
+            status: SubscriptionStatus::Trialing,
+            seat_limit: 1,
+            current_period_start: Some(now),
+            current_period_end: Some(now + Duration::days(TRIAL_DAYS)),
+            cancel_at_period_end: false,
+            stripe_subscription_id: None,
+        }
+    }
+
+    /// Live = active, complimentary, past_due, or a trial that has not ended.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        match self.status {
+            SubscriptionStatus::Active | SubscriptionStatus::Complimentary | SubscriptionStatus::PastDue => true,
+            SubscriptionStatus::Trialing => self.current_period_end.is_some_and(|end| end > now),
+            SubscriptionStatus::Canceled | SubscriptionStatus::Incomplete => false,
+        }
+    }
+}
+
+/// Team size buckets offered by the onboarding wizard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TeamSizeBucket {
+    #[serde(rename = "1")]
+    Solo,
+    #[serde(rename = "2-5")]
+    Small,
+    #[serde(rename = "6-15")]
+    Medium,
+    #[serde(rename = "16-50")]
+    Large,
+    #[serde(rename = "51+")]
+    Enterprise,
+}
+
+/// The professional-services automation tool a shop mainly uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrimaryPsa {
+    Connectwise,
+    Autotask,
+    Halopsa,
+    Syncro,
+    Kaseya,
+    Other,
+    None,
+}
+
+/// Onboarding wizard steps are numbered 1..=MAX_ONBOARDING_STEP.
+pub const MAX_ONBOARDING_STEP: u8 = 10;
+/// `role_at_signup` is free text from the sign-up form, bounded.
+pub const MAX_ROLE_AT_SIGNUP_LEN: usize = 50;
+pub const MAX_NAME_LEN: usize = 200;
+
+/// Trims a display name and checks it is present and bounded.
+pub fn parse_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(format!("must be at most {MAX_NAME_LEN} characters"));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(status: SubscriptionStatus, end: Option<DateTime<Utc>>) -> Subscription {
+        Subscription { status, current_period_end: end, ..Subscription::trial("a", Utc::now()) }
+    }
+
+    #[test]
+    fn liveness_by_status() {
+        let now = Utc::now();
+        let later = Some(now + Duration::hours(1));
+        let earlier = Some(now - Duration::hours(1));
+        assert!(sub(SubscriptionStatus::Active, None).is_live(now));
+        assert!(sub(SubscriptionStatus::Complimentary, None).is_live(now));
+        assert!(sub(SubscriptionStatus::PastDue, earlier).is_live(now));
+        assert!(sub(SubscriptionStatus::Trialing, later).is_live(now));
+        assert!(!sub(SubscriptionStatus::Trialing, earlier).is_live(now));
+        assert!(!sub(SubscriptionStatus::Trialing, None).is_live(now));
+        assert!(!sub(SubscriptionStatus::Canceled, later).is_live(now));
+        assert!(!sub(SubscriptionStatus::Incomplete, later).is_live(now));
+    }
+}

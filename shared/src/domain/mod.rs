@@ -1,0 +1,7 @@
+//! Plain types and rules. Architecture invariant: nothing here does IO — no store,
+//! no clock reads (callers pass `now`), no network.
+
+pub mod access;
+pub mod account;
+pub mod email;
+pub mod password;

@@ -1,0 +1,113 @@
+//! The one error type every route returns, rendered as SPEC's error body:
+//! `{"error": "<stable_code>", "message": "<human text>", ...extra fields}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A client error with a stable code, a message and optional extra body fields.
+    #[error("{code}: {message}")]
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        extra: Map<String, Value>,
+        retry_after_secs: Option<u64>,
+    },
+    /// Anything unexpected: logged with its whole cause chain, answered with an opaque 500.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Client { status, code, message: message.into(), extra: Map::new(), retry_after_secs: None }
+    }
+
+    /// Adds one field to the body next to `error` and `message`.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        if let ApiError::Client { extra, .. } = &mut self {
+            extra.insert(key.to_owned(), value.into());
+        }
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        if let ApiError::Client { retry_after_secs, .. } = &mut self {
+            *retry_after_secs = Some(secs);
+        }
+        self
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 422 with the offending fields: `{"fields": {"email": "..."}}`.
+    pub fn validation(fields: impl IntoIterator<Item = (String, String)>) -> Self {
+        let fields: Map<String, Value> = fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "request validation failed")
+            .with("fields", Value::Object(fields))
+    }
+
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation([(field.to_owned(), message.into())])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Client { status, .. } => *status,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Client { code, .. } => code,
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Client { status, code, message, extra, retry_after_secs } => {
+                let mut body = Map::new();
+                body.insert("error".into(), json!(code));
+                body.insert("message".into(), json!(message));
+                body.extend(extra);
+                let mut response = (status, axum::Json(Value::Object(body))).into_response();
+                if let Some(secs) = retry_after_secs {
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                response
+            }
+            ApiError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "unexpected error");
+                let body = json!({"error": "internal_error", "message": "something went wrong on our side"});
+                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,132 @@
+//! Extractors that turn bad input into SPEC error bodies instead of axum's plain text.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::security::jwt::Claims;
+use crate::state::AppState;
+
+/// Largest request body accepted (JSON or form).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body. Malformed JSON → 400 `invalid_json`; well-formed JSON of the wrong
+/// shape or types → 422 `validation_failed` naming the field.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        if !has_content_type(req.headers(), "application/json") {
+            return Err(unsupported_media_type());
+        }
+        let bytes = body_bytes(req).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A body that is JSON or a URL-encoded form (OAuth2-style password login).
+pub struct JsonOrForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonOrForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let is_form = has_content_type(req.headers(), "application/x-www-form-urlencoded");
+        if !is_form && !has_content_type(req.headers(), "application/json") {
+            return Err(unsupported_media_type());
+        }
+        let bytes = body_bytes(req).await?;
+        if is_form {
+            serde_urlencoded::from_bytes(&bytes)
+                .map(JsonOrForm)
+                .map_err(|e| ApiError::validation([("body".to_owned(), e.to_string())]))
+        } else {
+            parse_json(&bytes).map(JsonOrForm)
+        }
+    }
+}
+
+fn has_content_type(headers: &axum::http::HeaderMap, expected: &str) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as application/json",
+    )
+}
+
+async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "request body is too large"))
+}
+
+/// Parses JSON, naming the offending field on a type error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let inner = err.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::bad_request("invalid_json", format!("request body is not valid JSON: {inner}"));
+        }
+        let path = err.path().to_string();
+        let field = if path == "." { missing_field(&inner.to_string()).unwrap_or_else(|| "body".to_owned()) } else { path };
+        ApiError::validation([(field, strip_position(&inner.to_string()))])
+    })
+}
+
+/// serde names a missing field only in its message: "missing field `email` at ...".
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+fn strip_position(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+/// The caller, from a valid access JWT in `Authorization: Bearer ...`.
+#[derive(Clone, Debug)]
+pub struct AuthUser(pub Claims);
+
+impl AuthUser {
+    pub fn user_id(&self) -> &str {
+        &self.0.sub
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.0.acc
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(user.clone());
+        }
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+        let claims = state.jwt.verify(token.trim()).map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
+        let user = AuthUser(claims);
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}

@@ -1,0 +1,56 @@
+//! `require_active_subscription` and `require_verified_email_after_grace`, mounted on
+//! every product router. One BatchGetItem per request; they never write.
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::domain::access::{self, RESEND_VERIFICATION_URL, SubscriptionDenial, UPGRADE_URL};
+use crate::error::ApiError;
+use crate::http::extract::AuthUser;
+use crate::state::AppState;
+
+/// Puts both guards in front of every route of `router` (not its fallback, so an
+/// unknown path is still a 404).
+pub fn guarded(router: Router<AppState>, state: AppState) -> Router<AppState> {
+    router.route_layer(middleware::from_fn_with_state(state, product_access))
+}
+
+async fn product_access(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let caller = AuthUser::from_request_parts(&mut parts, &state).await?;
+    let (user, subscription) = state.store.user_and_subscription(caller.user_id(), caller.account_id()).await?;
+    let user = user.ok_or_else(|| ApiError::unauthorized("user no longer exists"))?;
+    let now = Utc::now();
+    let path = parts.uri.path();
+
+    access::check_subscription(path, subscription.as_ref(), now).map_err(subscription_error)?;
+    access::check_email_verified(path, &user, now).map_err(|grace_ended_at| {
+        ApiError::forbidden("email_not_verified", "verify your email address to continue")
+            .with("grace_ended_at", grace_ended_at.to_rfc3339())
+            .with("resend_url", RESEND_VERIFICATION_URL)
+    })?;
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+fn subscription_error(denial: SubscriptionDenial) -> ApiError {
+    match denial {
+        SubscriptionDenial::NoSubscription => {
+            ApiError::new(StatusCode::PAYMENT_REQUIRED, "no_subscription", "this account has no subscription")
+                .with("upgrade_url", UPGRADE_URL)
+        }
+        SubscriptionDenial::Inactive(sub) => ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "subscription_inactive",
+            "this account's subscription is not active",
+        )
+        .with("status", serde_json::to_value(sub.status).unwrap_or(Value::Null))
+        .with("plan", sub.plan)
+        .with("current_period_end", sub.current_period_end.map(|t| Value::String(t.to_rfc3339())).unwrap_or(Value::Null))
+        .with("upgrade_url", UPGRADE_URL),
+    }
+}

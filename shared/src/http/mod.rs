@@ -1,0 +1,28 @@
+//! HTTP plumbing shared by every function: extractors, the product-route guards,
+//! request ids, tracing and the JSON 404 fallback.
+
+pub mod extract;
+pub mod guards;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps a finished router (one function's, or all of them merged locally): a request
+/// id on every request and response, one tracing span per request carrying it, and
+/// the SPEC error body for unknown paths.
+pub fn serve(router: Router) -> Router {
+    router
+        .fallback(|| async { ApiError::not_found() })
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", request_id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

@@ -1,0 +1,456 @@
+//! Identity use cases: sign-up, login, token refresh, passwords, email verification,
+//! onboarding. Each function validates, applies the domain rules and talks to the
+//! store and mailer; the `auth` function maps HTTP onto them.
+
+use chrono::{DateTime, Duration, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::account::{
+    self, Account, MAX_ONBOARDING_STEP, MAX_ROLE_AT_SIGNUP_LEN, PrimaryPsa, Role, Subscription, TeamSizeBucket,
+    User,
+};
+use crate::domain::email::Email;
+use crate::domain::password::NewPassword;
+use crate::error::{ApiError, ApiResult};
+use crate::security::{password, token};
+use crate::state::AppState;
+use crate::store::identity::{AccountPatch, CreateUserError};
+use crate::store::tokens::{OneTimeEffect, OneTimeKind, OneTimeToken, RefreshToken, RotateOutcome};
+
+pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
+pub const EMAIL_VERIFICATION_TTL: Duration = Duration::hours(48);
+pub const PASSWORD_RESET_TTL: Duration = Duration::hours(1);
+const LOGIN_THROTTLE_SCOPE: &str = "login-email";
+
+// ---------- views ----------
+
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub email_verified: bool,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub has_password: bool,
+    pub role_at_signup: Option<String>,
+    pub onboarding_step_completed: Option<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        UserView {
+            id: user.id.clone(),
+            account_id: user.account_id.clone(),
+            email: user.email.to_string(),
+            name: user.name.clone(),
+            role: user.role,
+            email_verified: user.email_verified_at.is_some(),
+            email_verified_at: user.email_verified_at,
+            has_password: user.password_hash.is_some(),
+            role_at_signup: user.role_at_signup.clone(),
+            onboarding_step_completed: user.onboarding_step_completed,
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub team_size_bucket: Option<TeamSizeBucket>,
+    pub primary_psa: Option<PrimaryPsa>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Account> for AccountView {
+    fn from(account: &Account) -> Self {
+        AccountView {
+            id: account.id.clone(),
+            name: account.name.clone(),
+            team_size_bucket: account.team_size_bucket,
+            primary_psa: account.primary_psa,
+            created_at: account.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubscriptionView {
+    pub status: account::SubscriptionStatus,
+    pub plan: String,
+    pub current_period_end: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub user: UserView,
+    pub account: AccountView,
+    pub role: Role,
+    pub subscription: Option<SubscriptionView>,
+}
+
+// ---------- inputs ----------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterInput {
+    pub email: String,
+    pub password: SecretString,
+    pub name: String,
+    pub account_name: Option<String>,
+    pub account_invite_code: Option<String>,
+    pub role_at_signup: Option<String>,
+}
+
+/// JSON `{email, password}` or the OAuth2 password form `username`/`password`.
+#[derive(Debug, Deserialize)]
+pub struct LoginInput {
+    #[serde(alias = "username")]
+    pub email: String,
+    pub password: SecretString,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatchInput {
+    pub name: Option<String>,
+    pub team_size_bucket: Option<TeamSizeBucket>,
+    pub primary_psa: Option<PrimaryPsa>,
+}
+
+/// Collects field errors so one 422 names every offending field.
+#[derive(Default)]
+struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.0.push((field.to_owned(), message))).ok()
+    }
+
+    fn finish(self) -> ApiResult<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::validation(self.0)) }
+    }
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_credentials", "email or password is incorrect")
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::bad_request("invalid_or_expired_token", "this link is invalid, used or expired")
+}
+
+fn use_oauth_provider() -> ApiError {
+    // The providers list is filled from the user's linked identities once OAuth lands.
+    ApiError::bad_request("use_oauth_provider", "this account signs in with an identity provider")
+        .with("providers", serde_json::Value::Array(vec![]))
+}
+
+// ---------- use cases ----------
+
+/// Creates a new shop (account + owner + 14-day Pro trial) and sends the verification
+/// email. With an invite code the user joins the inviting account instead.
+pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<TokenPair> {
+    let mut errors = FieldErrors::default();
+    let email = errors.check("email", Email::parse(&input.email));
+    let name = errors.check("name", account::parse_name(&input.name));
+    let account_name = match &input.account_name {
+        Some(raw) => errors.check("account_name", account::parse_name(raw)),
+        None => name.as_ref().map(|n| format!("{n}'s shop")),
+    };
+    let role_at_signup = match input.role_at_signup.as_deref().map(str::trim) {
+        Some(role) if role.chars().count() > MAX_ROLE_AT_SIGNUP_LEN => {
+            errors.check::<()>("role_at_signup", Err(format!("must be at most {MAX_ROLE_AT_SIGNUP_LEN} characters")));
+            None
+        }
+        Some("") | None => None,
+        Some(role) => Some(role.to_owned()),
+    };
+    let password = match &email {
+        Some(email) => errors.check("password", NewPassword::parse(input.password, email)),
+        None => None,
+    };
+    errors.finish()?;
+    let (Some(email), Some(name), Some(account_name), Some(password)) = (email, name, account_name, password) else {
+        unreachable!("every field was checked above")
+    };
+    if input.account_invite_code.is_some() {
+        // Invitations are validated before anything is written; no invite is valid yet.
+        return Err(ApiError::bad_request("invite_invalid_or_expired", "this invitation is invalid or has expired"));
+    }
+
+    let now = Utc::now();
+    let account = Account {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: account_name,
+        team_size_bucket: None,
+        primary_psa: None,
+        stripe_customer_id: None,
+        created_at: now,
+    };
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: account.id.clone(),
+        email,
+        name,
+        role: Role::Owner,
+        password_hash: Some(password::hash(password.secret().clone()).await?),
+        email_verified_at: None,
+        role_at_signup,
+        onboarding_step_completed: None,
+        created_at: now,
+    };
+    let subscription = Subscription::trial(&account.id, now);
+    match state.store.create_shop(&account, &user, &subscription).await {
+        Ok(()) => {}
+        Err(CreateUserError::EmailTaken) => {
+            return Err(ApiError::conflict("email_taken", "an account with this email already exists"));
+        }
+        Err(CreateUserError::Store(err)) => return Err(err.into()),
+    }
+    tracing::info!(user_id = %user.id, account_id = %account.id, "registered a new shop");
+    send_verification_email(state, &user).await;
+    let mut pair = issue_tokens(state, &user, uuid::Uuid::new_v4().to_string()).await?;
+    pair.user = Some(UserView::from(&user));
+    Ok(pair)
+}
+
+/// Logs in with email and password. Five failures for one email within 15 minutes
+/// block it (429 with Retry-After) until the window ends.
+pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<TokenPair> {
+    let email = Email::parse(&input.email).map_err(|m| ApiError::invalid_field("email", m))?;
+    let subject = email.normalized();
+    let now = Utc::now();
+    if let Some(retry_after) = state.store.login_blocked_for(LOGIN_THROTTLE_SCOPE, &subject, now).await? {
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many failed logins; try again later",
+        )
+        .with("retry_after", retry_after)
+        .retry_after(retry_after));
+    }
+    let user = state.store.user_by_email(&subject).await?;
+    if let Some(user) = &user
+        && user.password_hash.is_none()
+    {
+        return Err(use_oauth_provider());
+    }
+    let matches = password::verify(input.password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
+    let Some(user) = user.filter(|_| matches) else {
+        state.store.record_login_failure(LOGIN_THROTTLE_SCOPE, &subject, now).await?;
+        return Err(invalid_credentials());
+    };
+    state.store.clear_login_failures(LOGIN_THROTTLE_SCOPE, &subject).await?;
+    let mut pair = issue_tokens(state, &user, uuid::Uuid::new_v4().to_string()).await?;
+    pair.user = Some(UserView::from(&user));
+    Ok(pair)
+}
+
+/// Exchanges a refresh token for a new pair. A token that was already exchanged is
+/// a reuse (stolen or replayed): the whole family is revoked.
+pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPair> {
+    let refused = || ApiError::unauthorized("invalid refresh token");
+    let now = Utc::now();
+    let digest = token::digest(refresh_token);
+    let stored = state.store.refresh_token(&digest).await?.filter(|t| t.expires_at > now).ok_or_else(refused)?;
+    if stored.rotated_at.is_some() {
+        tracing::warn!(family_id = %stored.family_id, "refresh token reused; revoking its family");
+        state.store.revoke_family(&stored.family_id, now, stored.ttl).await?;
+        return Err(refused());
+    }
+    let user = state.store.user(&stored.user_id).await?.ok_or_else(refused)?;
+    let access_token = state.jwt.issue(&user.id, &user.account_id, user.role)?;
+    let new_token = token::generate();
+    let next = RefreshToken {
+        user_id: user.id.clone(),
+        family_id: stored.family_id.clone(),
+        expires_at: now + REFRESH_TOKEN_TTL,
+        rotated_at: None,
+        ttl: (now + REFRESH_TOKEN_TTL).timestamp(),
+    };
+    match state.store.rotate_refresh_token(&digest, &token::digest(&new_token), &next, now).await? {
+        RotateOutcome::Rotated => {
+            Ok(TokenPair { access_token, refresh_token: new_token, token_type: "bearer", user: None })
+        }
+        RotateOutcome::Refused => {
+            // A concurrent exchange of the same token won, or the family is revoked.
+            state.store.revoke_family(&stored.family_id, now, stored.ttl).await?;
+            Err(refused())
+        }
+    }
+}
+
+/// Revokes the refresh token's family (this session). Unknown tokens are ignored.
+pub async fn logout(state: &AppState, refresh_token: &str) -> ApiResult<()> {
+    if let Some(stored) = state.store.refresh_token(&token::digest(refresh_token)).await? {
+        state.store.revoke_family(&stored.family_id, Utc::now(), stored.ttl).await?;
+    }
+    Ok(())
+}
+
+async fn issue_tokens(state: &AppState, user: &User, family_id: String) -> ApiResult<TokenPair> {
+    let now = Utc::now();
+    let refresh_token = token::generate();
+    let stored = RefreshToken {
+        user_id: user.id.clone(),
+        family_id,
+        expires_at: now + REFRESH_TOKEN_TTL,
+        rotated_at: None,
+        ttl: (now + REFRESH_TOKEN_TTL).timestamp(),
+    };
+    state.store.put_refresh_token(&token::digest(&refresh_token), &stored).await?;
+    Ok(TokenPair {
+        access_token: state.jwt.issue(&user.id, &user.account_id, user.role)?,
+        refresh_token,
+        token_type: "bearer",
+        user: None,
+    })
+}
+
+pub async fn me(state: &AppState, user_id: &str, account_id: &str) -> ApiResult<Me> {
+    let (user, account, subscription) = tokio::try_join!(
+        state.store.user(user_id),
+        state.store.account(account_id),
+        state.store.subscription(account_id),
+    )?;
+    let (Some(user), Some(account)) = (user, account) else { return Err(ApiError::unauthorized("user no longer exists")) };
+    Ok(Me {
+        role: user.role,
+        user: UserView::from(&user),
+        account: AccountView::from(&account),
+        subscription: subscription.map(|s| SubscriptionView {
+            status: s.status,
+            plan: s.plan,
+            current_period_end: s.current_period_end,
+        }),
+    })
+}
+
+pub async fn current_user(state: &AppState, user_id: &str) -> ApiResult<User> {
+    state.store.user(user_id).await?.ok_or_else(|| ApiError::unauthorized("user no longer exists"))
+}
+
+pub async fn change_password(
+    state: &AppState,
+    user_id: &str,
+    current: SecretString,
+    new: SecretString,
+) -> ApiResult<()> {
+    let user = current_user(state, user_id).await?;
+    let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider()) };
+    let new = NewPassword::parse(new, &user.email).map_err(|m| ApiError::invalid_field("new_password", m))?;
+    if !password::verify(current, Some(hash)).await? {
+        return Err(ApiError::bad_request("invalid_current_password", "the current password is incorrect"));
+    }
+    state.store.set_password_hash(&user.id, &password::hash(new.secret().clone()).await?).await?;
+    Ok(())
+}
+
+/// Mails a reset link to password users. Callers answer 200 whatever happens, so the
+/// response never reveals whether the email is registered.
+pub async fn initiate_password_reset(state: &AppState, raw_email: &str) -> ApiResult<()> {
+    let email = Email::parse(raw_email).map_err(|m| ApiError::invalid_field("email", m))?;
+    let Some(user) = state.store.user_by_email(&email.normalized()).await? else { return Ok(()) };
+    if user.password_hash.is_none() {
+        return Ok(());
+    }
+    let token = new_one_time_token(state, OneTimeKind::PasswordReset, &user.id, PASSWORD_RESET_TTL).await?;
+    if let Err(err) = state.mailer.send(&user.email, state.mailer.password_reset(&token)).await {
+        tracing::error!(error = format!("{err:#}"), user_id = %user.id, "password reset email failed");
+    }
+    Ok(())
+}
+
+pub async fn complete_password_reset(state: &AppState, raw_token: &str, new: SecretString) -> ApiResult<()> {
+    let now = Utc::now();
+    let digest = token::digest(raw_token);
+    let stored = state
+        .store
+        .one_time_token(OneTimeKind::PasswordReset, &digest)
+        .await?
+        .filter(|t| t.expires_at > now)
+        .ok_or_else(invalid_token)?;
+    let user = state.store.user(&stored.user_id).await?.ok_or_else(invalid_token)?;
+    let new = NewPassword::parse(new, &user.email).map_err(|m| ApiError::invalid_field("new_password", m))?;
+    let hash = password::hash(new.secret().clone()).await?;
+    let effect = OneTimeEffect::SetPassword { password_hash: &hash };
+    if !state.store.consume_one_time_token(OneTimeKind::PasswordReset, &digest, &user.id, effect, now).await? {
+        return Err(invalid_token());
+    }
+    Ok(())
+}
+
+/// Sends (or re-sends) the verification email. A mail failure is logged, never
+/// returned: sign-up must not fail because SES did.
+pub async fn send_verification_email(state: &AppState, user: &User) {
+    let result = async {
+        let token = new_one_time_token(state, OneTimeKind::EmailVerification, &user.id, EMAIL_VERIFICATION_TTL).await?;
+        state.mailer.send(&user.email, state.mailer.verification(&token)).await
+    }
+    .await;
+    if let Err(err) = result {
+        tracing::error!(error = format!("{err:#}"), user_id = %user.id, "verification email failed");
+    }
+}
+
+pub async fn verify_email(state: &AppState, raw_token: &str) -> ApiResult<()> {
+    let now = Utc::now();
+    let digest = token::digest(raw_token);
+    let stored = state
+        .store
+        .one_time_token(OneTimeKind::EmailVerification, &digest)
+        .await?
+        .filter(|t| t.expires_at > now)
+        .ok_or_else(invalid_token)?;
+    let consumed = state
+        .store
+        .consume_one_time_token(OneTimeKind::EmailVerification, &digest, &stored.user_id, OneTimeEffect::VerifyEmail, now)
+        .await?;
+    if consumed { Ok(()) } else { Err(invalid_token()) }
+}
+
+async fn new_one_time_token(state: &AppState, kind: OneTimeKind, user_id: &str, ttl: Duration) -> anyhow::Result<String> {
+    let raw = token::generate();
+    let expires_at = Utc::now() + ttl;
+    let stored = OneTimeToken { user_id: user_id.to_owned(), expires_at, ttl: expires_at.timestamp() };
+    state.store.put_one_time_token(kind, &token::digest(&raw), &stored).await?;
+    Ok(raw)
+}
+
+pub async fn set_onboarding_step(state: &AppState, user_id: &str, step: i64) -> ApiResult<User> {
+    let step = u8::try_from(step)
+        .ok()
+        .filter(|s| (1..=MAX_ONBOARDING_STEP).contains(s))
+        .ok_or_else(|| ApiError::invalid_field("step", format!("must be between 1 and {MAX_ONBOARDING_STEP}")))?;
+    state.store.set_onboarding_step(user_id, step).await?;
+    current_user(state, user_id).await
+}
+
+pub async fn account(state: &AppState, account_id: &str) -> ApiResult<Account> {
+    state.store.account(account_id).await?.ok_or_else(ApiError::not_found)
+}
+
+/// Owner-only update of the account's name and onboarding answers.
+pub async fn update_account(state: &AppState, role: Role, account_id: &str, input: AccountPatchInput) -> ApiResult<Account> {
+    let name = input.name.as_deref().map(account::parse_name).transpose().map_err(|m| ApiError::invalid_field("name", m))?;
+    if role != Role::Owner {
+        return Err(ApiError::forbidden("owner_required", "only the account owner can do this"));
+    }
+    let patch = AccountPatch { name, team_size_bucket: input.team_size_bucket, primary_psa: input.primary_psa };
+    state.store.update_account(account_id, &patch).await?.ok_or_else(ApiError::not_found)
+}

@@ -1,0 +1,35 @@
+//! What every handler gets: configuration and the clients, built once per cold start.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::Config;
+use crate::email::Mailer;
+use crate::security::jwt::JwtKeys;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub mailer: Mailer,
+    pub jwt: JwtKeys,
+}
+
+impl AppState {
+    /// Reads the environment and the AWS SDK's standard configuration
+    /// (`AWS_ENDPOINT_URL`, region, credentials).
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Ok(Self::new(config, &sdk))
+    }
+
+    pub fn new(config: Config, sdk: &SdkConfig) -> Self {
+        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
+        let mailer = Mailer::new(aws_sdk_sesv2::Client::new(sdk), config.email_from.clone(), config.app_base_url.clone());
+        let jwt = JwtKeys::new(&config.jwt);
+        AppState { config: Arc::new(config), store, mailer, jwt }
+    }
+}

@@ -1,0 +1,227 @@
+//! Accounts, users, email claims and subscriptions.
+
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Item, Store, from_item, item, key, s};
+use crate::domain::account::{Account, PrimaryPsa, Subscription, TeamSizeBucket, User};
+
+pub fn account_pk(account_id: &str) -> String {
+    format!("ACCOUNT#{account_id}")
+}
+
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+fn email_pk(normalized_email: &str) -> String {
+    format!("EMAIL#{normalized_email}")
+}
+
+pub const ACCOUNT_SK: &str = "ACCOUNT";
+pub const SUBSCRIPTION_SK: &str = "SUBSCRIPTION";
+pub const USER_SK: &str = "USER";
+const EMAIL_SK: &str = "EMAIL";
+
+#[derive(Serialize, Deserialize)]
+struct EmailClaim {
+    user_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+fn user_item(user: &User) -> anyhow::Result<Item> {
+    let mut item = item(&user_pk(&user.id), USER_SK, user)?;
+    item.insert("gsi1pk".into(), s(account_pk(&user.account_id)));
+    item.insert("gsi1sk".into(), s(user_pk(&user.id)));
+    Ok(item)
+}
+
+fn put(item: Item, table: &str, condition: Option<&str>) -> anyhow::Result<TransactWriteItem> {
+    let put = Put::builder().table_name(table).set_item(Some(item)).set_condition_expression(condition.map(Into::into));
+    Ok(TransactWriteItem::builder().put(put.build()?).build())
+}
+
+/// Partial update of an account's onboarding fields; `None` leaves a field unchanged.
+#[derive(Debug, Default)]
+pub struct AccountPatch {
+    pub name: Option<String>,
+    pub team_size_bucket: Option<TeamSizeBucket>,
+    pub primary_psa: Option<PrimaryPsa>,
+}
+
+impl Store {
+    /// Writes a new shop in one transaction: the email claim (conditional: emails are
+    /// unique case-insensitively), the owner user, the account and its trial.
+    pub async fn create_shop(
+        &self,
+        account: &Account,
+        owner: &User,
+        subscription: &Subscription,
+    ) -> Result<(), CreateUserError> {
+        let claim = item(&email_pk(&owner.email.normalized()), EMAIL_SK, &EmailClaim { user_id: owner.id.clone() })?;
+        let items = vec![
+            put(claim, &self.table, Some("attribute_not_exists(pk)"))?,
+            put(user_item(owner)?, &self.table, Some("attribute_not_exists(pk)"))?,
+            put(item(&account_pk(&account.id), ACCOUNT_SK, account)?, &self.table, Some("attribute_not_exists(pk)"))?,
+            put(item(&account_pk(&account.id), SUBSCRIPTION_SK, subscription)?, &self.table, None)?,
+        ];
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let err = err.into_service_error();
+                if super::first_condition_failed(&err) == Some(0) {
+                    Err(CreateUserError::EmailTaken)
+                } else {
+                    Err(CreateUserError::Store(err.into()))
+                }
+            }
+        }
+    }
+
+    pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
+        self.get(&user_pk(user_id), USER_SK).await
+    }
+
+    /// Two reads: the email claim, then the user it names.
+    pub async fn user_by_email(&self, normalized_email: &str) -> anyhow::Result<Option<User>> {
+        let Some(claim) = self.get::<EmailClaim>(&email_pk(normalized_email), EMAIL_SK).await? else {
+            return Ok(None);
+        };
+        self.user(&claim.user_id).await
+    }
+
+    pub async fn account(&self, account_id: &str) -> anyhow::Result<Option<Account>> {
+        self.get(&account_pk(account_id), ACCOUNT_SK).await
+    }
+
+    pub async fn subscription(&self, account_id: &str) -> anyhow::Result<Option<Subscription>> {
+        self.get(&account_pk(account_id), SUBSCRIPTION_SK).await
+    }
+
+    /// Writes (replaces) an account's subscription.
+    pub async fn put_subscription(&self, subscription: &Subscription) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(&account_pk(&subscription.account_id), SUBSCRIPTION_SK, subscription)?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The user and their account's subscription in one round trip (BatchGetItem),
+    /// as every guarded request needs both.
+    pub async fn user_and_subscription(
+        &self,
+        user_id: &str,
+        account_id: &str,
+    ) -> anyhow::Result<(Option<User>, Option<Subscription>)> {
+        let keys = KeysAndAttributes::builder()
+            .keys(key(&user_pk(user_id), USER_SK))
+            .keys(key(&account_pk(account_id), SUBSCRIPTION_SK))
+            .consistent_read(true)
+            .build()?;
+        let output = self.client.batch_get_item().request_items(&self.table, keys).send().await?;
+        let (mut user, mut subscription) = (None, None);
+        for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(USER_SK) => user = Some(from_item(item)?),
+                Some(SUBSCRIPTION_SK) => subscription = Some(from_item(item)?),
+                _ => {}
+            }
+        }
+        Ok((user, subscription))
+    }
+
+    pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> anyhow::Result<()> {
+        self.update_user(user_id, "SET password_hash = :v", s(password_hash)).await
+    }
+
+    pub async fn set_onboarding_step(&self, user_id: &str, step: u8) -> anyhow::Result<()> {
+        self.update_user(user_id, "SET onboarding_step_completed = :v", super::n(step)).await
+    }
+
+    async fn update_user(
+        &self,
+        user_id: &str,
+        expression: &str,
+        value: aws_sdk_dynamodb::types::AttributeValue,
+    ) -> anyhow::Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":v", value)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Applies a patch and returns the updated account (one UpdateItem).
+    pub async fn update_account(&self, account_id: &str, patch: &AccountPatch) -> anyhow::Result<Option<Account>> {
+        let mut sets = Vec::new();
+        let mut request = self.client.update_item().table_name(&self.table);
+        if let Some(name) = &patch.name {
+            sets.push("#name = :name");
+            request = request.expression_attribute_names("#name", "name").expression_attribute_values(":name", s(name));
+        }
+        if let Some(bucket) = patch.team_size_bucket {
+            sets.push("team_size_bucket = :bucket");
+            request = request.expression_attribute_values(":bucket", serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(bucket)?);
+        }
+        if let Some(psa) = patch.primary_psa {
+            sets.push("primary_psa = :psa");
+            request = request.expression_attribute_values(":psa", serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(psa)?);
+        }
+        if sets.is_empty() {
+            return self.account(account_id).await;
+        }
+        let output = request
+            .set_key(Some(key(&account_pk(account_id), ACCOUNT_SK)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await?;
+        output.attributes.map(from_item).transpose()
+    }
+
+    /// Marks a user's email verified (idempotent: keeps the first time).
+    pub(crate) fn verify_email_update(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
+        Ok(aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression("SET email_verified_at = if_not_exists(email_verified_at, :now)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .build()?)
+    }
+
+    pub(crate) fn set_password_update(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+    ) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
+        Ok(aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression("SET password_hash = :v")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":v", s(password_hash))
+            .build()?)
+    }
+}

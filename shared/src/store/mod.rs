@@ -1,0 +1,128 @@
+//! The DynamoDB store: one table, two GSIs, conditional writes for every uniqueness
+//! and exactly-once rule, transactions where several items change together.
+//!
+//! # Key schema
+//!
+//! Every item has `pk` and `sk`; items that expire carry `ttl` (epoch seconds, the
+//! table's TTL attribute) *and* an `expires_at` checked on read, because DynamoDB
+//! deletes expired items lazily (up to days later).
+//!
+//! | entity                  | pk                         | sk             | gsi1pk / gsi1sk               |
+//! |-------------------------|----------------------------|----------------|-------------------------------|
+//! | Account                 | `ACCOUNT#<id>`             | `ACCOUNT`      | —                             |
+//! | Subscription            | `ACCOUNT#<id>`             | `SUBSCRIPTION` | —                             |
+//! | User                    | `USER#<id>`                | `USER`         | `ACCOUNT#<account>` / `USER#<id>` |
+//! | Email claim (unique)    | `EMAIL#<lowercased email>` | `EMAIL`        | —                             |
+//! | Refresh token           | `REFRESH#<sha256>`         | `REFRESH`      | —                             |
+//! | Refresh family (revoked)| `FAMILY#<id>`              | `FAMILY`       | —                             |
+//! | One-time token          | `ONETIME#<kind>#<sha256>`  | `ONETIME`      | —                             |
+//! | Login-failure counter   | `THROTTLE#<scope>#<key>`   | `THROTTLE`     | —                             |
+//!
+//! `gsi2pk`/`gsi2sk` is reserved for lookups by external ids (Stripe customer and
+//! subscription ids).
+//!
+//! # Access patterns (numbers from ACCESS-PATTERNS.md)
+//!
+//! 1. User by id: GetItem `USER#id`. User by email: GetItem `EMAIL#lower` (holds the
+//!    user id) then GetItem `USER#id` — two strongly consistent reads; a GSI on email
+//!    would be one read but eventually consistent, and login right after sign-up
+//!    must see the user.
+//! 2. Account's users: Query GSI1 `gsi1pk = ACCOUNT#id`.
+//! 4. Refresh token by hash: GetItem `REFRESH#hash`; family revocation: one item
+//!    `FAMILY#id` checked inside the rotation transaction.
+//! 5. Verification / reset tokens: GetItem `ONETIME#kind#hash`, consumed by a
+//!    transaction that deletes it (conditionally) and applies its effect.
+//! 7. Login failures: UpdateItem `ADD` on `THROTTLE#login-email#<email>`.
+//! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
+//!    with the user in one BatchGetItem.
+
+pub mod identity;
+pub mod schema;
+pub mod throttle;
+pub mod tokens;
+pub mod wills;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store { client, table: table.into() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Reads one item (strongly consistent) and maps it to `T`.
+    async fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.map(|item| from_item(item)).transpose()
+    }
+}
+
+/// Serialises `value` and adds the key attributes.
+pub(crate) fn item<T: Serialize>(pk: &str, sk: &str, value: &T) -> anyhow::Result<Item> {
+    let mut item: Item = serde_dynamo::aws_sdk_dynamodb_1::to_item(value)?;
+    item.extend(key(pk, sk));
+    Ok(item)
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> anyhow::Result<T> {
+    Ok(serde_dynamo::aws_sdk_dynamodb_1::from_item(item)?)
+}
+
+pub(crate) fn key(pk: &str, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// For a cancelled transaction, the index of the first item whose condition failed.
+pub(crate) fn first_condition_failed(
+    err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+) -> Option<usize> {
+    match err {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => e
+            .cancellation_reasons()
+            .iter()
+            .position(|reason| reason.code() == Some("ConditionalCheckFailed")),
+        _ => None,
+    }
+}
+
+pub(crate) fn is_conditional_failure<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}

@@ -1,0 +1,199 @@
+//! Refresh tokens (rotating, in families) and one-time tokens (email verification,
+//! password reset). Only token digests are stored.
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, first_condition_failed, item, key, n, s};
+
+const REFRESH_SK: &str = "REFRESH";
+const FAMILY_SK: &str = "FAMILY";
+const ONETIME_SK: &str = "ONETIME";
+
+fn refresh_pk(digest: &str) -> String {
+    format!("REFRESH#{digest}")
+}
+
+fn family_pk(family_id: &str) -> String {
+    format!("FAMILY#{family_id}")
+}
+
+fn onetime_pk(kind: OneTimeKind, digest: &str) -> String {
+    format!("ONETIME#{}#{digest}", kind.as_str())
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub user_id: String,
+    pub family_id: String,
+    pub expires_at: DateTime<Utc>,
+    /// Set when the token was exchanged for a new one; a second use is a reuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// DynamoDB TTL (epoch seconds).
+    pub ttl: i64,
+}
+
+#[derive(Serialize)]
+struct RevokedFamily {
+    revoked_at: DateTime<Utc>,
+    ttl: i64,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum RotateOutcome {
+    Rotated,
+    /// The old token had been rotated already (reuse) or its family was revoked.
+    Refused,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OneTimeKind {
+    EmailVerification,
+    PasswordReset,
+}
+
+impl OneTimeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            OneTimeKind::EmailVerification => "verify-email",
+            OneTimeKind::PasswordReset => "password-reset",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OneTimeToken {
+    pub user_id: String,
+    pub expires_at: DateTime<Utc>,
+    pub ttl: i64,
+}
+
+/// The effect a one-time token has when it is consumed.
+pub enum OneTimeEffect<'a> {
+    VerifyEmail,
+    SetPassword { password_hash: &'a str },
+}
+
+impl Store {
+    pub async fn put_refresh_token(&self, digest: &str, token: &RefreshToken) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(&refresh_pk(digest), REFRESH_SK, token)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn refresh_token(&self, digest: &str) -> anyhow::Result<Option<RefreshToken>> {
+        self.get(&refresh_pk(digest), REFRESH_SK).await
+    }
+
+    pub async fn family_revoked(&self, family_id: &str) -> anyhow::Result<bool> {
+        Ok(self.get::<serde_json::Value>(&family_pk(family_id), FAMILY_SK).await?.is_some())
+    }
+
+    /// Revokes every token of a family (one item the rotation checks).
+    pub async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>, ttl: i64) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(&family_pk(family_id), FAMILY_SK, &RevokedFamily { revoked_at: now, ttl })?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Exchanges `old` for `new` in one transaction: the old token is marked rotated
+    /// only if it was not already, the family must not be revoked, the new token is put.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_digest: &str,
+        new_digest: &str,
+        new: &RefreshToken,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<RotateOutcome> {
+        let mark_rotated = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&refresh_pk(old_digest), REFRESH_SK)))
+            .update_expression("SET rotated_at = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(rotated_at)")
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .build()?;
+        let family_live = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&family_pk(&new.family_id), FAMILY_SK)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        let put_new = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item(&refresh_pk(new_digest), REFRESH_SK, new)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        let items = vec![
+            TransactWriteItem::builder().update(mark_rotated).build(),
+            TransactWriteItem::builder().condition_check(family_live).build(),
+            TransactWriteItem::builder().put(put_new).build(),
+        ];
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(RotateOutcome::Rotated),
+            Err(err) => {
+                let err = err.into_service_error();
+                if first_condition_failed(&err).is_some() { Ok(RotateOutcome::Refused) } else { Err(err.into()) }
+            }
+        }
+    }
+
+    pub async fn put_one_time_token(&self, kind: OneTimeKind, digest: &str, token: &OneTimeToken) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(&onetime_pk(kind, digest), ONETIME_SK, token)?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn one_time_token(&self, kind: OneTimeKind, digest: &str) -> anyhow::Result<Option<OneTimeToken>> {
+        self.get(&onetime_pk(kind, digest), ONETIME_SK).await
+    }
+
+    /// Deletes the token and applies its effect to the user in one transaction; the
+    /// delete is conditional on the token still existing and being unexpired, so a
+    /// token works once. Returns false when it was already used or has expired.
+    pub async fn consume_one_time_token(
+        &self,
+        kind: OneTimeKind,
+        digest: &str,
+        user_id: &str,
+        effect: OneTimeEffect<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&onetime_pk(kind, digest), ONETIME_SK)))
+            .condition_expression("attribute_exists(pk) AND #ttl > :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .build()?;
+        let update = match effect {
+            OneTimeEffect::VerifyEmail => self.verify_email_update(user_id, now)?,
+            OneTimeEffect::SetPassword { password_hash } => self.set_password_update(user_id, password_hash)?,
+        };
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(true),
+            Err(err) => {
+                let err = err.into_service_error();
+                if first_condition_failed(&err).is_some() { Ok(false) } else { Err(err.into()) }
+            }
+        }
+    }
+}
+
