@@ -1,1 +1,222 @@
+//! The test harness: `spawn_app()` gives each test its own DynamoDB table on the
+//! local AWS emulator (started by `infra/test`) and serves the merged router of every
+//! function on a random port. `TEST_LOG=1` prints the app's logs.
 
+use std::sync::LazyLock;
+
+use aws_config::BehaviorVersion;
+use serde_json::Value;
+use shared::AppState;
+use shared::config::Config;
+use shared::store::Store;
+
+pub const EMAIL_FROM: &str = "no-reply@example.com";
+pub const JWT_SECRET: &str = "test-secret-0123456789-0123456789-abcdef";
+pub const JWT_ISSUER: &str = "saas-backend";
+pub const JWT_AUDIENCE: &str = "saas-backend-api";
+pub const PASSWORD: &str = "correct horse 9";
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var("TEST_LOG").is_ok() {
+        shared::telemetry::init();
+    }
+});
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub endpoint: String,
+}
+
+pub fn emulator_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set: run the tests through infra/test, which starts the emulator")
+}
+
+/// The configuration a test app runs with, for a given table.
+pub fn test_config(table: &str) -> Config {
+    let table = table.to_owned();
+    Config::from_lookup(move |name| {
+        match name {
+            "TABLE_NAME" => Some(table.clone()),
+            "EMAIL_FROM" => Some(EMAIL_FROM.into()),
+            "JWT_SECRET" => Some(JWT_SECRET.into()),
+            "JWT_ISSUER" => Some(JWT_ISSUER.into()),
+            "JWT_AUDIENCE" => Some(JWT_AUDIENCE.into()),
+            "APP_BASE_URL" => Some("http://app.test".into()),
+            _ => None,
+        }
+    })
+    .expect("test configuration")
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    // SAFETY-free defaults: static credentials and region unless the caller set them.
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(emulator_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// A fresh table and a served app for one test.
+pub async fn spawn_app() -> TestApp {
+    LazyLock::force(&TRACING);
+    let sdk = sdk_config().await;
+    let table = format!("test-{}", uuid::Uuid::new_v4());
+    local::setup::ensure_resources(&sdk, &table, "tests", EMAIL_FROM).await.expect("creating test resources");
+    let state = AppState::new(test_config(&table), &sdk);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let app = local::app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TestApp { address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint() }
+}
+
+/// A response's status and JSON body (Null when the body is not JSON).
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    }
+
+    /// Asserts the SPEC error body: status, stable `error` code and a `message`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["error"], code, "body: {}", self.body);
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()), "body: {}", self.body);
+    }
+}
+
+/// A signed-up user with their tokens.
+pub struct Session {
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user_id: String,
+    pub account_id: String,
+}
+
+impl TestApp {
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Reply {
+        let mut request = self.http.post(format!("{}{path}", self.address)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, token: &str) -> Reply {
+        let request = self.http.patch(format!("{}{path}", self.address)).json(body).bearer_auth(token);
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = self.http.get(format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    /// Sends a raw body with a content type (for malformed-input tests).
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn register(&self, email: &str) -> Session {
+        let reply = self
+            .post("/v1/auth/register", &serde_json::json!({"email": email, "password": PASSWORD, "name": "Ada"}), None)
+            .await;
+        assert_eq!(reply.status, 201, "register: {}", reply.body);
+        Session {
+            email: email.to_owned(),
+            access_token: reply.body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: reply.body["refresh_token"].as_str().unwrap().to_owned(),
+            user_id: reply.body["user"]["id"].as_str().unwrap().to_owned(),
+            account_id: reply.body["user"]["account_id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Mail the emulator's SES accepted for `to`, oldest first: (subject, body).
+    pub async fn emails_to(&self, to: &str) -> Vec<(String, String)> {
+        let data: Value = self
+            .http
+            .get(format!("{}/moto-api/data.json", self.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        data["ses"]["Message"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|d| d == to)))
+            .map(|m| (m["subject"].as_str().unwrap_or_default().to_owned(), m["body"].as_str().unwrap_or_default().to_owned()))
+            .collect()
+    }
+
+    /// Every item in the test's table (tests may scan; request paths never do).
+    pub async fn all_items(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let out = self.store().client().scan().table_name(self.store().table()).send().await.unwrap();
+        out.items.unwrap_or_default()
+    }
+}
+
+/// A unique address per test, so tests can share the emulator's mailbox.
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// The `token=` query value in an emailed link.
+pub fn token_in(body: &str) -> String {
+    let start = body.find("token=").expect("a token link in the email") + "token=".len();
+    body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+impl TestApp {
+    /// Rewrites a user's sign-up time and verification state (to move them through
+    /// the verification grace period).
+    pub async fn set_user_verification(
+        &self,
+        user_id: &str,
+        created_at: chrono::DateTime<chrono::Utc>,
+        verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let verified = verified_at.map(|t| AttributeValue::S(t.to_rfc3339())).unwrap_or(AttributeValue::Null(true));
+        self.store()
+            .client()
+            .update_item()
+            .table_name(self.store().table())
+            .key("pk", AttributeValue::S(format!("USER#{user_id}")))
+            .key("sk", AttributeValue::S("USER".into()))
+            .update_expression("SET created_at = :c, email_verified_at = :v")
+            .expression_attribute_values(":c", AttributeValue::S(created_at.to_rfc3339()))
+            .expression_attribute_values(":v", verified)
+            .send()
+            .await
+            .unwrap();
+    }
+}

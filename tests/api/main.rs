@@ -1,1 +1,11 @@
+//! One integration binary: HTTP against the merged router, state in the emulator.
 
+mod accounts;
+mod guards;
+mod jwt;
+mod lambda_events;
+mod login;
+mod passwords;
+mod refresh;
+mod register;
+mod verification;

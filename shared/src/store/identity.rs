@@ -73,6 +73,11 @@ impl Store {
             put(item(&account_pk(&account.id), ACCOUNT_SK, account)?, &self.table, Some("attribute_not_exists(pk)"))?,
             put(item(&account_pk(&account.id), SUBSCRIPTION_SK, subscription)?, &self.table, None)?,
         ];
+        self.transact_creating_user(items).await
+    }
+
+    /// Runs a transaction whose first item is the email claim.
+    async fn transact_creating_user(&self, items: Vec<TransactWriteItem>) -> Result<(), CreateUserError> {
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(err) => {
@@ -84,6 +89,16 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Adds a user to an existing account: the email claim (conditional) and the user.
+    pub async fn create_member(&self, user: &User) -> Result<(), CreateUserError> {
+        let claim = item(&email_pk(&user.email.normalized()), EMAIL_SK, &EmailClaim { user_id: user.id.clone() })?;
+        let items = vec![
+            put(claim, &self.table, Some("attribute_not_exists(pk)"))?,
+            put(user_item(user)?, &self.table, Some("attribute_not_exists(pk)"))?,
+        ];
+        self.transact_creating_user(items).await
     }
 
     pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
@@ -196,7 +211,7 @@ impl Store {
         output.attributes.map(from_item).transpose()
     }
 
-    /// Marks a user's email verified (idempotent: keeps the first time).
+    /// Marks a user's email verified now.
     pub(crate) fn verify_email_update(
         &self,
         user_id: &str,
@@ -205,7 +220,7 @@ impl Store {
         Ok(aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(user_id), USER_SK)))
-            .update_expression("SET email_verified_at = if_not_exists(email_verified_at, :now)")
+            .update_expression("SET email_verified_at = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", s(now.to_rfc3339()))
             .build()?)

@@ -1,0 +1,56 @@
+# Shared by infra/run and infra/test: installs the local tooling and starts the AWS
+# emulator. Sourced, not executed.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV_DIR="${VENV_DIR:-$ROOT/.venv}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+STARTED_PIDS=()
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+stop_started() {
+  for pid in "${STARTED_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_started EXIT
+trap 'exit 130' INT TERM
+
+# Creates the Python venv with moto and cfn-lint (again when requirements change).
+ensure_venv() {
+  local stamp="$VENV_DIR/.requirements"
+  if [ -x "$VENV_DIR/bin/python" ] && cmp -s "$ROOT/infra/requirements.txt" "$stamp"; then return; fi
+  log "installing Python tooling into $VENV_DIR"
+  python3 -m venv "$VENV_DIR"
+  "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/infra/requirements.txt"
+  cp "$ROOT/infra/requirements.txt" "$stamp"
+}
+
+# A TCP port nobody listens on.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_http() {
+  local url="$1" what="$2"
+  for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen('$url', timeout=1)" 2>/dev/null; then return; fi
+    sleep 0.1
+  done
+  log "$what did not come up at $url"; exit 1
+}
+
+# Uses AWS_ENDPOINT_URL when set; otherwise starts the serialised moto emulator.
+ensure_emulator() {
+  export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+  export AWS_REGION="${AWS_REGION:-us-east-1}"
+  if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
+    log "using the AWS endpoint at $AWS_ENDPOINT_URL"
+    return
+  fi
+  local port="${EMULATOR_PORT:-$(free_port)}"
+  "$VENV_DIR/bin/python" "$ROOT/infra/emulator.py" "$port" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
+  STARTED_PIDS+=($!)
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  wait_for_http "$AWS_ENDPOINT_URL/moto-api/data.json" "the AWS emulator"
+  log "AWS emulator (moto, requests serialised) at $AWS_ENDPOINT_URL"
+}

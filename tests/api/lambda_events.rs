@@ -1,0 +1,36 @@
+//! The payloads in `events/` through the real Lambda handler path: lambda_http's
+//! adapter (what `lambda_http::run` wraps the router in) around the function's router.
+
+use api_tests::spawn_app;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Context, LambdaEvent, Service};
+use serde_json::Value;
+
+async fn invoke(app: &api_tests::TestApp, event_file: &str) -> (u16, Value) {
+    let path = format!("{}/../events/{event_file}", env!("CARGO_MANIFEST_DIR"));
+    let payload: LambdaRequest = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect(&path);
+    let router = shared::http::serve(auth::router(app.state.clone()));
+    let mut handler = Adapter::from(router);
+    let response = handler.call(LambdaEvent::new(payload, Context::default())).await.unwrap();
+    let response = serde_json::to_value(response).unwrap();
+    let status = response["statusCode"].as_u64().unwrap() as u16;
+    let body = serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn register_then_login_events_run_through_the_auth_handler() {
+    let app = spawn_app().await;
+    let (status, body) = invoke(&app, "auth-register.json").await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["access_token"].is_string());
+
+    let (status, body) = invoke(&app, "auth-login.json").await;
+    assert_eq!(status, 200, "{body}");
+    let me = app.get("/v1/auth/me", body["access_token"].as_str()).await;
+    assert_eq!(me.body["user"]["email"], "events-demo@example.com");
+
+    // The same register event again: the email is taken, in the SPEC error body.
+    let (status, body) = invoke(&app, "auth-register.json").await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("email_taken")));
+}
