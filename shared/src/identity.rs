@@ -21,7 +21,8 @@ use crate::store::tokens::{OneTimeEffect, OneTimeKind, OneTimeToken, RefreshToke
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
 pub const EMAIL_VERIFICATION_TTL: Duration = Duration::hours(48);
 pub const PASSWORD_RESET_TTL: Duration = Duration::hours(1);
-const LOGIN_THROTTLE_SCOPE: &str = "login-email";
+/// Failed logins allowed per email, and per source address, in one 15-minute window.
+const LOGIN_LIMITS: [(&str, i64); 2] = [("login-email", 5), ("login-source", 20)];
 
 // ---------- views ----------
 
@@ -229,22 +230,29 @@ pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<Token
     Ok(pair)
 }
 
-/// Logs in with email and password. Five failures for one email within 15 minutes
-/// block it (429 with Retry-After) until the window ends.
-pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<TokenPair> {
+/// Logs in with email and password. Five failures for one email (or twenty from one
+/// source address) within 15 minutes block it (429 with Retry-After) until the
+/// window ends. `source` is the client address when the platform reports one.
+pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) -> ApiResult<TokenPair> {
     let email = Email::parse(&input.email).map_err(|m| ApiError::invalid_field("email", m))?;
-    let subject = email.normalized();
     let now = Utc::now();
-    if let Some(retry_after) = state.store.login_blocked_for(LOGIN_THROTTLE_SCOPE, &subject, now).await? {
-        return Err(ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed logins; try again later",
-        )
-        .with("retry_after", retry_after)
-        .retry_after(retry_after));
+    let subjects: Vec<(&str, i64, String)> = [Some(email.normalized()), source]
+        .into_iter()
+        .zip(LOGIN_LIMITS)
+        .filter_map(|(subject, (scope, max))| subject.map(|s| (scope, max, s)))
+        .collect();
+    for (scope, max, subject) in &subjects {
+        if let Some(retry_after) = state.store.login_blocked_for(scope, subject, *max, now).await? {
+            return Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many failed logins; try again later",
+            )
+            .with("retry_after", retry_after)
+            .retry_after(retry_after));
+        }
     }
-    let user = state.store.user_by_email(&subject).await?;
+    let user = state.store.user_by_email(&email.normalized()).await?;
     if let Some(user) = &user
         && user.password_hash.is_none()
     {
@@ -252,10 +260,13 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<TokenPair> 
     }
     let matches = password::verify(input.password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let Some(user) = user.filter(|_| matches) else {
-        state.store.record_login_failure(LOGIN_THROTTLE_SCOPE, &subject, now).await?;
+        for (scope, _, subject) in &subjects {
+            state.store.record_login_failure(scope, subject, now).await?;
+        }
         return Err(invalid_credentials());
     };
-    state.store.clear_login_failures(LOGIN_THROTTLE_SCOPE, &subject).await?;
+    let (email_scope, _, email_subject) = &subjects[0];
+    state.store.clear_login_failures(email_scope, email_subject).await?;
     let mut pair = issue_tokens(state, &user, uuid::Uuid::new_v4().to_string()).await?;
     pair.user = Some(UserView::from(&user));
     Ok(pair)

@@ -115,3 +115,27 @@ async fn login_bad_input() {
     app.post("/v1/auth/login", &json!({"email": "nope", "password": "x"}), None).await.assert_error(422, "validation_failed");
     assert!(app.all_items().await.is_empty());
 }
+
+#[tokio::test]
+async fn one_source_address_is_throttled_across_emails() {
+    let app = spawn_app().await;
+    let post = |email: String, forwarded: &'static str| {
+        let app = &app;
+        async move {
+            let request = app
+                .http
+                .post(format!("{}/v1/auth/login", app.address))
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({"email": email, "password": "wrong horse 9"}));
+            api_tests::Reply::from(request.send().await.unwrap()).await
+        }
+    };
+    // Twenty failures over twenty emails from one address (the gateway's entry is the
+    // last one; the first is forged and varies).
+    for i in 0..20 {
+        let forged: &'static str = if i % 2 == 0 { "1.1.1.1, 198.51.100.7" } else { "9.9.9.9, 198.51.100.7" };
+        post(unique_email(), forged).await.assert_error(401, "invalid_credentials");
+    }
+    post(unique_email(), "198.51.100.7").await.assert_error(429, "too_many_attempts");
+    post(unique_email(), "198.51.100.8").await.assert_error(401, "invalid_credentials");
+}

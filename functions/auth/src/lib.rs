@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::http::extract::{ApiJson, AuthUser, JsonOrForm};
+use shared::http::extract::{ApiJson, AuthUser, JsonOrForm, SourceAddress};
 use shared::identity::{self, AccountPatchInput, AccountView, LoginInput, Me, RegisterInput, TokenPair, UserView};
 use shared::{ApiResult, AppState};
 
@@ -78,10 +78,15 @@ async fn register(State(state): State<AppState>, ApiJson(input): ApiJson<Registe
     Ok((StatusCode::CREATED, Json(identity::register(&state, input).await?)))
 }
 
-/// Round trips: throttle read, email claim + user reads, then a counter write on
-/// failure or a counter delete + refresh-token put on success.
-async fn login(State(state): State<AppState>, JsonOrForm(input): JsonOrForm<LoginInput>) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(identity::login(&state, input).await?))
+/// Round trips: one throttle read per subject (email, source address), email claim +
+/// user reads, then counter writes on failure or a counter delete + refresh-token put
+/// on success.
+async fn login(
+    State(state): State<AppState>,
+    SourceAddress(source): SourceAddress,
+    JsonOrForm(input): JsonOrForm<LoginInput>,
+) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(identity::login(&state, input, source).await?))
 }
 
 /// Round trips: token read, user read, one rotation transaction.

@@ -66,3 +66,65 @@ pub fn check_email_verified(path: &str, user: &User, now: DateTime<Utc>) -> Resu
     let grace_ends = user.verification_grace_ends_at();
     if now < grace_ends { Ok(()) } else { Err(grace_ends) }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::domain::account::{Role, SubscriptionStatus};
+    use crate::domain::email::Email;
+
+    fn user(created_days_ago: i64, verified: bool) -> User {
+        let now = Utc::now();
+        User {
+            id: "u".into(),
+            account_id: "a".into(),
+            email: Email::parse("a@example.com").unwrap(),
+            name: "A".into(),
+            role: Role::Owner,
+            password_hash: None,
+            email_verified_at: verified.then_some(now),
+            role_at_signup: None,
+            onboarding_step_completed: None,
+            created_at: now - Duration::days(created_days_ago),
+        }
+    }
+
+    #[test]
+    fn every_allow_listed_path_bypasses_the_subscription_guard() {
+        for path in SUBSCRIPTION_GUARD_ALLOWLIST {
+            assert_eq!(check_subscription(path, None, Utc::now()), Ok(()), "{path}");
+        }
+        assert_eq!(check_subscription("/v1/wills", None, Utc::now()), Err(SubscriptionDenial::NoSubscription));
+    }
+
+    #[test]
+    fn every_allow_listed_path_bypasses_the_email_guard() {
+        let late = user(30, false);
+        for path in EMAIL_VERIFICATION_ALLOWLIST {
+            assert!(check_email_verified(path, &late, Utc::now()).is_ok(), "{path}");
+        }
+        assert!(check_email_verified("/v1/wills", &late, Utc::now()).is_err());
+        // The onboarding step is on the subscription list only, as in the seed.
+        assert!(check_email_verified("/v1/users/me/onboarding-step", &late, Utc::now()).is_err());
+    }
+
+    #[test]
+    fn grace_is_seven_days_from_sign_up() {
+        let now = Utc::now();
+        assert!(check_email_verified("/v1/wills", &user(6, false), now).is_ok());
+        assert!(check_email_verified("/v1/wills", &user(8, false), now).is_err());
+        assert!(check_email_verified("/v1/wills", &user(30, true), now).is_ok());
+    }
+
+    #[test]
+    fn an_expired_trial_is_denied_with_its_state() {
+        let now = Utc::now();
+        let mut sub = Subscription::trial("a", now - Duration::days(20));
+        assert_eq!(sub.status, SubscriptionStatus::Trialing);
+        assert_eq!(check_subscription("/v1/wills", Some(&sub), now), Err(SubscriptionDenial::Inactive(sub.clone())));
+        sub.status = SubscriptionStatus::Complimentary;
+        assert_eq!(check_subscription("/v1/wills", Some(&sub), now), Ok(()));
+    }
+}

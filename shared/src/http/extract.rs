@@ -130,3 +130,24 @@ impl FromRequestParts<AppState> for AuthUser {
         Ok(user)
     }
 }
+
+/// The client address as API Gateway reports it: the last `X-Forwarded-For` entry
+/// (the one the gateway appended; earlier entries are the client's to forge).
+/// `None` when no proxy set the header (a direct local call).
+pub struct SourceAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SourceAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let last = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 64)
+            .map(str::to_owned);
+        Ok(SourceAddress(last))
+    }
+}

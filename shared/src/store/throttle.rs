@@ -7,7 +7,6 @@ use serde::Deserialize;
 use super::{Store, is_conditional_failure, key, n};
 
 pub const LOGIN_FAILURE_WINDOW: Duration = Duration::minutes(15);
-pub const MAX_LOGIN_FAILURES: i64 = 5;
 const THROTTLE_SK: &str = "THROTTLE";
 
 fn throttle_pk(scope: &str, subject: &str) -> String {
@@ -21,11 +20,18 @@ struct Counter {
 }
 
 impl Store {
-    /// Seconds until the caller may try again, if `subject` is currently blocked.
-    pub async fn login_blocked_for(&self, scope: &str, subject: &str, now: DateTime<Utc>) -> anyhow::Result<Option<u64>> {
+    /// Seconds until the caller may try again, if `subject` has `max_failures` or
+    /// more in the current window.
+    pub async fn login_blocked_for(
+        &self,
+        scope: &str,
+        subject: &str,
+        max_failures: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<u64>> {
         let counter = self.get::<Counter>(&throttle_pk(scope, subject), THROTTLE_SK).await?;
         Ok(counter
-            .filter(|c| c.failures >= MAX_LOGIN_FAILURES && c.window_ends_at > now.timestamp())
+            .filter(|c| c.failures >= max_failures && c.window_ends_at > now.timestamp())
             .map(|c| (c.window_ends_at - now.timestamp()) as u64))
     }
 
