@@ -63,11 +63,18 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// A fresh table and a served app for one test.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with the configuration adjusted first (e.g. to make SES refuse mail).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
     let sdk = sdk_config().await;
     let table = format!("test-{}", uuid::Uuid::new_v4());
     local::setup::ensure_resources(&sdk, &table, "tests", EMAIL_FROM).await.expect("creating test resources");
-    let state = AppState::new(test_config(&table), &sdk);
+    let mut config = test_config(&table);
+    adjust(&mut config);
+    let state = AppState::new(config, &sdk);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let app = local::app(state.clone());

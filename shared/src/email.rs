@@ -46,6 +46,17 @@ impl Mailer {
         }
     }
 
+    pub fn invitation(&self, account_name: &str, code: &str) -> Mail {
+        Mail {
+            subject: format!("You are invited to join {account_name}"),
+            text: format!(
+                "You have been invited to join {account_name}.\n\nAccept the invitation and create your login here:\n\
+                 {}/accept-invite?code={code}\n\nThe invitation expires in 7 days.\n",
+                self.app_base_url
+            ),
+        }
+    }
+
     #[tracing::instrument(skip(self, mail), fields(subject = %mail.subject))]
     pub async fn send(&self, to: &Email, mail: Mail) -> anyhow::Result<()> {
         let content = EmailContent::builder()

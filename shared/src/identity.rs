@@ -15,7 +15,9 @@ use crate::domain::password::NewPassword;
 use crate::error::{ApiError, ApiResult};
 use crate::security::{password, token};
 use crate::state::AppState;
+use crate::domain::invite::Invite;
 use crate::store::identity::{AccountPatch, CreateUserError};
+use crate::store::invites::AcceptError;
 use crate::store::tokens::{OneTimeEffect, OneTimeKind, OneTimeToken, RefreshToken, RotateOutcome};
 
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
@@ -164,7 +166,8 @@ fn use_oauth_provider() -> ApiError {
 // ---------- use cases ----------
 
 /// Creates a new shop (account + owner + 14-day Pro trial) and sends the verification
-/// email. With an invite code the user joins the inviting account instead.
+/// email. With an invite code the user joins the inviting account instead; the code
+/// and the email match are checked before anything is written.
 pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<TokenPair> {
     let mut errors = FieldErrors::default();
     let email = errors.check("email", Email::parse(&input.email));
@@ -189,12 +192,87 @@ pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<Token
     let (Some(email), Some(name), Some(account_name), Some(password)) = (email, name, account_name, password) else {
         unreachable!("every field was checked above")
     };
-    if input.account_invite_code.is_some() {
-        // Invitations are validated before anything is written; no invite is valid yet.
-        return Err(ApiError::bad_request("invite_invalid_or_expired", "this invitation is invalid or has expired"));
-    }
+    let invite = match &input.account_invite_code {
+        Some(code) => Some(valid_invite_for(state, code, &email).await?),
+        None => None,
+    };
 
     let now = Utc::now();
+    let password_hash = Some(password::hash(password.secret().clone()).await?);
+    let user = match invite {
+        Some(invite) => join_by_invite(state, &invite, email, name, password_hash, role_at_signup, now).await?,
+        None => create_shop(state, email, name, account_name, password_hash, role_at_signup, now).await?,
+    };
+    send_verification_email(state, &user).await;
+    let mut pair = issue_tokens(state, &user, uuid::Uuid::new_v4().to_string()).await?;
+    pair.user = Some(UserView::from(&user));
+    Ok(pair)
+}
+
+fn invite_invalid() -> ApiError {
+    ApiError::bad_request("invite_invalid_or_expired", "this invitation is invalid or has expired")
+}
+
+/// The invitation a sign-up code names, if it is valid and for this email.
+async fn valid_invite_for(state: &AppState, code: &str, email: &Email) -> ApiResult<Invite> {
+    let invite = state
+        .store
+        .invite_by_code(&token::digest(code))
+        .await?
+        .filter(|i| i.is_valid(Utc::now()))
+        .ok_or_else(invite_invalid)?;
+    if !invite.is_for(email) {
+        return Err(ApiError::bad_request("invite_email_mismatch", "this invitation was sent to another email address"));
+    }
+    Ok(invite)
+}
+
+fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "an account with this email already exists")
+}
+
+/// Joins the inviting account with the invite's role; no trial (the account has its
+/// subscription). The user and the invite's use are one transaction.
+async fn join_by_invite(
+    state: &AppState,
+    invite: &Invite,
+    email: Email,
+    name: String,
+    password_hash: Option<String>,
+    role_at_signup: Option<String>,
+    now: DateTime<Utc>,
+) -> ApiResult<User> {
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: invite.account_id.clone(),
+        email,
+        name,
+        role: invite.role,
+        password_hash,
+        email_verified_at: None,
+        role_at_signup,
+        onboarding_step_completed: None,
+        created_at: now,
+    };
+    match state.store.accept_invite(invite, &user, now).await {
+        Ok(()) => {}
+        Err(AcceptError::EmailTaken) => return Err(email_taken()),
+        Err(AcceptError::InviteNoLongerValid) => return Err(invite_invalid()),
+        Err(AcceptError::Store(err)) => return Err(err.into()),
+    }
+    tracing::info!(user_id = %user.id, account_id = %user.account_id, invite_id = %invite.id, "joined by invitation");
+    Ok(user)
+}
+
+async fn create_shop(
+    state: &AppState,
+    email: Email,
+    name: String,
+    account_name: String,
+    password_hash: Option<String>,
+    role_at_signup: Option<String>,
+    now: DateTime<Utc>,
+) -> ApiResult<User> {
     let account = Account {
         id: uuid::Uuid::new_v4().to_string(),
         name: account_name,
@@ -209,7 +287,7 @@ pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<Token
         email,
         name,
         role: Role::Owner,
-        password_hash: Some(password::hash(password.secret().clone()).await?),
+        password_hash,
         email_verified_at: None,
         role_at_signup,
         onboarding_step_completed: None,
@@ -218,16 +296,11 @@ pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<Token
     let subscription = Subscription::trial(&account.id, now);
     match state.store.create_shop(&account, &user, &subscription).await {
         Ok(()) => {}
-        Err(CreateUserError::EmailTaken) => {
-            return Err(ApiError::conflict("email_taken", "an account with this email already exists"));
-        }
+        Err(CreateUserError::EmailTaken) => return Err(email_taken()),
         Err(CreateUserError::Store(err)) => return Err(err.into()),
     }
     tracing::info!(user_id = %user.id, account_id = %account.id, "registered a new shop");
-    send_verification_email(state, &user).await;
-    let mut pair = issue_tokens(state, &user, uuid::Uuid::new_v4().to_string()).await?;
-    pair.user = Some(UserView::from(&user));
-    Ok(pair)
+    Ok(user)
 }
 
 /// Logs in with email and password. Five failures for one email (or twenty from one

@@ -6,6 +6,7 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod invites;
 pub mod security;
 pub mod state;
 pub mod store;

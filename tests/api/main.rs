@@ -2,6 +2,7 @@
 
 mod accounts;
 mod guards;
+mod invites;
 mod jwt;
 mod lambda_events;
 mod login;

@@ -107,3 +107,12 @@ async fn an_unknown_invite_code_is_refused_before_anything_is_written() {
     reply.assert_error(400, "invite_invalid_or_expired");
     assert!(app.all_items().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_mail_failure_never_fails_sign_up() {
+    let app = api_tests::spawn_app_with(|config| config.email_from = "unverified@nowhere.example".into()).await;
+    let email = unique_email();
+    let session = app.register(&email).await;
+    assert!(app.emails_to(&email).await.is_empty());
+    assert_eq!(app.get("/v1/auth/me", Some(&session.access_token)).await.status, 200);
+}

@@ -3,12 +3,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
+use axum::extract::Path;
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::http::extract::{ApiJson, AuthUser, JsonOrForm, SourceAddress};
+use shared::invites::{self, BulkResult, InviteInput, InviteView, Owner};
 use shared::identity::{self, AccountPatchInput, AccountView, LoginInput, Me, RegisterInput, TokenPair, UserView};
 use shared::{ApiResult, AppState};
 
@@ -27,6 +29,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/me", get(users_me))
         .route("/v1/users/me/onboarding-step", patch(onboarding_step))
         .route("/v1/accounts/me", get(account_me).patch(update_account_me))
+        .route("/v1/accounts/me/invites", post(create_invite).get(list_invites))
+        .route("/v1/accounts/me/invites/bulk", post(create_invites_bulk))
+        .route("/v1/accounts/me/invites/{id}", delete(revoke_invite))
         .with_state(state)
 }
 
@@ -162,4 +167,44 @@ async fn update_account_me(
 ) -> ApiResult<Json<AccountView>> {
     let account = identity::update_account(&state, caller.0.role, caller.account_id(), input).await?;
     Ok(Json(AccountView::from(&account)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkBody {
+    invites: Vec<Value>,
+}
+
+fn owner(caller: &AuthUser) -> Owner<'_> {
+    Owner { user_id: caller.user_id(), account_id: caller.account_id(), role: caller.0.role }
+}
+
+/// Round trips: email lookup (2 reads), account read, one transaction (invite + code
+/// item), one stamp of `email_sent_at`; plus one SES call.
+async fn create_invite(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(input): ApiJson<InviteInput>,
+) -> ApiResult<(StatusCode, Json<InviteView>)> {
+    Ok((StatusCode::CREATED, Json(invites::create(&state, &owner(&caller), input).await?)))
+}
+
+/// Each entry is created independently (as a single create); failures are listed.
+async fn create_invites_bulk(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(body): ApiJson<BulkBody>,
+) -> ApiResult<(StatusCode, Json<BulkResult>)> {
+    Ok((StatusCode::CREATED, Json(invites::create_bulk(&state, &owner(&caller), body.invites).await?)))
+}
+
+/// Round trips: one Query on the account's collection.
+async fn list_invites(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<InviteView>>> {
+    Ok(Json(invites::list(&state, &owner(&caller)).await?))
+}
+
+/// Round trips: one conditional UpdateItem.
+async fn revoke_invite(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    invites::revoke(&state, &owner(&caller), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -4,4 +4,5 @@
 pub mod access;
 pub mod account;
 pub mod email;
+pub mod invite;
 pub mod password;

@@ -66,13 +66,9 @@ impl Store {
         owner: &User,
         subscription: &Subscription,
     ) -> Result<(), CreateUserError> {
-        let claim = item(&email_pk(&owner.email.normalized()), EMAIL_SK, &EmailClaim { user_id: owner.id.clone() })?;
-        let items = vec![
-            put(claim, &self.table, Some("attribute_not_exists(pk)"))?,
-            put(user_item(owner)?, &self.table, Some("attribute_not_exists(pk)"))?,
-            put(item(&account_pk(&account.id), ACCOUNT_SK, account)?, &self.table, Some("attribute_not_exists(pk)"))?,
-            put(item(&account_pk(&account.id), SUBSCRIPTION_SK, subscription)?, &self.table, None)?,
-        ];
+        let mut items = self.member_items(owner)?;
+        items.push(put(item(&account_pk(&account.id), ACCOUNT_SK, account)?, &self.table, Some("attribute_not_exists(pk)"))?);
+        items.push(put(item(&account_pk(&account.id), SUBSCRIPTION_SK, subscription)?, &self.table, None)?);
         self.transact_creating_user(items).await
     }
 
@@ -93,12 +89,16 @@ impl Store {
 
     /// Adds a user to an existing account: the email claim (conditional) and the user.
     pub async fn create_member(&self, user: &User) -> Result<(), CreateUserError> {
+        self.transact_creating_user(self.member_items(user)?).await
+    }
+
+    /// The writes that add a user: the email claim first (conditional), then the user.
+    pub(crate) fn member_items(&self, user: &User) -> anyhow::Result<Vec<TransactWriteItem>> {
         let claim = item(&email_pk(&user.email.normalized()), EMAIL_SK, &EmailClaim { user_id: user.id.clone() })?;
-        let items = vec![
+        Ok(vec![
             put(claim, &self.table, Some("attribute_not_exists(pk)"))?,
             put(user_item(user)?, &self.table, Some("attribute_not_exists(pk)"))?,
-        ];
-        self.transact_creating_user(items).await
+        ])
     }
 
     pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {

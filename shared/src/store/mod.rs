@@ -15,6 +15,8 @@
 //! | Email claim (unique)    | `EMAIL#<lowercased email>` | `EMAIL`        | —                             |
 //! | Refresh token           | `REFRESH#<sha256>`         | `REFRESH`      | —                             |
 //! | Refresh family (revoked)| `FAMILY#<id>`              | `FAMILY`       | —                             |
+//! | Invitation              | `ACCOUNT#<id>`             | `INVITE#<id>`  | —                             |
+//! | Invitation code (unique)| `INVITECODE#<sha256>`      | `INVITECODE`   | —                             |
 //! | One-time token          | `ONETIME#<kind>#<sha256>`  | `ONETIME`      | —                             |
 //! | Login-failure counter   | `THROTTLE#<scope>#<key>`   | `THROTTLE`     | —                             |
 //!
@@ -32,11 +34,14 @@
 //!    `FAMILY#id` checked inside the rotation transaction.
 //! 5. Verification / reset tokens: GetItem `ONETIME#kind#hash`, consumed by a
 //!    transaction that deletes it (conditionally) and applies its effect.
+//! 6. Invitations: Query `ACCOUNT#id` with `begins_with(sk, "INVITE#")`; by code: GetItem
+//!    `INVITECODE#<sha256>` then GetItem the invite (see `invites.rs`).
 //! 7. Login failures: UpdateItem `ADD` on `THROTTLE#login-email#<email>`.
 //! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
 //!    with the user in one BatchGetItem.
 
 pub mod identity;
+pub mod invites;
 pub mod schema;
 pub mod throttle;
 pub mod tokens;

@@ -1,0 +1,144 @@
+//! Invitation use cases (owner only): create (and mail), bulk create, list, revoke.
+//! Accepting an invitation is part of sign-up (`identity::register`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::account::Role;
+use crate::domain::email::Email;
+use crate::domain::invite::{self, Invite, InviteStatus, MAX_BULK_INVITES};
+use crate::error::{ApiError, ApiResult};
+use crate::security::token;
+use crate::state::AppState;
+use crate::store::invites::RevokeOutcome;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteInput {
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InviteView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub status: InviteStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub email_sent_at: Option<DateTime<Utc>>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl InviteView {
+    fn new(invite: &Invite, now: DateTime<Utc>) -> Self {
+        InviteView {
+            id: invite.id.clone(),
+            email: invite.email.to_string(),
+            role: invite.role,
+            status: invite.status(now),
+            created_at: invite.created_at,
+            expires_at: invite.expires_at,
+            email_sent_at: invite.email_sent_at,
+            used_at: invite.used_at,
+            revoked_at: invite.revoked_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BulkFailure {
+    pub email: String,
+    pub error: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BulkResult {
+    pub created: Vec<InviteView>,
+    pub failed: Vec<BulkFailure>,
+}
+
+/// The caller as the invitations routes need them.
+pub struct Owner<'a> {
+    pub user_id: &'a str,
+    pub account_id: &'a str,
+    pub role: Role,
+}
+
+fn require_owner(owner: &Owner) -> ApiResult<()> {
+    if owner.role == Role::Owner {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("owner_required", "only the account owner can manage invitations"))
+    }
+}
+
+/// Creates one invitation and mails its link. A mail failure leaves `email_sent_at`
+/// null and still succeeds: the owner sees it in the list and can invite again.
+pub async fn create(state: &AppState, owner: &Owner<'_>, input: InviteInput) -> ApiResult<InviteView> {
+    require_owner(owner)?;
+    let email = Email::parse(&input.email).map_err(|m| ApiError::invalid_field("email", m))?;
+    let role = invite::invitable_role(input.role).map_err(|m| ApiError::invalid_field("role", m))?;
+    if state.store.user_by_email(&email.normalized()).await?.is_some() {
+        return Err(ApiError::conflict("email_taken", "a user with this email already exists"));
+    }
+    let account = state.store.account(owner.account_id).await?.ok_or_else(ApiError::not_found)?;
+    let now = Utc::now();
+    let mut invite = Invite::new(owner.account_id, email, role, owner.user_id, now);
+    let code = token::generate();
+    state.store.create_invite(&invite, &token::digest(&code)).await?;
+    let mail = state.mailer.invitation(&account.name, &code);
+    match state.mailer.send(&invite.email, mail).await {
+        Ok(()) => {
+            state.store.mark_invite_emailed(&invite.account_id, &invite.id, now).await?;
+            invite.email_sent_at = Some(now);
+        }
+        Err(err) => tracing::error!(error = format!("{err:#}"), invite_id = %invite.id, "invitation email failed"),
+    }
+    Ok(InviteView::new(&invite, now))
+}
+
+/// Creates each invitation independently: one bad entry fails alone.
+pub async fn create_bulk(state: &AppState, owner: &Owner<'_>, inputs: Vec<serde_json::Value>) -> ApiResult<BulkResult> {
+    require_owner(owner)?;
+    if inputs.is_empty() || inputs.len() > MAX_BULK_INVITES {
+        return Err(ApiError::invalid_field("invites", format!("send between 1 and {MAX_BULK_INVITES} invitations")));
+    }
+    let mut result = BulkResult { created: Vec::new(), failed: Vec::new() };
+    for raw in inputs {
+        let email = raw.get("email").and_then(|e| e.as_str()).unwrap_or_default().to_owned();
+        let outcome = match serde_json::from_value::<InviteInput>(raw) {
+            Ok(input) => create(state, owner, input).await,
+            Err(err) => Err(ApiError::validation([("invites".to_owned(), err.to_string())])),
+        };
+        match outcome {
+            Ok(view) => result.created.push(view),
+            Err(ApiError::Client { code, message, .. }) => result.failed.push(BulkFailure { email, error: code, message }),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(result)
+}
+
+pub async fn list(state: &AppState, owner: &Owner<'_>) -> ApiResult<Vec<InviteView>> {
+    require_owner(owner)?;
+    let now = Utc::now();
+    let mut invites = state.store.invites(owner.account_id).await?;
+    invites.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    Ok(invites.iter().map(|i| InviteView::new(i, now)).collect())
+}
+
+/// Soft-revokes; idempotent. 404 for ids outside the caller's account.
+pub async fn revoke(state: &AppState, owner: &Owner<'_>, invite_id: &str) -> ApiResult<()> {
+    require_owner(owner)?;
+    match state.store.revoke_invite(owner.account_id, invite_id, Utc::now()).await? {
+        RevokeOutcome::Revoked => Ok(()),
+        RevokeOutcome::AlreadyAccepted => {
+            Err(ApiError::bad_request("invite_already_accepted", "this invitation has already been accepted"))
+        }
+        RevokeOutcome::NotFound => Err(ApiError::not_found()),
+    }
+}
