@@ -54,3 +54,22 @@ ensure_emulator() {
   wait_for_http "$AWS_ENDPOINT_URL/moto-api/data.json" "the AWS emulator"
   log "AWS emulator (moto, requests serialised) at $AWS_ENDPOINT_URL"
 }
+
+# Installs the local OpenID provider's npm packages (again when the lock changes).
+ensure_node_modules() {
+  local dir="$ROOT/infra/oidc" stamp="$ROOT/infra/oidc/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then return; fi
+  log "installing the local OpenID provider (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# Starts the local OpenID provider (oauth2-mock-server) and exports its issuer URL.
+start_oidc_provider() {
+  local port
+  port="$(free_port)"
+  node "$ROOT/infra/oidc/server.mjs" "$port" >"${OIDC_LOG:-/dev/null}" 2>&1 &
+  STARTED_PIDS+=($!)
+  export OIDC_ISSUER_URL="http://127.0.0.1:$port"
+  wait_for_http "$OIDC_ISSUER_URL/.well-known/openid-configuration" "the local OpenID provider"
+  log "local OpenID provider at $OIDC_ISSUER_URL"
+}

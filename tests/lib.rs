@@ -15,8 +15,10 @@ pub const JWT_SECRET: &str = "test-secret-0123456789-0123456789-abcdef";
 pub const JWT_ISSUER: &str = "saas-backend";
 pub const JWT_AUDIENCE: &str = "saas-backend-api";
 pub const PASSWORD: &str = "correct horse 9";
+pub const OAUTH_REDIRECT_URI: &str = "http://app.test/oauth/callback";
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
+    shared::install_tls_provider();
     if std::env::var("TEST_LOG").is_ok() {
         shared::telemetry::init();
     }
@@ -45,6 +47,12 @@ pub fn test_config(table: &str) -> Config {
             "JWT_ISSUER" => Some(JWT_ISSUER.into()),
             "JWT_AUDIENCE" => Some(JWT_AUDIENCE.into()),
             "APP_BASE_URL" => Some("http://app.test".into()),
+            "GOOGLE_CLIENT_ID" => Some("google-test-client".into()),
+            "GOOGLE_CLIENT_SECRET" => Some("google-test-secret".into()),
+            "MICROSOFT_CLIENT_ID" => Some("microsoft-test-client".into()),
+            "MICROSOFT_CLIENT_SECRET" => Some("microsoft-test-secret".into()),
+            "GOOGLE_ISSUER" | "MICROSOFT_ISSUER" => std::env::var("OIDC_ISSUER_URL").ok(),
+            "OAUTH_REDIRECT_ALLOWLIST" => Some(format!("{OAUTH_REDIRECT_URI},http://app.test/other")),
             _ => None,
         }
     })

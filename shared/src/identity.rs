@@ -157,10 +157,11 @@ fn invalid_token() -> ApiError {
     ApiError::bad_request("invalid_or_expired_token", "this link is invalid, used or expired")
 }
 
-fn use_oauth_provider() -> ApiError {
-    // The providers list is filled from the user's linked identities once OAuth lands.
-    ApiError::bad_request("use_oauth_provider", "this account signs in with an identity provider")
-        .with("providers", serde_json::Value::Array(vec![]))
+/// For a user without a password: which providers they sign in with (one Query).
+async fn use_oauth_provider(state: &AppState, user: &User) -> ApiResult<ApiError> {
+    let providers = state.store.providers_of_user(&user.id).await?;
+    Ok(ApiError::bad_request("use_oauth_provider", "this account signs in with an identity provider")
+        .with("providers", serde_json::json!(providers)))
 }
 
 // ---------- use cases ----------
@@ -329,7 +330,7 @@ pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) 
     if let Some(user) = &user
         && user.password_hash.is_none()
     {
-        return Err(use_oauth_provider());
+        return Err(use_oauth_provider(state, user).await?);
     }
     let matches = password::verify(input.password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let Some(user) = user.filter(|_| matches) else {
@@ -387,7 +388,7 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> ApiResult<()> {
     Ok(())
 }
 
-async fn issue_tokens(state: &AppState, user: &User, family_id: String) -> ApiResult<TokenPair> {
+pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: String) -> ApiResult<TokenPair> {
     let now = Utc::now();
     let refresh_token = token::generate();
     let stored = RefreshToken {
@@ -436,7 +437,7 @@ pub async fn change_password(
     new: SecretString,
 ) -> ApiResult<()> {
     let user = current_user(state, user_id).await?;
-    let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider()) };
+    let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider(state, &user).await?) };
     let new = NewPassword::parse(new, &user.email).map_err(|m| ApiError::invalid_field("new_password", m))?;
     if !password::verify(current, Some(hash)).await? {
         return Err(ApiError::bad_request("invalid_current_password", "the current password is incorrect"));

@@ -7,6 +7,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod invites;
+pub mod oauth;
 pub mod security;
 pub mod state;
 pub mod store;
@@ -15,3 +16,10 @@ pub mod wills;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
+
+/// reqwest is built without a TLS crypto provider (to keep `ring` out); this installs
+/// aws-lc-rs, the one the AWS SDK uses. Idempotent.
+pub fn install_tls_provider() {
+    // An Err means a provider is installed already, which is as good.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

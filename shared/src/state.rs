@@ -6,6 +6,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::config::Config;
 use crate::email::Mailer;
+use crate::oauth::OAuth;
 use crate::security::jwt::JwtKeys;
 use crate::store::Store;
 
@@ -15,6 +16,7 @@ pub struct AppState {
     pub store: Store,
     pub mailer: Mailer,
     pub jwt: JwtKeys,
+    pub oauth: Arc<OAuth>,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
         let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
         let mailer = Mailer::new(aws_sdk_sesv2::Client::new(sdk), config.email_from.clone(), config.app_base_url.clone());
         let jwt = JwtKeys::new(&config.jwt);
-        AppState { config: Arc::new(config), store, mailer, jwt }
+        let oauth = Arc::new(OAuth::new(&config));
+        AppState { config: Arc::new(config), store, mailer, jwt, oauth }
     }
 }

@@ -6,6 +6,7 @@ mod invites;
 mod jwt;
 mod lambda_events;
 mod login;
+mod oauth;
 mod passwords;
 mod refresh;
 mod register;

@@ -39,8 +39,11 @@ pub struct User {
     /// PHC string; `None` for users who only sign in through an OAuth provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_at_signup: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboarding_step_completed: Option<u8>,
     pub created_at: DateTime<Utc>,
 }

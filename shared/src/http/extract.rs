@@ -151,3 +151,16 @@ impl<S: Send + Sync> FromRequestParts<S> for SourceAddress {
         Ok(SourceAddress(last))
     }
 }
+
+/// Query parameters; a malformed query string is a 422 naming the problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(ApiQuery)
+            .map_err(|e| ApiError::validation([("query".to_owned(), e.to_string())]))
+    }
+}

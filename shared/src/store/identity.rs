@@ -66,10 +66,20 @@ impl Store {
         owner: &User,
         subscription: &Subscription,
     ) -> Result<(), CreateUserError> {
+        self.transact_creating_user(self.shop_items(account, owner, subscription)?).await
+    }
+
+    /// A new shop's writes: email claim (first, conditional), owner, account, trial.
+    pub(crate) fn shop_items(
+        &self,
+        account: &Account,
+        owner: &User,
+        subscription: &Subscription,
+    ) -> anyhow::Result<Vec<TransactWriteItem>> {
         let mut items = self.member_items(owner)?;
         items.push(put(item(&account_pk(&account.id), ACCOUNT_SK, account)?, &self.table, Some("attribute_not_exists(pk)"))?);
         items.push(put(item(&account_pk(&account.id), SUBSCRIPTION_SK, subscription)?, &self.table, None)?);
-        self.transact_creating_user(items).await
+        Ok(items)
     }
 
     /// Runs a transaction whose first item is the email claim.
@@ -211,7 +221,7 @@ impl Store {
         output.attributes.map(from_item).transpose()
     }
 
-    /// Marks a user's email verified now.
+    /// Marks a user's email verified (keeps the first time).
     pub(crate) fn verify_email_update(
         &self,
         user_id: &str,
@@ -220,7 +230,7 @@ impl Store {
         Ok(aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(user_id), USER_SK)))
-            .update_expression("SET email_verified_at = :now")
+            .update_expression("SET email_verified_at = if_not_exists(email_verified_at, :now)")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", s(now.to_rfc3339()))
             .build()?)

@@ -17,6 +17,8 @@
 //! | Refresh family (revoked)| `FAMILY#<id>`              | `FAMILY`       | —                             |
 //! | Invitation              | `ACCOUNT#<id>`             | `INVITE#<id>`  | —                             |
 //! | Invitation code (unique)| `INVITECODE#<sha256>`      | `INVITECODE`   | —                             |
+//! | OAuth identity (unique) | `IDENTITY#<provider>#<sub>`| `IDENTITY`     | `USER#<user>` / `IDENTITY#<provider>` |
+//! | OAuth pending authorization | `OAUTHSTATE#<sha256>`  | `OAUTHSTATE`   | —                             |
 //! | One-time token          | `ONETIME#<kind>#<sha256>`  | `ONETIME`      | —                             |
 //! | Login-failure counter   | `THROTTLE#<scope>#<key>`   | `THROTTLE`     | —                             |
 //!
@@ -30,6 +32,8 @@
 //!    would be one read but eventually consistent, and login right after sign-up
 //!    must see the user.
 //! 2. Account's users: Query GSI1 `gsi1pk = ACCOUNT#id`.
+//! 3. OAuth identity by (provider, subject): GetItem `IDENTITY#p#s`; a user's
+//!    identities: Query GSI1 `gsi1pk = USER#id`, `begins_with(gsi1sk, IDENTITY#)`.
 //! 4. Refresh token by hash: GetItem `REFRESH#hash`; family revocation: one item
 //!    `FAMILY#id` checked inside the rotation transaction.
 //! 5. Verification / reset tokens: GetItem `ONETIME#kind#hash`, consumed by a
@@ -42,6 +46,7 @@
 
 pub mod identity;
 pub mod invites;
+pub mod oauth;
 pub mod schema;
 pub mod throttle;
 pub mod tokens;

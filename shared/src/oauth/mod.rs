@@ -1,0 +1,240 @@
+//! Google and Microsoft sign-in: authorization code + PKCE, state bound to the
+//! verifier, nonce and redirect URI, identity from the verified ID token.
+
+pub mod provider;
+
+use std::sync::OnceLock;
+
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::domain::account::{self, Account, Role, Subscription, User};
+use crate::domain::email::Email;
+use crate::error::{ApiError, ApiResult};
+use crate::identity::issue_tokens;
+use crate::security::token;
+use crate::state::AppState;
+use crate::store::oauth::{IdentityLink, OAuthSignUpError, PendingAuthorization};
+use provider::{IdClaims, Provider, ProviderError};
+
+/// How long a started authorization may take to come back.
+pub const AUTHORIZATION_TTL: Duration = Duration::minutes(10);
+
+pub struct OAuth {
+    http: OnceLock<reqwest::Client>,
+    google: Provider,
+    microsoft: Provider,
+    redirect_allowlist: Vec<String>,
+}
+
+impl OAuth {
+    pub fn new(config: &Config) -> Self {
+        OAuth {
+            http: OnceLock::new(),
+            google: Provider::new(config.google.clone()),
+            microsoft: Provider::new(config.microsoft.clone()),
+            redirect_allowlist: config.oauth_redirect_allowlist.clone(),
+        }
+    }
+
+    /// Built on first use: functions that never sign anyone in never pay for it.
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            crate::install_tls_provider();
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .expect("building the OAuth HTTP client")
+        })
+    }
+
+    /// The configured provider named in the path; 404 for unknown names, 503 when
+    /// its client id is unset.
+    fn provider(&self, name: &str) -> ApiResult<&Provider> {
+        let provider = match name {
+            "google" => &self.google,
+            "microsoft" => &self.microsoft,
+            _ => return Err(ApiError::not_found()),
+        };
+        if provider.client_id().is_none() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "provider_not_configured",
+                format!("{name} sign-in is not configured"),
+            ));
+        }
+        Ok(provider)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthorizationUrl {
+    pub authorization_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackInput {
+    pub code: String,
+    pub state: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OAuthTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    pub is_new_user: bool,
+}
+
+fn provider_error(err: ProviderError) -> ApiError {
+    match err {
+        ProviderError::Unavailable(detail) => {
+            tracing::error!(detail, "OpenID provider unavailable");
+            ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "provider_unavailable", "the sign-in provider is unavailable")
+        }
+        ProviderError::ExchangeRefused(detail) => {
+            tracing::warn!(detail, "authorization code refused");
+            ApiError::bad_request("oauth_code_invalid", "the authorization code was refused by the provider")
+        }
+        ProviderError::InvalidIdToken(detail) => {
+            tracing::warn!(detail, "ID token rejected");
+            invalid_id_token()
+        }
+    }
+}
+
+fn invalid_id_token() -> ApiError {
+    ApiError::bad_request("invalid_id_token", "the provider's identity token could not be verified")
+}
+
+fn invalid_state() -> ApiError {
+    ApiError::bad_request("invalid_state", "this sign-in attempt is unknown, expired or already used")
+}
+
+/// Starts a sign-in: stores the PKCE verifier, nonce and redirect URI under the
+/// state (single use, 10 minutes) and returns the provider's URL.
+pub async fn authorize(state: &AppState, provider_name: &str, redirect_uri: Option<&str>) -> ApiResult<AuthorizationUrl> {
+    let provider = state.oauth.provider(provider_name)?;
+    let redirect_uri = redirect_uri.ok_or_else(|| ApiError::invalid_field("redirect_uri", "is required"))?;
+    if !state.oauth.redirect_allowlist.iter().any(|allowed| allowed == redirect_uri) {
+        return Err(ApiError::bad_request("redirect_uri_not_allowed", "this redirect URI is not on the allow-list"));
+    }
+    let nonce = token::generate();
+    let authorization = provider.authorize(state.oauth.http(), redirect_uri, &nonce).await.map_err(provider_error)?;
+    let expires_at = Utc::now() + AUTHORIZATION_TTL;
+    let pending = PendingAuthorization {
+        provider: provider_name.to_owned(),
+        pkce_verifier: authorization.pkce_verifier,
+        nonce,
+        redirect_uri: redirect_uri.to_owned(),
+        expires_at,
+        ttl: expires_at.timestamp(),
+    };
+    state.store.put_pending_authorization(&token::digest(&authorization.state), &pending).await?;
+    Ok(AuthorizationUrl { authorization_url: authorization.url })
+}
+
+/// Finishes a sign-in: takes the state (once), exchanges the code, verifies the ID
+/// token and its nonce, then signs in or registers.
+pub async fn callback(state: &AppState, provider_name: &str, input: CallbackInput) -> ApiResult<OAuthTokens> {
+    let provider = state.oauth.provider(provider_name)?;
+    if input.code.trim().is_empty() {
+        return Err(ApiError::invalid_field("code", "must not be empty"));
+    }
+    let pending = state
+        .store
+        .take_pending_authorization(&token::digest(&input.state))
+        .await?
+        .filter(|p| p.expires_at > Utc::now() && p.provider == provider_name)
+        .ok_or_else(invalid_state)?;
+    let claims = provider
+        .exchange(state.oauth.http(), &input.code, &pending.pkce_verifier, &pending.redirect_uri)
+        .await
+        .map_err(provider_error)?;
+    if claims.nonce.as_deref() != Some(pending.nonce.as_str()) {
+        tracing::warn!(provider = provider_name, "ID token nonce mismatch");
+        return Err(invalid_id_token());
+    }
+    let (user, is_new_user) = sign_in_or_register(state, provider_name, &claims).await?;
+    let pair = issue_tokens(state, &user, uuid::Uuid::new_v4().to_string()).await?;
+    Ok(OAuthTokens { access_token: pair.access_token, refresh_token: pair.refresh_token, token_type: "bearer", is_new_user })
+}
+
+/// Existing identity → its user. Else the user with that email, linked only when the
+/// provider attests the email is verified. Else a new shop. Concurrent callbacks for
+/// one identity race on conditional writes; the loser retries and finds the winner.
+async fn sign_in_or_register(state: &AppState, provider: &str, claims: &IdClaims) -> ApiResult<(User, bool)> {
+    for _ in 0..3 {
+        if let Some(link) = state.store.identity(provider, &claims.sub).await? {
+            let user = state.store.user(&link.user_id).await?.ok_or_else(|| anyhow::anyhow!("identity without user"))?;
+            return Ok((user, false));
+        }
+        let email = claims
+            .email
+            .as_deref()
+            .and_then(|e| Email::parse(e).ok())
+            .ok_or_else(|| ApiError::bad_request("oauth_email_missing", "the provider did not share an email address"))?;
+        let now = Utc::now();
+        let link = |user_id: &str| IdentityLink {
+            provider: provider.to_owned(),
+            subject: claims.sub.clone(),
+            user_id: user_id.to_owned(),
+            created_at: now,
+        };
+        let outcome = match state.store.user_by_email(&email.normalized()).await? {
+            Some(mut user) => {
+                if !claims.email_is_verified() {
+                    return Err(ApiError::conflict(
+                        "oauth_email_unverified",
+                        "an account with this email exists; the provider has not verified the email, so it cannot be linked",
+                    ));
+                }
+                let linked = state.store.link_identity(&link(&user.id), now).await;
+                user.email_verified_at.get_or_insert(now);
+                linked.map(|()| (user, false))
+            }
+            None => {
+                let (account, user, subscription) = new_shop(email, claims, now);
+                state.store.create_oauth_shop(&account, &user, &subscription, &link(&user.id)).await.map(|()| (user, true))
+            }
+        };
+        match outcome {
+            Ok(done) => return Ok(done),
+            Err(OAuthSignUpError::EmailTaken | OAuthSignUpError::IdentityTaken) => continue,
+            Err(OAuthSignUpError::Store(err)) => return Err(err.into()),
+        }
+    }
+    Err(anyhow::anyhow!("OAuth sign-in kept losing races").into())
+}
+
+/// A new shop for an OAuth user: no password; the email counts as verified when the
+/// provider says so (otherwise the usual 7-day grace applies).
+fn new_shop(email: Email, claims: &IdClaims, now: chrono::DateTime<Utc>) -> (Account, User, Subscription) {
+    let name = account::parse_name(claims.name.as_deref().unwrap_or_default())
+        .unwrap_or_else(|_| email.as_str().split('@').next().unwrap_or("New user").to_owned());
+    let account = Account {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: format!("{name}'s shop"),
+        team_size_bucket: None,
+        primary_psa: None,
+        stripe_customer_id: None,
+        created_at: now,
+    };
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: account.id.clone(),
+        email,
+        name,
+        role: Role::Owner,
+        password_hash: None,
+        email_verified_at: claims.email_is_verified().then_some(now),
+        role_at_signup: None,
+        onboarding_step_completed: None,
+        created_at: now,
+    };
+    let subscription = Subscription::trial(&account.id, now);
+    (account, user, subscription)
+}
