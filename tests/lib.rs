@@ -235,3 +235,19 @@ impl TestApp {
             .unwrap();
     }
 }
+
+impl TestApp {
+    /// Loads the billing catalogue the demo data uses (`infra/seed/billing.json`).
+    pub async fn seed_billing_catalogue(&self) -> Vec<shared::domain::billing::Plan> {
+        #[derive(serde::Deserialize)]
+        struct Catalogue {
+            plans: Vec<shared::domain::billing::Plan>,
+        }
+        let path = format!("{}/../infra/seed/billing.json", env!("CARGO_MANIFEST_DIR"));
+        let catalogue: Catalogue = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for plan in &catalogue.plans {
+            self.store().put_plan(plan).await.unwrap();
+        }
+        catalogue.plans
+    }
+}

@@ -274,14 +274,7 @@ async fn create_shop(
     role_at_signup: Option<String>,
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
-    let account = Account {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: account_name,
-        team_size_bucket: None,
-        primary_psa: None,
-        stripe_customer_id: None,
-        created_at: now,
-    };
+    let account = Account::new(account_name, now);
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),

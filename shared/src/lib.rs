@@ -1,5 +1,6 @@
 //! The core crate: everything but routing. See ARCHITECTURE.md for the map.
 
+pub mod billing;
 pub mod config;
 pub mod domain;
 pub mod email;

@@ -1,6 +1,7 @@
 //! One integration binary: HTTP against the merged router, state in the emulator.
 
 mod accounts;
+mod billing;
 mod guards;
 mod invites;
 mod jwt;

@@ -25,7 +25,11 @@ pub struct Account {
     pub name: String,
     pub team_size_bucket: Option<TeamSizeBucket>,
     pub primary_psa: Option<PrimaryPsa>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stripe_customer_id: Option<String>,
+    /// Feature flags switched on or off for this account, over its plan's defaults.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub feature_overrides: std::collections::BTreeMap<String, bool>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -46,6 +50,20 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboarding_step_completed: Option<u8>,
     pub created_at: DateTime<Utc>,
+}
+
+impl Account {
+    pub fn new(name: String, now: DateTime<Utc>) -> Self {
+        Account {
+            id: uuid::Uuid::new_v4().to_string(),
+            name,
+            team_size_bucket: None,
+            primary_psa: None,
+            stripe_customer_id: None,
+            feature_overrides: Default::default(),
+            created_at: now,
+        }
+    }
 }
 
 impl User {

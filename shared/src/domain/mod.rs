@@ -2,6 +2,7 @@
 //! no clock reads (callers pass `now`), no network.
 
 pub mod access;
+pub mod billing;
 pub mod account;
 pub mod email;
 pub mod invite;

@@ -215,14 +215,7 @@ async fn sign_in_or_register(state: &AppState, provider: &str, claims: &IdClaims
 fn new_shop(email: Email, claims: &IdClaims, now: chrono::DateTime<Utc>) -> (Account, User, Subscription) {
     let name = account::parse_name(claims.name.as_deref().unwrap_or_default())
         .unwrap_or_else(|_| email.as_str().split('@').next().unwrap_or("New user").to_owned());
-    let account = Account {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: format!("{name}'s shop"),
-        team_size_bucket: None,
-        primary_psa: None,
-        stripe_customer_id: None,
-        created_at: now,
-    };
+    let account = Account::new(format!("{name}'s shop"), now);
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),

@@ -19,11 +19,13 @@
 //! | Invitation code (unique)| `INVITECODE#<sha256>`      | `INVITECODE`   | —                             |
 //! | OAuth identity (unique) | `IDENTITY#<provider>#<sub>`| `IDENTITY`     | `USER#<user>` / `IDENTITY#<provider>` |
 //! | OAuth pending authorization | `OAUTHSTATE#<sha256>`  | `OAUTHSTATE`   | —                             |
+//! | Billing plan            | `CATALOGUE#BILLING`        | `PLAN#<plan>`  | —                             |
+//! | Sales lead              | `LEAD#<lowercased email>`  | `LEAD#<time>#<id>` | —                         |
 //! | One-time token          | `ONETIME#<kind>#<sha256>`  | `ONETIME`      | —                             |
 //! | Login-failure counter   | `THROTTLE#<scope>#<key>`   | `THROTTLE`     | —                             |
 //!
-//! `gsi2pk`/`gsi2sk` is reserved for lookups by external ids (Stripe customer and
-//! subscription ids).
+//! `gsi2pk`/`gsi2sk` serves lookups by external ids: the account item carries
+//! `STRIPECUSTOMER#<id>` once it has a Stripe customer.
 //!
 //! # Access patterns (numbers from ACCESS-PATTERNS.md)
 //!
@@ -41,9 +43,12 @@
 //! 6. Invitations: Query `ACCOUNT#id` with `begins_with(sk, "INVITE#")`; by code: GetItem
 //!    `INVITECODE#<sha256>` then GetItem the invite (see `invites.rs`).
 //! 7. Login failures: UpdateItem `ADD` on `THROTTLE#login-email#<email>`.
+//! 10. Billing catalogue: Query `CATALOGUE#BILLING`; one plan: GetItem `PLAN#<plan>`.
+//! 13. Sales leads by email: Query `LEAD#<email>`.
 //! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
 //!    with the user in one BatchGetItem.
 
+pub mod billing;
 pub mod identity;
 pub mod invites;
 pub mod oauth;

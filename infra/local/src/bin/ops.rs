@@ -4,10 +4,19 @@
 //!   missing; prints `TASK_QUEUE_URL=...`.
 //! - `ops seed-demo` — creates the demo owner account (idempotent) and prints its
 //!   credentials.
+//! - `ops seed-catalogue [billing.json]` — loads the billing catalogue (plans, prices,
+//!   Stripe price ids, limits, feature defaults); default `infra/seed/billing.json`.
+//! - `ops backfill-pilot` — gives every account a complimentary Pro subscription
+//!   unless canceled or past due; idempotent and resumable; prints what it changed.
 
 use anyhow::Context;
 use aws_config::BehaviorVersion;
 use secrecy::SecretString;
+
+#[derive(serde::Deserialize)]
+struct BillingCatalogue {
+    plans: Vec<shared::domain::billing::Plan>,
+}
 
 const DEMO_EMAIL: &str = "demo@example.com";
 const DEMO_PASSWORD: &str = "demo-password-1";
@@ -41,7 +50,30 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("demo credentials: email={DEMO_EMAIL} password={DEMO_PASSWORD}");
         }
-        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo"),
+        "seed-catalogue" => {
+            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let path = std::env::args().nth(2).unwrap_or_else(|| format!("{}/../seed/billing.json", env!("CARGO_MANIFEST_DIR")));
+            let catalogue: BillingCatalogue = serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| path.clone())?)
+                .with_context(|| format!("parsing {path}"))?;
+            for plan in &catalogue.plans {
+                state.store.put_plan(plan).await?;
+            }
+            println!("billing catalogue: {} plans loaded from {path}", catalogue.plans.len());
+        }
+        "backfill-pilot" => {
+            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let summary = shared::billing::backfill_pilot(&state, 100).await?;
+            for account_id in &summary.granted {
+                println!("granted complimentary pro: account {account_id}");
+            }
+            println!(
+                "pilot backfill: {} accounts scanned, {} granted, {} unchanged (canceled, past due or complimentary already)",
+                summary.scanned,
+                summary.granted.len(),
+                summary.unchanged
+            );
+        }
+        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo | seed-catalogue | backfill-pilot"),
     }
     Ok(())
 }

@@ -1,0 +1,184 @@
+//! Billing use cases: the public plans, an account's billing state, sales leads and
+//! the pilot backfill. Stripe checkout and portal sessions build on these.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::account::SubscriptionStatus;
+use crate::domain::billing::{self, Plan};
+use crate::domain::email::Email;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::billing::SalesLead;
+
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub plan: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub monthly_price_cents: Option<i64>,
+    pub annual_price_cents: Option<i64>,
+    pub sort_order: i32,
+}
+
+impl From<&Plan> for PlanView {
+    fn from(plan: &Plan) -> Self {
+        PlanView {
+            plan: plan.plan.clone(),
+            display_name: plan.display_name.clone(),
+            description: plan.description.clone(),
+            monthly_price_cents: plan.monthly_price_cents,
+            annual_price_cents: plan.annual_price_cents,
+            sort_order: plan.sort_order,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubscriptionState {
+    pub status: SubscriptionStatus,
+    pub plan: String,
+    pub current_period_start: Option<DateTime<Utc>>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub seat_limit: u32,
+    pub has_pro_entitlement: bool,
+    pub is_paid: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BillingState {
+    pub subscription: SubscriptionState,
+    pub plan_billing: Option<PlanView>,
+    pub plan_limits: BTreeMap<String, Option<i64>>,
+    pub enabled_features: BTreeMap<String, bool>,
+}
+
+/// Public, non-archived plans in sort order (one Query).
+pub async fn public_plans(state: &AppState) -> ApiResult<Vec<PlanView>> {
+    let plans = billing::public_plans(state.store.plans().await?);
+    Ok(plans.iter().map(PlanView::from).collect())
+}
+
+/// The caller's subscription with its plan's billing, limits and resolved feature
+/// flags. Round trips: BatchGetItem (account + subscription), GetItem (plan).
+pub async fn billing_state(state: &AppState, account_id: &str) -> ApiResult<BillingState> {
+    let (account, subscription) = state.store.account_and_subscription(account_id).await?;
+    let account = account.ok_or_else(ApiError::not_found)?;
+    let subscription = subscription.ok_or_else(|| {
+        ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_subscription", "this account has no subscription")
+    })?;
+    let plan = state.store.plan(&subscription.plan).await?;
+    let now = Utc::now();
+    let defaults = plan.as_ref().map(|p| p.features.clone()).unwrap_or_default();
+    Ok(BillingState {
+        subscription: SubscriptionState {
+            status: subscription.status,
+            plan: subscription.plan.clone(),
+            current_period_start: subscription.current_period_start,
+            current_period_end: subscription.current_period_end,
+            cancel_at_period_end: subscription.cancel_at_period_end,
+            seat_limit: subscription.seat_limit,
+            has_pro_entitlement: subscription.has_pro_entitlement(now),
+            is_paid: subscription.is_paid(),
+        },
+        plan_billing: plan.as_ref().map(PlanView::from),
+        plan_limits: plan.map(|p| p.limits).unwrap_or_default(),
+        enabled_features: billing::resolve_features(&defaults, &account.feature_overrides),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalesLeadInput {
+    pub email: String,
+    pub name: String,
+    pub company: String,
+    pub team_size: Option<String>,
+    pub message: Option<String>,
+    pub source: String,
+}
+
+const MAX_LEAD_FIELD: usize = 255;
+const MAX_LEAD_MESSAGE: usize = 5000;
+
+/// Records a contact-sales request (public route).
+pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> ApiResult<SalesLead> {
+    let mut errors = Vec::new();
+    let email = Email::parse(&input.email).map_err(|m| errors.push(("email".to_owned(), m))).ok();
+    let mut text = |field: &str, value: &str, max: usize, required: bool| -> Option<String> {
+        let value = value.trim();
+        if required && value.is_empty() {
+            errors.push((field.to_owned(), "must not be empty".to_owned()));
+        } else if value.chars().count() > max {
+            errors.push((field.to_owned(), format!("must be at most {max} characters")));
+        }
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let name = text("name", &input.name, MAX_LEAD_FIELD, true);
+    let company = text("company", &input.company, MAX_LEAD_FIELD, true);
+    let source = text("source", &input.source, 50, true);
+    let team_size = input.team_size.as_deref().and_then(|t| text("team_size", t, 20, false));
+    let message = input.message.as_deref().and_then(|m| text("message", m, MAX_LEAD_MESSAGE, false));
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let lead = SalesLead {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: email.map(String::from).unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        company: company.unwrap_or_default(),
+        team_size,
+        message,
+        source: source.unwrap_or_default(),
+        status: "new".to_owned(),
+        created_at: Utc::now(),
+    };
+    state.store.put_sales_lead(&lead).await?;
+    Ok(lead)
+}
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub struct BackfillSummary {
+    pub scanned: usize,
+    pub granted: Vec<String>,
+    pub unchanged: usize,
+}
+
+/// The pilot backfill: every account gets a complimentary Pro subscription unless it
+/// is canceled or past due (or complimentary already). Idempotent (each grant is a
+/// conditional write) and resumable (a checkpoint after every page; a rerun after an
+/// interruption continues where it stopped).
+pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<BackfillSummary> {
+    let mut summary = BackfillSummary::default();
+    let mut resume_after = state.store.backfill_checkpoint().await?;
+    loop {
+        let page = state.store.account_page(resume_after.as_deref(), page_size).await?;
+        for account_id in &page.account_ids {
+            summary.scanned += 1;
+            let current = state.store.subscription(account_id).await?;
+            let complimentary = crate::domain::account::Subscription {
+                account_id: account_id.clone(),
+                plan: "pro".to_owned(),
+                status: SubscriptionStatus::Complimentary,
+                seat_limit: current.as_ref().map_or(1, |s| s.seat_limit),
+                current_period_start: None,
+                current_period_end: None,
+                cancel_at_period_end: false,
+                stripe_subscription_id: current.and_then(|s| s.stripe_subscription_id),
+            };
+            if state.store.grant_complimentary(&complimentary).await? {
+                summary.granted.push(account_id.clone());
+            } else {
+                summary.unchanged += 1;
+            }
+        }
+        state.store.save_backfill_checkpoint(page.resume_after.as_deref()).await?;
+        match page.resume_after {
+            Some(after) => resume_after = Some(after),
+            None => return Ok(summary),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The billing catalogue (per plan: prices, Stripe price ids, limits, feature-flag
+//! defaults) and the entitlement rules read from a subscription.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::account::{Subscription, SubscriptionStatus};
+
+/// Plans that carry Pro entitlement.
+const PRO_PLANS: &[&str] = &["pro", "team"];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub plan: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub monthly_price_cents: Option<i64>,
+    pub annual_price_cents: Option<i64>,
+    pub stripe_product_id: Option<String>,
+    pub stripe_monthly_price_id: Option<String>,
+    pub stripe_annual_price_id: Option<String>,
+    pub is_public: bool,
+    pub is_archived: bool,
+    pub sort_order: i32,
+    /// Plan limits: name → value (null = unlimited).
+    pub limits: BTreeMap<String, Option<i64>>,
+    /// Feature-flag defaults for the plan.
+    pub features: BTreeMap<String, bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingInterval {
+    Monthly,
+    Annual,
+}
+
+impl Plan {
+    pub fn price_id(&self, interval: BillingInterval) -> Option<&str> {
+        match interval {
+            BillingInterval::Monthly => self.stripe_monthly_price_id.as_deref(),
+            BillingInterval::Annual => self.stripe_annual_price_id.as_deref(),
+        }
+    }
+
+    pub fn has_price(&self, price_id: &str) -> bool {
+        [&self.stripe_monthly_price_id, &self.stripe_annual_price_id].iter().any(|p| p.as_deref() == Some(price_id))
+    }
+}
+
+/// Public, non-archived plans in sort order.
+pub fn public_plans(mut plans: Vec<Plan>) -> Vec<Plan> {
+    plans.retain(|p| p.is_public && !p.is_archived);
+    plans.sort_by_key(|p| p.sort_order);
+    plans
+}
+
+/// Plan defaults overridden by the account's overrides.
+pub fn resolve_features(
+    defaults: &BTreeMap<String, bool>,
+    overrides: &BTreeMap<String, bool>,
+) -> BTreeMap<String, bool> {
+    let mut resolved = defaults.clone();
+    resolved.extend(overrides.iter().map(|(k, v)| (k.clone(), *v)));
+    resolved
+}
+
+impl Subscription {
+    /// Can the account use Pro features right now?
+    pub fn has_pro_entitlement(&self, now: DateTime<Utc>) -> bool {
+        PRO_PLANS.contains(&self.plan.as_str())
+            && match self.status {
+                SubscriptionStatus::Active | SubscriptionStatus::Complimentary => true,
+                SubscriptionStatus::Trialing => self.current_period_end.is_some_and(|end| end > now),
+                _ => false,
+            }
+    }
+
+    /// Paying customer? Complimentary is excluded so revenue metrics stay honest.
+    pub fn is_paid(&self) -> bool {
+        PRO_PLANS.contains(&self.plan.as_str()) && self.status != SubscriptionStatus::Complimentary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    #[test]
+    fn entitlement_and_paid() {
+        let now = Utc::now();
+        let mut sub = Subscription::trial("a", now);
+        assert!(sub.has_pro_entitlement(now) && sub.is_paid());
+        sub.current_period_end = Some(now - Duration::hours(1));
+        assert!(!sub.has_pro_entitlement(now));
+        sub.status = SubscriptionStatus::Complimentary;
+        assert!(sub.has_pro_entitlement(now) && !sub.is_paid());
+        sub.plan = "starter".into();
+        assert!(!sub.has_pro_entitlement(now) && !sub.is_paid());
+    }
+
+    #[test]
+    fn overrides_beat_defaults() {
+        let defaults = BTreeMap::from([("a".to_owned(), true), ("b".to_owned(), false)]);
+        let overrides = BTreeMap::from([("b".to_owned(), true), ("c".to_owned(), false)]);
+        let resolved = resolve_features(&defaults, &overrides);
+        assert_eq!(resolved, BTreeMap::from([("a".into(), true), ("b".into(), true), ("c".into(), false)]));
+    }
+}
