@@ -7,9 +7,12 @@ use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::Value;
 
 async fn invoke(app: &api_tests::TestApp, event_file: &str) -> (u16, Value) {
+    invoke_router(shared::http::serve(auth::router(app.state.clone())), event_file).await
+}
+
+async fn invoke_router(router: axum::Router, event_file: &str) -> (u16, Value) {
     let path = format!("{}/../events/{event_file}", env!("CARGO_MANIFEST_DIR"));
     let payload: LambdaRequest = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect(&path);
-    let router = shared::http::serve(auth::router(app.state.clone()));
     let mut handler = Adapter::from(router);
     let response = handler.call(LambdaEvent::new(payload, Context::default())).await.unwrap();
     let response = serde_json::to_value(response).unwrap();
@@ -33,4 +36,14 @@ async fn register_then_login_events_run_through_the_auth_handler() {
     // The same register event again: the email is taken, in the SPEC error body.
     let (status, body) = invoke(&app, "auth-register.json").await;
     assert_eq!((status, body["error"].as_str()), (409, Some("email_taken")));
+}
+
+#[tokio::test]
+async fn the_oauth_authorize_event_runs_through_the_oauth_handler() {
+    let app = spawn_app().await;
+    let router = shared::http::serve(oauth::router(app.state.clone()));
+    let (status, body) = invoke_router(router, "oauth-authorize.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["authorization_url"].as_str().unwrap().contains("code_challenge="));
+    assert_eq!(app.all_items().await.len(), 1, "one pending authorization stored");
 }

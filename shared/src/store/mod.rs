@@ -53,6 +53,7 @@ pub mod identity;
 pub mod invites;
 pub mod oauth;
 pub mod schema;
+pub mod stripe;
 pub mod throttle;
 pub mod tokens;
 pub mod wills;
