@@ -10,6 +10,8 @@ use shared::AppState;
 use shared::config::Config;
 use shared::store::Store;
 
+pub mod stripe_fake;
+
 pub const EMAIL_FROM: &str = "no-reply@example.com";
 pub const JWT_SECRET: &str = "test-secret-0123456789-0123456789-abcdef";
 pub const JWT_ISSUER: &str = "saas-backend";
@@ -25,6 +27,7 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 });
 
 pub struct TestApp {
+    pub stripe: stripe_fake::StripeFake,
     pub address: String,
     pub http: reqwest::Client,
     pub state: AppState,
@@ -80,14 +83,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let sdk = sdk_config().await;
     let table = format!("test-{}", uuid::Uuid::new_v4());
     local::setup::ensure_resources(&sdk, &table, "tests", EMAIL_FROM).await.expect("creating test resources");
+    let stripe = stripe_fake::StripeFake::start().await;
     let mut config = test_config(&table);
+    config.stripe.secret_key = Some(stripe_fake::SECRET_KEY.into());
+    config.stripe.webhook_secret = Some(stripe_fake::WEBHOOK_SECRET.into());
+    config.stripe.api_base = stripe.uri();
     adjust(&mut config);
     let state = AppState::new(config, &sdk);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let app = local::app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    TestApp { address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint() }
+    TestApp { stripe, address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint() }
 }
 
 /// A response's status and JSON body (Null when the body is not JSON).

@@ -182,3 +182,108 @@ pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<
         }
     }
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutInput {
+    pub plan: String,
+    pub seats: i64,
+    #[serde(default = "monthly")]
+    pub billing_interval: billing::BillingInterval,
+}
+
+fn monthly() -> billing::BillingInterval {
+    billing::BillingInterval::Monthly
+}
+
+#[derive(Debug, Serialize)]
+pub struct RedirectUrl {
+    pub url: String,
+}
+
+fn require_owner(role: crate::domain::account::Role) -> ApiResult<()> {
+    if role == crate::domain::account::Role::Owner {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("owner_required", "only the account owner can manage billing"))
+    }
+}
+
+/// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
+/// passed on while it runs, the Stripe customer created once per account.
+pub async fn checkout_session(
+    state: &AppState,
+    caller: &crate::http::extract::AuthUser,
+    input: CheckoutInput,
+) -> ApiResult<RedirectUrl> {
+    require_owner(caller.0.role)?;
+    if !state.payments.is_configured() {
+        return Err(crate::payments::not_configured());
+    }
+    let seats = u32::try_from(input.seats)
+        .ok()
+        .filter(|s| (1..=10_000).contains(s))
+        .ok_or_else(|| ApiError::invalid_field("seats", "must be between 1 and 10000"))?;
+    let plan = state
+        .store
+        .plan(&input.plan)
+        .await?
+        .filter(|p| !p.is_archived)
+        .ok_or_else(|| ApiError::bad_request("unknown_plan", format!("there is no plan {:?}", input.plan)))?;
+    let price_id = plan.price_id(input.billing_interval).ok_or_else(|| {
+        ApiError::bad_request("no_price_for_interval", format!("plan {} has no {:?} price", plan.plan, input.billing_interval))
+    })?;
+    let (account, subscription) = state.store.account_and_subscription(caller.account_id()).await?;
+    let account = account.ok_or_else(ApiError::not_found)?;
+    let customer_id = stripe_customer(state, caller, &account).await?;
+    let now = Utc::now();
+    let trial_end = subscription
+        .filter(|s| s.status == SubscriptionStatus::Trialing)
+        .and_then(|s| s.current_period_end)
+        .filter(|end| *end > now)
+        .map(|end| end.timestamp());
+    let base = &state.config.app_base_url;
+    let url = state
+        .payments
+        .subscription_checkout(crate::payments::SubscriptionCheckout {
+            customer_id: &customer_id,
+            price_id,
+            seats,
+            trial_end,
+            account_id: &account.id,
+            success_url: format!("{base}/account/billing?success=1"),
+            cancel_url: format!("{base}/account/billing/select-plan"),
+        })
+        .await?;
+    Ok(RedirectUrl { url })
+}
+
+/// The account's Stripe customer, created on first need. Stripe's idempotency key
+/// (derived from the account) and a conditional write make it one customer even
+/// when two checkouts race.
+async fn stripe_customer(
+    state: &AppState,
+    caller: &crate::http::extract::AuthUser,
+    account: &crate::domain::account::Account,
+) -> ApiResult<String> {
+    if let Some(id) = &account.stripe_customer_id {
+        return Ok(id.clone());
+    }
+    let user = crate::identity::current_user(state, caller.user_id()).await?;
+    let created = state.payments.create_customer(&account.id, user.email.as_str(), &account.name).await?;
+    Ok(state.store.set_stripe_customer_once(&account.id, &created).await?)
+}
+
+/// A Stripe customer-portal session for the account's customer.
+pub async fn portal_session(state: &AppState, caller: &crate::http::extract::AuthUser) -> ApiResult<RedirectUrl> {
+    require_owner(caller.0.role)?;
+    if !state.payments.is_configured() {
+        return Err(crate::payments::not_configured());
+    }
+    let account = state.store.account(caller.account_id()).await?.ok_or_else(ApiError::not_found)?;
+    let customer_id = account.stripe_customer_id.ok_or_else(|| {
+        ApiError::bad_request("no_billing_account", "this account has not subscribed yet; start a checkout first")
+    })?;
+    let url = state.payments.portal(&customer_id, format!("{}/account/billing", state.config.app_base_url)).await?;
+    Ok(RedirectUrl { url })
+}

@@ -9,10 +9,12 @@ pub mod http;
 pub mod identity;
 pub mod invites;
 pub mod oauth;
+pub mod payments;
 pub mod security;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod webhook;
 pub mod wills;
 
 pub use error::{ApiError, ApiResult};

@@ -7,6 +7,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::config::Config;
 use crate::email::Mailer;
 use crate::oauth::OAuth;
+use crate::payments::Payments;
 use crate::security::jwt::JwtKeys;
 use crate::store::Store;
 
@@ -17,6 +18,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub jwt: JwtKeys,
     pub oauth: Arc<OAuth>,
+    pub payments: Arc<Payments>,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
         let mailer = Mailer::new(aws_sdk_sesv2::Client::new(sdk), config.email_from.clone(), config.app_base_url.clone());
         let jwt = JwtKeys::new(&config.jwt);
         let oauth = Arc::new(OAuth::new(&config));
-        AppState { config: Arc::new(config), store, mailer, jwt, oauth }
+        let payments = Arc::new(Payments::new(config.stripe.clone()));
+        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments }
     }
 }

@@ -10,5 +10,6 @@ mod login;
 mod oauth;
 mod passwords;
 mod refresh;
+mod stripe;
 mod register;
 mod verification;

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use shared::billing::{self, BillingState, PlanView, SalesLeadInput};
+use shared::billing::{self, BillingState, CheckoutInput, PlanView, RedirectUrl, SalesLeadInput};
 use shared::http::extract::{ApiJson, AuthUser};
 use shared::{ApiResult, AppState};
 
@@ -14,6 +14,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/billing/plans", get(plans))
         .route("/v1/billing/state", get(billing_state))
+        .route("/v1/billing/checkout-session", post(checkout_session))
+        .route("/v1/billing/portal-session", post(portal_session))
         .route("/v1/sales-leads", post(sales_lead))
         .with_state(state)
 }
@@ -32,4 +34,20 @@ async fn billing_state(State(state): State<AppState>, caller: AuthUser) -> ApiRe
 async fn sales_lead(State(state): State<AppState>, ApiJson(input): ApiJson<SalesLeadInput>) -> ApiResult<(StatusCode, Json<Value>)> {
     let lead = billing::create_sales_lead(&state, input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": lead.id, "status": lead.status}))))
+}
+
+/// Owner only. Round trips: GetItem (plan), BatchGetItem (account + subscription),
+/// and on the first checkout a user read and the conditional customer write; Stripe:
+/// customer (first time) and session.
+async fn checkout_session(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(input): ApiJson<CheckoutInput>,
+) -> ApiResult<Json<RedirectUrl>> {
+    Ok(Json(billing::checkout_session(&state, &caller, input).await?))
+}
+
+/// Owner only. Round trips: GetItem (account); Stripe: portal session.
+async fn portal_session(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<RedirectUrl>> {
+    Ok(Json(billing::portal_session(&state, &caller).await?))
 }

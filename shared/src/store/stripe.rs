@@ -130,8 +130,9 @@ impl Store {
             .set_key(Some(key(&account_pk(account_id), SUBSCRIPTION_SK)))
             .expression_attribute_values(":created", n(event_created))
             .expression_attribute_values(":event", s(event_id));
+        // Every name goes through a placeholder: `plan` and `status` are reserved words.
         let fields: Vec<(&str, Option<AttributeValue>)> = vec![
-            ("#status", change.status.map(attr).transpose()?),
+            ("status", change.status.map(attr).transpose()?),
             ("plan", change.plan.as_ref().map(attr).transpose()?),
             ("seat_limit", change.seat_limit.map(attr).transpose()?),
             ("current_period_start", change.current_period_start.map(attr).transpose()?),
@@ -142,9 +143,8 @@ impl Store {
         let mut expressions = Vec::new();
         for (i, (name, value)) in fields.into_iter().enumerate() {
             if let Some(value) = value {
-                let placeholder = format!(":f{i}");
-                expressions.push(format!("{name} = {placeholder}"));
-                request = request.expression_attribute_values(placeholder, value);
+                expressions.push(format!("#f{i} = :f{i}"));
+                request = request.expression_attribute_names(format!("#f{i}"), name).expression_attribute_values(format!(":f{i}"), value);
             }
         }
         sets.extend(expressions.iter().map(String::as_str));
@@ -152,11 +152,8 @@ impl Store {
              OR (last_event_created = :created AND last_event_id < :event))"
             .to_owned();
         if let Some(from) = change.only_from {
-            condition.push_str(" AND #status = :from");
-            request = request.expression_attribute_values(":from", attr(from)?);
-        }
-        if change.status.is_some() || change.only_from.is_some() {
-            request = request.expression_attribute_names("#status", "status");
+            condition.push_str(" AND #from_status = :from");
+            request = request.expression_attribute_names("#from_status", "status").expression_attribute_values(":from", attr(from)?);
         }
         let result = request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
         match result {

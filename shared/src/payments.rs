@@ -1,0 +1,180 @@
+//! The Stripe adapter (async-stripe, pointed at `STRIPE_API_BASE`): customers,
+//! Checkout sessions, the billing portal, subscription reads.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use secrecy::ExposeSecret;
+use stripe::Client;
+use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_billing::billing_portal_session::CreateBillingPortalSession;
+use stripe_billing::subscription::RetrieveSubscription;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+    CreateCheckoutSessionSubscriptionData, ProductData,
+};
+use stripe_core::customer::CreateCustomer;
+use stripe_shared::CheckoutSessionMode;
+use stripe_types::Currency;
+
+use crate::config::StripeConfig;
+use crate::error::ApiError;
+
+pub struct Payments {
+    config: StripeConfig,
+    client: OnceLock<Client>,
+}
+
+/// What a subscription checkout asks Stripe for.
+pub struct SubscriptionCheckout<'a> {
+    pub customer_id: &'a str,
+    pub price_id: &'a str,
+    pub seats: u32,
+    /// Passed while the trial runs, so paying does not cut it short.
+    pub trial_end: Option<i64>,
+    pub account_id: &'a str,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+/// A one-off payment for an order; the webhook finds the order by `order_id`.
+pub struct PaymentCheckout<'a> {
+    pub order_id: &'a str,
+    pub description: &'a str,
+    pub amount_cents: i64,
+    pub customer_email: Option<&'a str>,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+/// A subscription as the webhook needs it.
+pub struct SubscriptionDetails {
+    pub id: String,
+    pub status: String,
+    pub price_id: Option<String>,
+    pub quantity: Option<u64>,
+    pub current_period_start: Option<i64>,
+    pub current_period_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+}
+
+impl SubscriptionDetails {
+    pub fn from_stripe(sub: &stripe_shared::Subscription) -> Self {
+        let item = sub.items.data.first();
+        SubscriptionDetails {
+            id: sub.id.as_str().to_owned(),
+            status: sub.status.as_str().to_owned(),
+            price_id: item.map(|i| i.price.id.as_str().to_owned()),
+            quantity: item.and_then(|i| i.quantity),
+            current_period_start: item.map(|i| i.current_period_start),
+            current_period_end: item.map(|i| i.current_period_end),
+            cancel_at_period_end: sub.cancel_at_period_end,
+        }
+    }
+}
+
+pub fn not_configured() -> ApiError {
+    ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "stripe_not_configured", "payments are not configured")
+}
+
+fn stripe_failed(err: stripe::StripeError) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("Stripe request failed: {err}"))
+}
+
+impl Payments {
+    pub fn new(config: StripeConfig) -> Self {
+        Payments { config, client: OnceLock::new() }
+    }
+
+    /// The client, built on first use; 503 `stripe_not_configured` without a key.
+    fn client(&self) -> Result<&Client, ApiError> {
+        let key = self.config.secret_key.as_ref().ok_or_else(not_configured)?;
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        crate::install_tls_provider();
+        let client = stripe::ClientBuilder::new(key.expose_secret())
+            .url(self.config.api_base.clone())
+            .build()
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("building the Stripe client: {e}")))?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.config.secret_key.is_some()
+    }
+
+    pub async fn create_customer(&self, account_id: &str, email: &str, name: &str) -> Result<String, ApiError> {
+        // One key per account: concurrent first checkouts get the same customer back.
+        let key = IdempotencyKey::new(format!("customer-for-account-{account_id}"))
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("idempotency key: {e:?}")))?;
+        let customer = CreateCustomer::new()
+            .email(email)
+            .name(name)
+            .metadata(HashMap::from([("account_id".to_owned(), account_id.to_owned())]))
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
+            .send(self.client()?)
+            .await
+            .map_err(stripe_failed)?;
+        Ok(customer.id.as_str().to_owned())
+    }
+
+    pub async fn subscription_checkout(&self, checkout: SubscriptionCheckout<'_>) -> Result<String, ApiError> {
+        let mut line = CreateCheckoutSessionLineItems::new();
+        line.price = Some(checkout.price_id.to_owned());
+        line.quantity = Some(u64::from(checkout.seats));
+        let mut subscription = CreateCheckoutSessionSubscriptionData::new();
+        subscription.trial_end = checkout.trial_end;
+        subscription.metadata = Some(HashMap::from([("account_id".to_owned(), checkout.account_id.to_owned())]));
+        let session = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Subscription)
+            .customer(checkout.customer_id)
+            .client_reference_id(checkout.account_id)
+            .line_items(vec![line])
+            .subscription_data(subscription)
+            .metadata(HashMap::from([("account_id".to_owned(), checkout.account_id.to_owned())]))
+            .success_url(checkout.success_url)
+            .cancel_url(checkout.cancel_url)
+            .send(self.client()?)
+            .await
+            .map_err(stripe_failed)?;
+        session.url.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Stripe returned a session without a URL")))
+    }
+
+    pub async fn payment_checkout(&self, checkout: PaymentCheckout<'_>) -> Result<String, ApiError> {
+        let mut price = CreateCheckoutSessionLineItemsPriceData::new(Currency::USD);
+        price.unit_amount = Some(checkout.amount_cents);
+        price.product_data = Some(ProductData::new(checkout.description));
+        let mut line = CreateCheckoutSessionLineItems::new();
+        line.price_data = Some(price);
+        line.quantity = Some(1);
+        let mut request = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Payment)
+            .client_reference_id(checkout.order_id)
+            .line_items(vec![line])
+            .metadata(HashMap::from([("order_id".to_owned(), checkout.order_id.to_owned())]))
+            .success_url(checkout.success_url)
+            .cancel_url(checkout.cancel_url);
+        if let Some(email) = checkout.customer_email {
+            request = request.customer_email(email);
+        }
+        let session = request.send(self.client()?).await.map_err(stripe_failed)?;
+        session.url.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Stripe returned a session without a URL")))
+    }
+
+    pub async fn portal(&self, customer_id: &str, return_url: String) -> Result<String, ApiError> {
+        let session = CreateBillingPortalSession::new()
+            .customer(customer_id)
+            .return_url(return_url)
+            .send(self.client()?)
+            .await
+            .map_err(stripe_failed)?;
+        Ok(session.url)
+    }
+
+    pub async fn subscription(&self, subscription_id: &str) -> Result<SubscriptionDetails, ApiError> {
+        let sub = RetrieveSubscription::new(subscription_id).send(self.client()?).await.map_err(stripe_failed)?;
+        Ok(SubscriptionDetails::from_stripe(&sub))
+    }
+}

@@ -1,0 +1,166 @@
+//! The Stripe webhook: signature first, then exactly-once application per event id.
+//!
+//! Exactly-once without locks: every effect is an idempotent conditional write (a
+//! subscription change applies only if the subscription has not seen this or a newer
+//! event), and the event's `processed` mark is written last. Concurrent duplicates
+//! may each attempt the effect; the conditions let one through, and exactly one
+//! delivery wins the mark (`applied: true`). A crash between any two steps leaves the
+//! event unmarked, so Stripe's retry runs the remaining steps; the ones already done
+//! are no-ops. See ARCHITECTURE.md.
+
+use chrono::{DateTime, TimeZone, Utc};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use stripe_webhook::{EventObject, Webhook, WebhookError};
+
+use crate::domain::account::SubscriptionStatus;
+use crate::error::{ApiError, ApiResult};
+use crate::payments::SubscriptionDetails;
+use crate::state::AppState;
+use crate::store::stripe::{SubscriptionChange, event_record};
+
+#[derive(Debug, Serialize)]
+pub struct WebhookOutcome {
+    pub status: &'static str,
+    pub applied: bool,
+}
+
+/// The points between processing steps where a crash can happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The event record was written.
+    Recorded,
+    /// The event's effect was applied (the processed mark is next).
+    Applied,
+}
+
+/// Lets tests fail processing at a chosen step, as a crash would.
+pub trait FaultInjector: Send + Sync {
+    fn after(&self, step: Step) -> anyhow::Result<()>;
+}
+
+pub struct NoFaults;
+
+impl FaultInjector for NoFaults {
+    fn after(&self, _step: Step) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+fn invalid_signature(detail: &str) -> ApiError {
+    ApiError::bad_request("invalid_signature", format!("webhook signature check failed: {detail}"))
+}
+
+/// Verifies and applies one delivery. `signature` is the `Stripe-Signature` header.
+pub async fn receive(
+    state: &AppState,
+    payload: &str,
+    signature: Option<&str>,
+    faults: &dyn FaultInjector,
+) -> ApiResult<WebhookOutcome> {
+    let secret = state.config.stripe.webhook_secret.as_ref().ok_or_else(crate::payments::not_configured)?;
+    let signature = signature.ok_or_else(|| invalid_signature("missing Stripe-Signature header"))?;
+    let event = Webhook::construct_event(payload, signature, secret.expose_secret()).map_err(|err| match err {
+        WebhookError::BadParse(detail) => ApiError::bad_request("invalid_payload", format!("not a Stripe event: {detail}")),
+        WebhookError::BadTimestamp(_) => invalid_signature("timestamp outside the 5-minute tolerance"),
+        _ => invalid_signature("signature does not match"),
+    })?;
+    let event_id = event.id.as_str().to_owned();
+    let event_type = event.type_.as_str().to_owned();
+    tracing::info!(event_id, event_type, "Stripe event received");
+
+    let record = event_record(&event_id, &event_type, event.created, Utc::now());
+    if let Some(existing) = state.store.record_stripe_event(&record).await?
+        && existing.status == "processed"
+    {
+        return Ok(WebhookOutcome { status: "ok", applied: false });
+    }
+    faults.after(Step::Recorded)?;
+    let outcome = apply(state, &event_id, event.created, event.data.object).await?;
+    faults.after(Step::Applied)?;
+    let applied = state.store.mark_stripe_event_processed(&event_id, outcome).await?;
+    tracing::info!(event_id, outcome, applied, "Stripe event processed");
+    Ok(WebhookOutcome { status: "ok", applied })
+}
+
+/// The event's effect; returns a label recorded on the event.
+async fn apply(state: &AppState, event_id: &str, created: i64, object: EventObject) -> anyhow::Result<&'static str> {
+    let (customer, change) = match object {
+        EventObject::CheckoutSessionCompleted(session) => {
+            if session.mode.as_str() != "subscription" {
+                // Payment-mode sessions fulfil orders, which land with their kinds.
+                return Ok("ignored_payment_mode");
+            }
+            let Some(subscription_id) = session.subscription.as_ref().map(|s| s.id().as_str().to_owned()) else {
+                return Ok("ignored_no_subscription");
+            };
+            let details = state.payments.subscription(&subscription_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut change = change_from(state, &details).await?;
+            change.status = Some(SubscriptionStatus::Active);
+            (session.customer.as_ref().map(|c| c.id().as_str().to_owned()), change)
+        }
+        EventObject::CustomerSubscriptionUpdated(sub) => {
+            let change = change_from(state, &SubscriptionDetails::from_stripe(&sub)).await?;
+            (Some(sub.customer.id().as_str().to_owned()), change)
+        }
+        EventObject::CustomerSubscriptionDeleted(sub) => {
+            let mut change = change_from(state, &SubscriptionDetails::from_stripe(&sub)).await?;
+            change.status = Some(SubscriptionStatus::Canceled);
+            (Some(sub.customer.id().as_str().to_owned()), change)
+        }
+        EventObject::InvoicePaymentFailed(invoice) => {
+            let change = SubscriptionChange { status: Some(SubscriptionStatus::PastDue), ..Default::default() };
+            (invoice.customer.as_ref().map(|c| c.id().as_str().to_owned()), change)
+        }
+        EventObject::InvoicePaymentSucceeded(invoice) => {
+            let change = SubscriptionChange {
+                status: Some(SubscriptionStatus::Active),
+                only_from: Some(SubscriptionStatus::PastDue),
+                ..Default::default()
+            };
+            (invoice.customer.as_ref().map(|c| c.id().as_str().to_owned()), change)
+        }
+        _ => return Ok("ignored_event_type"),
+    };
+    let Some(customer) = customer else { return Ok("ignored_no_customer") };
+    let Some(account_id) = state.store.account_id_by_stripe_customer(&customer).await? else {
+        tracing::warn!(event_id, customer, "Stripe event for an unknown customer");
+        return Ok("unknown_customer");
+    };
+    let applied = state.store.apply_subscription_change(&account_id, &change, created, event_id).await?;
+    Ok(if applied { "subscription_updated" } else { "subscription_not_changed" })
+}
+
+/// The local view of a Stripe subscription: status, plan (by price id), seats, period.
+async fn change_from(state: &AppState, details: &SubscriptionDetails) -> anyhow::Result<SubscriptionChange> {
+    let plan = match &details.price_id {
+        Some(price) => state.store.plans().await?.into_iter().find(|p| p.has_price(price)).map(|p| p.plan),
+        None => None,
+    };
+    Ok(SubscriptionChange {
+        status: Some(status_from_stripe(&details.status)),
+        only_from: None,
+        plan,
+        seat_limit: details.quantity.and_then(|q| u32::try_from(q).ok()),
+        current_period_start: details.current_period_start.and_then(timestamp),
+        current_period_end: details.current_period_end.and_then(timestamp),
+        cancel_at_period_end: Some(details.cancel_at_period_end),
+        stripe_subscription_id: Some(details.id.clone()),
+    })
+}
+
+fn timestamp(secs: i64) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(secs, 0).single()
+}
+
+/// Stripe's subscription statuses in ours: unpaid still owes (past due); expired or
+/// paused subscriptions grant nothing (canceled).
+pub fn status_from_stripe(status: &str) -> SubscriptionStatus {
+    match status {
+        "active" => SubscriptionStatus::Active,
+        "trialing" => SubscriptionStatus::Trialing,
+        "past_due" | "unpaid" => SubscriptionStatus::PastDue,
+        "incomplete" => SubscriptionStatus::Incomplete,
+        _ => SubscriptionStatus::Canceled,
+    }
+}

@@ -1,0 +1,303 @@
+//! Billing checkout/portal against the Stripe fake, and the signed webhook.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use api_tests::stripe_fake::{self, event, fixture, sign, subscription};
+use api_tests::{Session, TestApp, spawn_app, unique_email};
+use serde_json::{Value, json};
+use shared::domain::account::SubscriptionStatus;
+use shared::webhook::{FaultInjector, NoFaults, Step};
+
+async fn checkout(app: &TestApp, session: &Session, body: Value) -> api_tests::Reply {
+    app.post("/v1/billing/checkout-session", &body, Some(&session.access_token)).await
+}
+
+/// A shop that has been through checkout once, so it has a Stripe customer.
+async fn customer(app: &TestApp) -> (Session, String) {
+    app.seed_billing_catalogue().await;
+    let session = app.register(&unique_email()).await;
+    let reply = checkout(app, &session, json!({"plan": "pro", "seats": 2, "billing_interval": "monthly"})).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let customer = app.store().account(&session.account_id).await.unwrap().unwrap().stripe_customer_id.unwrap();
+    (session, customer)
+}
+
+async fn deliver(app: &TestApp, payload: &str) -> api_tests::Reply {
+    let request = app
+        .http
+        .post(format!("{}/webhooks/stripe", app.address))
+        .header("stripe-signature", sign(payload, None))
+        .header("content-type", "application/json")
+        .body(payload.to_owned());
+    api_tests::Reply::from(request.send().await.unwrap()).await
+}
+
+fn field(form: &[(String, String)], key: &str) -> Option<String> {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+#[tokio::test]
+async fn checkout_creates_the_customer_once_and_passes_seats_and_the_trial_end() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let session = app.register(&unique_email()).await;
+    let body = json!({"plan": "pro", "seats": 3, "billing_interval": "annual"});
+    let (a, b) = tokio::join!(checkout(&app, &session, body.clone()), checkout(&app, &session, body.clone()));
+    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    assert!(a.body["url"].as_str().unwrap().starts_with("https://checkout.stripe.test/"));
+    checkout(&app, &session, body).await;
+
+    let stored = app.store().account(&session.account_id).await.unwrap().unwrap().stripe_customer_id.unwrap();
+    let sessions = app.stripe.requests_to("/v1/checkout/sessions").await;
+    assert_eq!(sessions.len(), 3);
+    let trial_end = app.store().subscription(&session.account_id).await.unwrap().unwrap().current_period_end.unwrap();
+    for form in &sessions {
+        assert_eq!(field(form, "customer").as_deref(), Some(stored.as_str()), "one customer for every session");
+        assert_eq!(field(form, "mode").as_deref(), Some("subscription"));
+        assert_eq!(field(form, "line_items[0][price]").as_deref(), Some("price_demo_pro_annual"));
+        assert_eq!(field(form, "line_items[0][quantity]").as_deref(), Some("3"));
+        assert_eq!(field(form, "subscription_data[trial_end]"), Some(trial_end.timestamp().to_string()));
+    }
+    let customers = app.stripe.requests_to("/v1/customers").await;
+    assert!(customers.len() <= 2, "a customer is created at most by the two racing requests");
+}
+
+#[tokio::test]
+async fn no_trial_end_once_the_trial_is_over() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let session = app.register(&unique_email()).await;
+    let mut sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+    sub.current_period_end = Some(chrono::Utc::now() - chrono::Duration::days(1));
+    app.store().put_subscription(&sub).await.unwrap();
+    let reply = checkout(&app, &session, json!({"plan": "starter", "seats": 1})).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let form = &app.stripe.requests_to("/v1/checkout/sessions").await[0];
+    assert_eq!(field(form, "subscription_data[trial_end]"), None);
+    assert_eq!(field(form, "line_items[0][price]").as_deref(), Some("price_demo_starter_monthly"));
+}
+
+#[tokio::test]
+async fn checkout_bad_input() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let session = app.register(&unique_email()).await;
+    checkout(&app, &session, json!({"plan": "gold", "seats": 1})).await.assert_error(400, "unknown_plan");
+    checkout(&app, &session, json!({"plan": "team", "seats": 1, "billing_interval": "annual"}))
+        .await
+        .assert_error(400, "no_price_for_interval");
+    checkout(&app, &session, json!({"plan": "enterprise", "seats": 1})).await.assert_error(400, "no_price_for_interval");
+    for bad in [json!({"plan": "pro", "seats": 0}), json!({"plan": "pro", "seats": -2}), json!({"plan": "pro"}), json!({"plan": "pro", "seats": 1, "billing_interval": "weekly"})] {
+        checkout(&app, &session, bad).await.assert_error(422, "validation_failed");
+    }
+    assert!(app.stripe.requests_to("/v1/checkout/sessions").await.is_empty());
+    assert_eq!(app.store().account(&session.account_id).await.unwrap().unwrap().stripe_customer_id, None);
+}
+
+#[tokio::test]
+async fn stripe_not_configured_is_503() {
+    let app = api_tests::spawn_app_with(|config| config.stripe.secret_key = None).await;
+    app.seed_billing_catalogue().await;
+    let session = app.register(&unique_email()).await;
+    checkout(&app, &session, json!({"plan": "pro", "seats": 1})).await.assert_error(503, "stripe_not_configured");
+    app.post("/v1/billing/portal-session", &json!({}), Some(&session.access_token)).await.assert_error(503, "stripe_not_configured");
+}
+
+#[tokio::test]
+async fn portal_needs_a_customer_and_returns_stripes_url() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let fresh = app.register(&unique_email()).await;
+    app.post("/v1/billing/portal-session", &json!({}), Some(&fresh.access_token)).await.assert_error(400, "no_billing_account");
+    let (session, customer) = customer(&app).await;
+    let reply = app.post("/v1/billing/portal-session", &json!({}), Some(&session.access_token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body["url"].as_str().unwrap().starts_with("https://billing.stripe.test/"));
+    let form = &app.stripe.requests_to("/v1/billing_portal/sessions").await[0];
+    assert_eq!(field(form, "customer"), Some(customer));
+    assert_eq!(field(form, "return_url").as_deref(), Some("http://app.test/account/billing"));
+}
+
+#[tokio::test]
+async fn webhook_signature_failures_are_400_and_write_nothing() {
+    let app = spawn_app().await;
+    let payload = event("evt_sig", "customer.subscription.updated", 1_800_000_000, fixture("subscription"));
+    let post = |signature: Option<String>, body: String| {
+        let app = &app;
+        async move {
+            let mut request = app.http.post(format!("{}/webhooks/stripe", app.address)).body(body);
+            if let Some(signature) = signature {
+                request = request.header("stripe-signature", signature);
+            }
+            api_tests::Reply::from(request.send().await.unwrap()).await
+        }
+    };
+    post(None, payload.clone()).await.assert_error(400, "invalid_signature");
+    post(Some("t=1,v1=deadbeef".into()), payload.clone()).await.assert_error(400, "invalid_signature");
+    let stale = sign(&payload, Some(chrono::Utc::now().timestamp() - 301));
+    post(Some(stale), payload.clone()).await.assert_error(400, "invalid_signature");
+    let tampered_body = payload.replace("evt_sig", "evt_sig2");
+    post(Some(sign(&payload, None)), tampered_body).await.assert_error(400, "invalid_signature");
+    let wrong_secret = stripe_fake::sign(&payload, None).replace("v1=", "v1=00");
+    post(Some(wrong_secret), payload.clone()).await.assert_error(400, "invalid_signature");
+    assert!(app.all_items().await.is_empty());
+}
+
+fn sub_event(id: &str, kind: &str, created: i64, customer: &str, status: &str, quantity: u64) -> String {
+    let object = subscription("sub_1", customer, status, "price_demo_team_monthly", quantity, (created, created + 2_592_000));
+    event(id, kind, created, object)
+}
+
+#[tokio::test]
+async fn concurrent_identical_deliveries_apply_once() {
+    let app = spawn_app().await;
+    let (session, customer) = customer(&app).await;
+    let payload = sub_event("evt_dup", "customer.subscription.updated", 1_800_000_000, &customer, "active", 7);
+    let replies = futures::future::join_all((0..50).map(|_| deliver(&app, &payload))).await;
+    assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
+    assert_eq!(replies.iter().filter(|r| r.body["applied"] == true).count(), 1);
+    let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+    assert_eq!((sub.status, sub.plan.as_str(), sub.seat_limit), (SubscriptionStatus::Active, "team", 7));
+    let record = app.store().stripe_event("evt_dup").await.unwrap().unwrap();
+    assert_eq!(record.status, "processed");
+}
+
+#[tokio::test]
+async fn any_delivery_order_ends_in_the_newest_state() {
+    let app = spawn_app().await;
+    let (session, customer) = customer(&app).await;
+    let events = [
+        sub_event("evt_a", "customer.subscription.updated", 1_800_000_100, &customer, "active", 2),
+        sub_event("evt_b", "customer.subscription.updated", 1_800_000_200, &customer, "past_due", 3),
+        sub_event("evt_c", "customer.subscription.updated", 1_800_000_300, &customer, "active", 5),
+        sub_event("evt_d", "customer.subscription.deleted", 1_800_000_400, &customer, "canceled", 5),
+    ];
+    // Every permutation of the four, each on a fresh subscription state.
+    let mut orders = Vec::new();
+    permutations(&mut vec![0, 1, 2, 3], 0, &mut orders);
+    assert_eq!(orders.len(), 24);
+    for order in orders {
+        let mut sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+        sub.status = SubscriptionStatus::Trialing;
+        app.store().put_subscription(&sub).await.unwrap(); // forgets the last applied event
+        for i in &order {
+            let unique = events[*i].replace("\"evt_", &format!("\"evt_{}_", order.iter().map(|d| d.to_string()).collect::<String>()));
+            let reply = deliver(&app, &unique).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+        let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+        let tag: String = order.iter().map(|d| d.to_string()).collect();
+        let mut outcomes = Vec::new();
+        for e in ["a", "b", "c", "d"] {
+            outcomes.push(app.store().stripe_event(&format!("evt_{tag}_{e}")).await.unwrap().and_then(|r| r.outcome));
+        }
+        assert_eq!(sub.status, SubscriptionStatus::Canceled, "order {order:?}: {outcomes:?}");
+        assert_eq!(sub.seat_limit, 5, "order {order:?}");
+    }
+}
+
+fn permutations(items: &mut Vec<usize>, k: usize, out: &mut Vec<Vec<usize>>) {
+    if k == items.len() {
+        out.push(items.clone());
+        return;
+    }
+    for i in k..items.len() {
+        items.swap(k, i);
+        permutations(items, k + 1, out);
+        items.swap(k, i);
+    }
+}
+
+/// Fails once, at one step, as a crash there would.
+struct CrashAt(Step, AtomicUsize);
+
+impl FaultInjector for CrashAt {
+    fn after(&self, step: Step) -> anyhow::Result<()> {
+        if step == self.0 && self.1.fetch_add(1, Ordering::SeqCst) == 0 {
+            anyhow::bail!("injected crash after {step:?}");
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_is_finished_by_the_redelivery_once() {
+    for step in [Step::Recorded, Step::Applied] {
+        let app = spawn_app().await;
+        let (session, customer) = customer(&app).await;
+        let payload = sub_event("evt_crash", "customer.subscription.updated", 1_800_000_000, &customer, "past_due", 4);
+        let signature = sign(&payload, None);
+        let crash = CrashAt(step, AtomicUsize::new(0));
+        assert!(shared::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
+        let redelivery = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
+        assert!(redelivery.applied, "{step:?}");
+        let again = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
+        assert!(!again.applied, "{step:?}");
+        let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+        assert_eq!((sub.status, sub.seat_limit), (SubscriptionStatus::PastDue, 4), "{step:?}");
+    }
+}
+
+#[tokio::test]
+async fn checkout_completed_activates_the_subscription_from_stripes_record() {
+    let app = spawn_app().await;
+    let (session, customer) = customer(&app).await;
+    let now = chrono::Utc::now().timestamp();
+    app.stripe.add_subscription(&subscription("sub_new", &customer, "trialing", "price_demo_team_monthly", 6, (now, now + 2_592_000)));
+    let mut completed = fixture("checkout.session");
+    completed["mode"] = json!("subscription");
+    completed["customer"] = json!(customer);
+    completed["subscription"] = json!("sub_new");
+    completed["payment_status"] = json!("paid");
+    let reply = deliver(&app, &event("evt_done", "checkout.session.completed", now, completed)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body, json!({"status": "ok", "applied": true}));
+    let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+    assert_eq!((sub.status, sub.plan.as_str(), sub.seat_limit), (SubscriptionStatus::Active, "team", 6));
+    assert_eq!(sub.current_period_end.unwrap().timestamp(), now + 2_592_000);
+    assert_eq!(sub.stripe_subscription_id.as_deref(), Some("sub_new"));
+}
+
+#[tokio::test]
+async fn invoice_failure_and_recovery_and_unknown_customers() {
+    let app = spawn_app().await;
+    let (session, customer) = customer(&app).await;
+    let invoice = |customer: &str| {
+        let mut invoice = fixture("invoice");
+        invoice["customer"] = json!(customer);
+        invoice
+    };
+    let status = || async { app.store().subscription(&session.account_id).await.unwrap().unwrap().status };
+    deliver(&app, &event("evt_if", "invoice.payment_failed", 1_800_000_000, invoice(&customer))).await;
+    assert_eq!(status().await, SubscriptionStatus::PastDue);
+    deliver(&app, &event("evt_is", "invoice.payment_succeeded", 1_800_000_100, invoice(&customer))).await;
+    assert_eq!(status().await, SubscriptionStatus::Active);
+
+    let stranger = deliver(&app, &event("evt_x", "invoice.payment_failed", 1_800_000_200, invoice("cus_unknown"))).await;
+    assert_eq!(stranger.status, 200);
+    assert_eq!(app.store().stripe_event("evt_x").await.unwrap().unwrap().outcome.as_deref(), Some("unknown_customer"));
+    let other = deliver(&app, &event("evt_o", "customer.created", 1_800_000_300, fixture("customer"))).await;
+    assert_eq!(other.status, 200, "{}", other.body);
+    assert_eq!(app.store().stripe_event("evt_o").await.unwrap().unwrap().outcome.as_deref(), Some("ignored_event_type"));
+    assert_eq!(status().await, SubscriptionStatus::Active);
+}
+
+#[tokio::test]
+async fn billing_routes_are_owner_only() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let owner = app.register(&unique_email()).await;
+    let email = unique_email();
+    let invite = app.post("/v1/accounts/me/invites", &json!({"email": email, "role": "admin"}), Some(&owner.access_token)).await;
+    assert_eq!(invite.status, 201);
+    let mails = app.emails_to(&email).await;
+    let link = &mails[0].1;
+    let code: String = link[link.find("code=").unwrap() + 5..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let admin = app
+        .post("/v1/auth/register", &json!({"email": email, "password": api_tests::PASSWORD, "name": "Ad", "account_invite_code": code}), None)
+        .await;
+    let token = admin.body["access_token"].as_str().unwrap();
+    app.post("/v1/billing/checkout-session", &json!({"plan": "pro", "seats": 1}), Some(token)).await.assert_error(403, "owner_required");
+    app.post("/v1/billing/portal-session", &json!({}), Some(token)).await.assert_error(403, "owner_required");
+    assert_eq!(app.get("/v1/billing/state", Some(token)).await.status, 200, "members may read the state");
+}
