@@ -47,3 +47,38 @@ async fn the_oauth_authorize_event_runs_through_the_oauth_handler() {
     assert!(body["authorization_url"].as_str().unwrap().contains("code_challenge="));
     assert_eq!(app.all_items().await.len(), 1, "one pending authorization stored");
 }
+
+#[tokio::test]
+async fn billing_events_run_through_the_billing_handler() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let router = || shared::http::serve(billing::router(app.state.clone()));
+    let (status, body) = invoke_router(router(), "billing-plans.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().unwrap().len(), 3);
+    let (status, body) = invoke_router(router(), "billing-sales-lead.json").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(app.store().sales_leads_by_email("cto@example.com").await.unwrap().len(), 1);
+}
+
+/// The Function URL payload Stripe's delivery arrives as, re-signed now (a stored
+/// signature would be outside the 5-minute tolerance).
+#[tokio::test]
+async fn the_stripe_webhook_event_runs_through_the_webhook_handler() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let session = app.register(&api_tests::unique_email()).await;
+    app.store().set_stripe_customer_once(&session.account_id, "cus_demo").await.unwrap();
+
+    let path = format!("{}/../events/stripe-webhook-subscription-updated.json", env!("CARGO_MANIFEST_DIR"));
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let signature = api_tests::stripe_fake::sign(event["body"].as_str().unwrap(), None);
+    event["headers"]["stripe-signature"] = Value::String(signature);
+    let payload: LambdaRequest = serde_json::from_value(event).unwrap();
+    let mut handler = Adapter::from(shared::http::serve(stripe_webhook::router(app.state.clone())));
+    let response = handler.call(LambdaEvent::new(payload, Context::default())).await.unwrap();
+    let response = serde_json::to_value(response).unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+    assert_eq!((sub.status, sub.seat_limit), (shared::domain::account::SubscriptionStatus::PastDue, 3));
+}

@@ -6,6 +6,10 @@
 //!   credentials.
 //! - `ops seed-catalogue [billing.json]` — loads the billing catalogue (plans, prices,
 //!   Stripe price ids, limits, feature defaults); default `infra/seed/billing.json`.
+//! - `ops stripe-trigger <events/file.json>` — like `stripe trigger`: takes the Stripe
+//!   event in the file (a Function URL payload's `body`, or a bare event), gives it a
+//!   fresh id and `created`, signs it with `STRIPE_WEBHOOK_SECRET` exactly as Stripe
+//!   does and posts it to the local server's `/webhooks/stripe` (`PORT`, default 3000).
 //! - `ops backfill-pilot` — gives every account a complimentary Pro subscription
 //!   unless canceled or past due; idempotent and resumable; prints what it changed.
 
@@ -73,7 +77,30 @@ async fn main() -> anyhow::Result<()> {
                 summary.unchanged
             );
         }
-        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo | seed-catalogue | backfill-pilot"),
+        "stripe-trigger" => {
+            let path = std::env::args().nth(2).context("usage: ops stripe-trigger <events/file.json>")?;
+            let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| path.clone())?)?;
+            let mut event: serde_json::Value = match file.get("body").and_then(|b| b.as_str()) {
+                Some(body) => serde_json::from_str(body)?,
+                None => file,
+            };
+            event["id"] = serde_json::json!(format!("evt_local_{}", uuid::Uuid::new_v4().simple()));
+            event["created"] = serde_json::json!(chrono::Utc::now().timestamp());
+            let payload = event.to_string();
+            let secret = std::env::var("STRIPE_WEBHOOK_SECRET").context("STRIPE_WEBHOOK_SECRET")?;
+            let signature = stripe_signing::Webhook::generate_test_header(&payload, &secret, None);
+            let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
+            shared::install_tls_provider();
+            let response = reqwest::Client::new()
+                .post(format!("http://127.0.0.1:{port}/webhooks/stripe"))
+                .header("stripe-signature", signature)
+                .header("content-type", "application/json")
+                .body(payload)
+                .send()
+                .await?;
+            println!("{} {} -> {} {}", event["type"], event["id"], response.status(), response.text().await?);
+        }
+        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo | seed-catalogue | stripe-trigger | backfill-pilot"),
     }
     Ok(())
 }
