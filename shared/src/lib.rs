@@ -9,6 +9,7 @@ pub mod http;
 pub mod identity;
 pub mod invites;
 pub mod oauth;
+pub mod orders;
 pub mod payments;
 pub mod security;
 pub mod state;

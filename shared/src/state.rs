@@ -7,6 +7,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::config::Config;
 use crate::email::Mailer;
 use crate::oauth::OAuth;
+use crate::orders::Fulfilment;
 use crate::payments::Payments;
 use crate::security::jwt::JwtKeys;
 use crate::store::Store;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub oauth: Arc<OAuth>,
     pub payments: Arc<Payments>,
+    /// Order kinds by name; each paid product registers its own.
+    pub fulfilment: Arc<Fulfilment>,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
         let jwt = JwtKeys::new(&config.jwt);
         let oauth = Arc::new(OAuth::new(&config));
         let payments = Arc::new(Payments::new(config.stripe.clone()));
-        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments }
+        let fulfilment = Arc::new(Fulfilment::default());
+        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, fulfilment }
     }
 }

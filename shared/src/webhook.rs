@@ -14,6 +14,7 @@ use serde::Serialize;
 use stripe_webhook::{EventObject, Webhook, WebhookError};
 
 use crate::domain::account::SubscriptionStatus;
+use crate::domain::order::Payment;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::SubscriptionDetails;
 use crate::state::AppState;
@@ -87,9 +88,11 @@ pub async fn receive(
 async fn apply(state: &AppState, event_id: &str, created: i64, object: EventObject) -> anyhow::Result<&'static str> {
     let (customer, change) = match object {
         EventObject::CheckoutSessionCompleted(session) => {
+            if session.mode.as_str() == "payment" {
+                return fulfil_order(state, &session).await;
+            }
             if session.mode.as_str() != "subscription" {
-                // Payment-mode sessions fulfil orders, which land with their kinds.
-                return Ok("ignored_payment_mode");
+                return Ok("ignored_checkout_mode");
             }
             let Some(subscription_id) = session.subscription.as_ref().map(|s| s.id().as_str().to_owned()) else {
                 return Ok("ignored_no_subscription");
@@ -98,6 +101,9 @@ async fn apply(state: &AppState, event_id: &str, created: i64, object: EventObje
             let mut change = change_from(state, &details).await?;
             change.status = Some(SubscriptionStatus::Active);
             (session.customer.as_ref().map(|c| c.id().as_str().to_owned()), change)
+        }
+        EventObject::CheckoutSessionAsyncPaymentSucceeded(session) if session.mode.as_str() == "payment" => {
+            return fulfil_order(state, &session).await;
         }
         EventObject::CustomerSubscriptionUpdated(sub) => {
             let change = change_from(state, &SubscriptionDetails::from_stripe(&sub)).await?;
@@ -129,6 +135,23 @@ async fn apply(state: &AppState, event_id: &str, created: i64, object: EventObje
     };
     let applied = state.store.apply_subscription_change(&account_id, &change, created, event_id).await?;
     Ok(if applied { "subscription_updated" } else { "subscription_not_changed" })
+}
+
+/// A paid Checkout session in payment mode fulfils the order in its metadata.
+async fn fulfil_order(state: &AppState, session: &stripe_shared::CheckoutSession) -> anyhow::Result<&'static str> {
+    let Some(order_id) = session.metadata.as_ref().and_then(|m| m.get("order_id")) else {
+        return Ok("ignored_no_order");
+    };
+    if !matches!(session.payment_status.as_str(), "paid" | "no_payment_required") {
+        // Delayed payment methods complete later (checkout.session.async_payment_succeeded).
+        return Ok("awaiting_payment");
+    }
+    let payment = Payment {
+        amount_cents: session.amount_total.unwrap_or_default(),
+        currency: session.currency.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+        reference: session.id.as_str().to_owned(),
+    };
+    crate::orders::fulfil(state, order_id, &payment).await
 }
 
 /// The local view of a Stripe subscription: status, plan (by price id), seats, period.

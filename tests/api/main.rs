@@ -8,6 +8,7 @@ mod jwt;
 mod lambda_events;
 mod login;
 mod oauth;
+mod orders;
 mod passwords;
 mod refresh;
 mod stripe;

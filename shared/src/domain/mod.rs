@@ -6,4 +6,5 @@ pub mod billing;
 pub mod account;
 pub mod email;
 pub mod invite;
+pub mod order;
 pub mod password;

@@ -21,6 +21,7 @@
 //! | OAuth pending authorization | `OAUTHSTATE#<sha256>`  | `OAUTHSTATE`   | —                             |
 //! | Billing plan            | `CATALOGUE#BILLING`        | `PLAN#<plan>`  | —                             |
 //! | Sales lead              | `LEAD#<lowercased email>`  | `LEAD#<time>#<id>` | —                         |
+//! | Order                   | `ORDER#<id>`               | `ORDER`        | `ACCOUNT#<account>` / `ORDER#<created>` |
 //! | One-time token          | `ONETIME#<kind>#<sha256>`  | `ONETIME`      | —                             |
 //! | Login-failure counter   | `THROTTLE#<scope>#<key>`   | `THROTTLE`     | —                             |
 //!
@@ -44,6 +45,8 @@
 //!    `INVITECODE#<sha256>` then GetItem the invite (see `invites.rs`).
 //! 7. Login failures: UpdateItem `ADD` on `THROTTLE#login-email#<email>`.
 //! 10. Billing catalogue: Query `CATALOGUE#BILLING`; one plan: GetItem `PLAN#<plan>`.
+//! 12. Order by id: GetItem `ORDER#id`; an account's orders: Query GSI1 `ACCOUNT#id`,
+//!     `begins_with(gsi1sk, ORDER#)`.
 //! 13. Sales leads by email: Query `LEAD#<email>`.
 //! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
 //!    with the user in one BatchGetItem.
@@ -51,6 +54,7 @@
 pub mod billing;
 pub mod identity;
 pub mod invites;
+pub mod orders;
 pub mod oauth;
 pub mod schema;
 pub mod stripe;
