@@ -2,6 +2,7 @@
 
 pub mod billing;
 pub mod config;
+pub mod document;
 pub mod domain;
 pub mod email;
 pub mod error;

@@ -40,6 +40,8 @@ impl AppState {
         let oauth = Arc::new(OAuth::new(&config));
         let payments = Arc::new(Payments::new(config.stripe.clone()));
         let fulfilment = Arc::new(Fulfilment::default());
-        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, fulfilment }
+        let state = AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, fulfilment };
+        crate::wills::register(&state);
+        state
     }
 }

@@ -1,24 +1,221 @@
-//! Wills: the wizard's documents, owned by one user.
+//! Will use cases: the wizard, verification, payment, regeneration and download.
+//! Wills are per user: every read is by (caller, id), so another user's will is a 404.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::error::ApiResult;
+use crate::domain::order::Order;
+use crate::domain::will::{self, TransitionError, WILL_PRICE_CENTS, Will, WillEvent, WillStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::orders::{BoxFuture, CheckoutStarted, OrderKind};
 use crate::state::AppState;
+use crate::store::wills::WillPayment;
+
+pub const WILL_PAYMENT: &str = "will_payment";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WillSummary {
     pub id: String,
-    pub status: String,
+    pub status: WillStatus,
     pub version: u32,
     pub current_section: String,
     pub paid_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
-/// The caller's wills, newest first.
+#[derive(Debug, Serialize)]
+pub struct WillView {
+    pub id: String,
+    pub status: WillStatus,
+    pub version: u32,
+    pub current_section: String,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub sections: std::collections::BTreeMap<String, Value>,
+    pub sections_complete: bool,
+    /// A fresh download token once the will is generated; null before.
+    pub download_token: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Regenerated {
+    pub download_token: String,
+    pub version: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrentSectionInput {
+    pub current_section: String,
+}
+
+fn view(state: &AppState, will: &Will) -> ApiResult<WillView> {
+    Ok(WillView {
+        id: will.id.clone(),
+        status: will.status,
+        version: will.version,
+        current_section: will.current_section.clone(),
+        paid_at: will.paid_at,
+        sections: will.sections.clone(),
+        sections_complete: will.sections_complete(),
+        download_token: download_token(state, will)?,
+        created_at: will.created_at,
+        updated_at: will.updated_at,
+    })
+}
+
+fn download_token(state: &AppState, will: &Will) -> ApiResult<Option<String>> {
+    match (&will.latest_payment_id, will.status) {
+        (Some(payment), WillStatus::Generated) => Ok(Some(state.jwt.issue_download(&will.id, &will.user_id, payment, will.version)?)),
+        _ => Ok(None),
+    }
+}
+
+fn conflict() -> ApiError {
+    ApiError::conflict("will_changed", "the will changed while saving; reload and try again")
+}
+
+async fn load(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<Will> {
+    state.store.will(user_id, will_id).await?.ok_or_else(ApiError::not_found)
+}
+
+pub async fn create(state: &AppState, user_id: &str) -> ApiResult<WillView> {
+    let will = Will::new(user_id, Utc::now());
+    state.store.create_will(&will).await?;
+    view(state, &will)
+}
+
+/// The caller's wills, newest first (one Query).
 pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<WillSummary>> {
     let mut wills: Vec<WillSummary> = state.store.wills_of_user(user_id).await?;
     wills.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     Ok(wills)
+}
+
+pub async fn get(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<WillView> {
+    view(state, &load(state, user_id, will_id).await?)
+}
+
+/// Saves one section (validated); the status follows from completeness, and an edit
+/// of a verified or generated will sends it back to review.
+pub async fn put_section(state: &AppState, user_id: &str, will_id: &str, section: &str, content: Value) -> ApiResult<WillView> {
+    if !will::is_section(section) {
+        return Err(ApiError::bad_request("unknown_section", format!("there is no section {section:?}")));
+    }
+    will::validate_section(section, &content).map_err(ApiError::validation)?;
+    let mut will = load(state, user_id, will_id).await?;
+    let seen = will.updated_at;
+    will.sections.insert(section.to_owned(), content);
+    let complete = will.sections_complete();
+    will.status = will::transition(will.status, WillEvent::EditSection { complete }, complete).expect("edits always transition");
+    will.updated_at = Utc::now().max(seen + chrono::Duration::microseconds(1));
+    if !state.store.save_will(&will, seen).await? {
+        return Err(conflict());
+    }
+    view(state, &will)
+}
+
+pub async fn set_current_section(state: &AppState, user_id: &str, will_id: &str, input: CurrentSectionInput) -> ApiResult<WillView> {
+    if !will::is_valid_current_section(&input.current_section) {
+        return Err(ApiError::bad_request("invalid_section", format!("{:?} is not a section or step of the wizard", input.current_section)));
+    }
+    let mut will = load(state, user_id, will_id).await?;
+    let seen = will.updated_at;
+    will.current_section = input.current_section;
+    will.updated_at = Utc::now().max(seen + chrono::Duration::microseconds(1));
+    if !state.store.save_will(&will, seen).await? {
+        return Err(conflict());
+    }
+    view(state, &will)
+}
+
+pub async fn verify(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<WillView> {
+    let mut will = load(state, user_id, will_id).await?;
+    let seen = will.updated_at;
+    will.status = will::transition(will.status, WillEvent::Verify, will.sections_complete()).map_err(|_| {
+        ApiError::bad_request("sections_incomplete", "complete every section before verifying")
+            .with("missing_sections", serde_json::json!(will.missing_sections()))
+    })?;
+    will.updated_at = Utc::now().max(seen + chrono::Duration::microseconds(1));
+    if !state.store.save_will(&will, seen).await? {
+        return Err(conflict());
+    }
+    view(state, &will)
+}
+
+/// Starts payment for a verified, unpaid will (Order kind `will_payment`).
+pub async fn checkout(state: &AppState, user_id: &str, account_id: &str, will_id: &str) -> ApiResult<CheckoutStarted> {
+    let will = load(state, user_id, will_id).await?;
+    if will.paid_at.is_some() {
+        return Err(ApiError::bad_request("already_paid", "this will is paid for; edit, verify and regenerate instead"));
+    }
+    if will.status != WillStatus::Verified {
+        return Err(ApiError::bad_request("verification_required", "verify the will before paying"));
+    }
+    let user = crate::identity::current_user(state, user_id).await?;
+    let order = Order::new(WILL_PAYMENT, account_id, user_id, WILL_PRICE_CENTS, serde_json::json!({"will_id": will.id}), Utc::now());
+    crate::orders::start_checkout(state, order, "Will document", Some(user.email.as_str())).await
+}
+
+/// A fresh document version for a paid will that was edited and verified again.
+pub async fn regenerate(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<Regenerated> {
+    let will = load(state, user_id, will_id).await?;
+    let Some(payment) = will.latest_payment_id.clone().filter(|_| will.paid_at.is_some()) else {
+        return Err(ApiError::new(axum::http::StatusCode::PAYMENT_REQUIRED, "payment_required", "pay for the will first"));
+    };
+    let reverify = || ApiError::bad_request("reverification_required", "verify the will again before regenerating");
+    will::transition(will.status, WillEvent::Regenerate, true).map_err(|_: TransitionError| reverify())?;
+    if !state.store.bump_will_version(&will, Utc::now()).await? {
+        return Err(reverify());
+    }
+    let version = will.version + 1;
+    Ok(Regenerated { download_token: state.jwt.issue_download(&will.id, user_id, &payment, version)?, version })
+}
+
+/// The rendered document for a valid download token of the current version.
+pub async fn download(state: &AppState, token: &str, will_id: &str) -> ApiResult<Vec<u8>> {
+    let gone = || ApiError::new(axum::http::StatusCode::GONE, "download_expired", "this download link is no longer valid");
+    let claims = state.jwt.verify_download(token).map_err(|_| gone())?;
+    if claims.sub != will_id {
+        return Err(gone());
+    }
+    let will = state.store.will(&claims.usr, &claims.sub).await?.ok_or_else(gone)?;
+    let current = will.status == WillStatus::Generated
+        && will.version == claims.ver
+        && will.latest_payment_id.as_deref() == Some(claims.pay.as_str());
+    if !current {
+        return Err(gone());
+    }
+    Ok(crate::document::render_will(&will))
+}
+
+/// Delivers a paid will: a completed Payment, `paid_at`, status generated.
+pub struct WillPaymentKind;
+
+impl OrderKind for WillPaymentKind {
+    fn kind(&self) -> &'static str {
+        WILL_PAYMENT
+    }
+
+    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let will_id = order.deliver["will_id"].as_str().ok_or_else(|| anyhow::anyhow!("will order without will_id"))?;
+            let payment = WillPayment {
+                will_id: will_id.to_owned(),
+                order_id: order.id.clone(),
+                amount_cents: order.amount_cents,
+                completed_at: Utc::now(),
+            };
+            state.store.record_will_payment(&order.user_id, &payment).await
+        })
+    }
+}
+
+/// Registers the will order kind (called when the state is built).
+pub fn register(state: &AppState) {
+    state.fulfilment.register(Arc::new(WillPaymentKind));
 }

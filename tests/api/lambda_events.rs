@@ -82,3 +82,21 @@ async fn the_stripe_webhook_event_runs_through_the_webhook_handler() {
     let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
     assert_eq!((sub.status, sub.seat_limit), (shared::domain::account::SubscriptionStatus::PastDue, 3));
 }
+
+/// A guarded route through the wills handler: the stored bearer token is replaced
+/// with a fresh one (a stored token would have expired).
+#[tokio::test]
+async fn the_wills_list_event_runs_through_the_guarded_wills_handler() {
+    let app = spawn_app().await;
+    let session = app.register(&api_tests::unique_email()).await;
+    app.post("/v1/wills", &serde_json::json!({}), Some(&session.access_token)).await;
+    let path = format!("{}/../events/wills-list.json", env!("CARGO_MANIFEST_DIR"));
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    event["headers"]["authorization"] = Value::String(format!("Bearer {}", session.access_token));
+    let payload: LambdaRequest = serde_json::from_value(event).unwrap();
+    let mut handler = Adapter::from(shared::http::serve(wills::router(app.state.clone())));
+    let response = serde_json::to_value(handler.call(LambdaEvent::new(payload, Context::default())).await.unwrap()).unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body.as_array().unwrap().len(), 1);
+}

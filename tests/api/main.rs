@@ -14,3 +14,4 @@ mod refresh;
 mod stripe;
 mod register;
 mod verification;
+mod wills;

@@ -7,4 +7,5 @@ pub mod account;
 pub mod email;
 pub mod invite;
 pub mod order;
+pub mod will;
 pub mod password;

@@ -70,3 +70,46 @@ impl JwtKeys {
         decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims)
     }
 }
+
+/// How long a will download link works.
+pub const DOWNLOAD_TOKEN_TTL: Duration = Duration::hours(1);
+const DOWNLOAD_AUDIENCE_SUFFIX: &str = ":will-download";
+
+/// A download token: bound to the will, its owner, the payment and the version, so a
+/// regeneration (new version) invalidates earlier tokens without a lookup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DownloadClaims {
+    /// The will id.
+    pub sub: String,
+    /// The will's owner (the key the will is stored under).
+    pub usr: String,
+    /// The payment (order id) the download is paid by.
+    pub pay: String,
+    pub ver: u32,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+}
+
+impl JwtKeys {
+    pub fn issue_download(&self, will_id: &str, user_id: &str, payment_id: &str, version: u32) -> anyhow::Result<String> {
+        let claims = DownloadClaims {
+            sub: will_id.to_owned(),
+            usr: user_id.to_owned(),
+            pay: payment_id.to_owned(),
+            ver: version,
+            iss: self.issuer.clone(),
+            aud: format!("{}{DOWNLOAD_AUDIENCE_SUFFIX}", self.audience),
+            exp: (Utc::now() + DOWNLOAD_TOKEN_TTL).timestamp(),
+        };
+        Ok(encode(&Header::new(ALGORITHM), &claims, &self.encoding)?)
+    }
+
+    /// Checks signature, expiry, issuer and the download audience (an access token
+    /// is not a download token, nor the reverse).
+    pub fn verify_download(&self, token: &str) -> Result<DownloadClaims, jsonwebtoken::errors::Error> {
+        let mut validation = self.validation.clone();
+        validation.set_audience(&[format!("{}{DOWNLOAD_AUDIENCE_SUFFIX}", self.audience)]);
+        decode::<DownloadClaims>(token, &self.decoding, &validation).map(|data| data.claims)
+    }
+}

@@ -146,3 +146,8 @@ where
 {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
+
+/// One value as the store writes it (so conditions compare like with like).
+pub(crate) fn item_value<T: Serialize>(value: &T) -> anyhow::Result<AttributeValue> {
+    Ok(serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value)?)
+}
