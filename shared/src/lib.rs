@@ -12,6 +12,7 @@ pub mod invites;
 pub mod oauth;
 pub mod orders;
 pub mod payments;
+pub mod petitions;
 pub mod security;
 pub mod state;
 pub mod store;

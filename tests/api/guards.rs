@@ -146,3 +146,19 @@ async fn set_subscription(app: &api_tests::TestApp, account_id: &str, subscripti
         }
     }
 }
+
+/// The guards sit on the petitions router too, answering with the same bodies.
+#[tokio::test]
+async fn petitions_are_guarded_and_scoped_to_the_account() {
+    let app = spawn_app().await;
+    let session = app.register(&unique_email()).await;
+    let listed = app.get("/v1/petitions", Some(&session.access_token)).await;
+    assert_eq!((listed.status, listed.body.clone()), (200, serde_json::json!([])));
+    let canceled = sub(&session.account_id, SubscriptionStatus::Canceled, None);
+    set_subscription(&app, &session.account_id, Some(&canceled)).await;
+    app.get("/v1/petitions", Some(&session.access_token)).await.assert_error(402, "subscription_inactive");
+    set_subscription(&app, &session.account_id, Some(&sub(&session.account_id, SubscriptionStatus::Active, None))).await;
+    app.set_user_verification(&session.user_id, Utc::now() - Duration::days(9), None).await;
+    app.get("/v1/petitions", Some(&session.access_token)).await.assert_error(403, "email_not_verified");
+    app.get("/v1/petitions", None).await.assert_error(401, "unauthorized");
+}

@@ -56,6 +56,7 @@ pub mod identity;
 pub mod invites;
 pub mod orders;
 pub mod oauth;
+pub mod petitions;
 pub mod schema;
 pub mod stripe;
 pub mod throttle;
