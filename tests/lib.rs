@@ -258,3 +258,21 @@ impl TestApp {
         catalogue.plans
     }
 }
+
+/// Fails processing once, at one step, as a crash there would.
+pub struct CrashOnceAt(shared::webhook::Step, std::sync::atomic::AtomicUsize);
+
+impl CrashOnceAt {
+    pub fn new(step: shared::webhook::Step) -> Self {
+        CrashOnceAt(step, std::sync::atomic::AtomicUsize::new(0))
+    }
+}
+
+impl shared::webhook::FaultInjector for CrashOnceAt {
+    fn after(&self, step: shared::webhook::Step) -> anyhow::Result<()> {
+        if step == self.0 && self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            anyhow::bail!("injected crash after {step:?}");
+        }
+        Ok(())
+    }
+}

@@ -2,7 +2,6 @@
 //! in the same way).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use api_tests::stripe_fake::{event, fixture, sign};
 use api_tests::{TestApp, spawn_app, unique_email};
@@ -10,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 use shared::domain::order::{Order, OrderStatus};
 use shared::orders::{BoxFuture, OrderKind};
-use shared::webhook::{FaultInjector, NoFaults, Step};
+use shared::webhook::{NoFaults, Step};
 
 /// Delivers by writing one item per order, conditionally (idempotent, as required).
 struct TestDelivery;
@@ -122,24 +121,13 @@ async fn concurrent_deliveries_of_the_payment_fulfil_once() {
     assert_eq!(app.store().order(&order.id).await.unwrap().unwrap().status, OrderStatus::Fulfilled);
 }
 
-struct CrashAt(Step, AtomicUsize);
-
-impl FaultInjector for CrashAt {
-    fn after(&self, step: Step) -> anyhow::Result<()> {
-        if step == self.0 && self.1.fetch_add(1, Ordering::SeqCst) == 0 {
-            anyhow::bail!("injected crash after {step:?}");
-        }
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_crash_during_fulfilment_is_finished_by_the_redelivery() {
     for step in [Step::Recorded, Step::Applied] {
         let (app, order, _) = app_with_order(700).await;
         let payload = event("evt_pay_crash", "checkout.session.completed", 1_800_000_000, paid_session(&order, 700, "usd"));
         let signature = sign(&payload, None);
-        let crash = CrashAt(step, AtomicUsize::new(0));
+        let crash = api_tests::CrashOnceAt::new(step);
         assert!(shared::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
         let retry = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
         assert!(retry.applied, "{step:?}");

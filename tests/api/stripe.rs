@@ -1,12 +1,11 @@
 //! Billing checkout/portal against the Stripe fake, and the signed webhook.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use api_tests::stripe_fake::{self, event, fixture, sign, subscription};
 use api_tests::{Session, TestApp, spawn_app, unique_email};
 use serde_json::{Value, json};
 use shared::domain::account::SubscriptionStatus;
-use shared::webhook::{FaultInjector, NoFaults, Step};
+use shared::webhook::{NoFaults, Step};
 
 async fn checkout(app: &TestApp, session: &Session, body: Value) -> api_tests::Reply {
     app.post("/v1/billing/checkout-session", &body, Some(&session.access_token)).await
@@ -208,18 +207,6 @@ fn permutations(items: &mut Vec<usize>, k: usize, out: &mut Vec<Vec<usize>>) {
     }
 }
 
-/// Fails once, at one step, as a crash there would.
-struct CrashAt(Step, AtomicUsize);
-
-impl FaultInjector for CrashAt {
-    fn after(&self, step: Step) -> anyhow::Result<()> {
-        if step == self.0 && self.1.fetch_add(1, Ordering::SeqCst) == 0 {
-            anyhow::bail!("injected crash after {step:?}");
-        }
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_crash_after_any_step_is_finished_by_the_redelivery_once() {
     for step in [Step::Recorded, Step::Applied] {
@@ -227,7 +214,7 @@ async fn a_crash_after_any_step_is_finished_by_the_redelivery_once() {
         let (session, customer) = customer(&app).await;
         let payload = sub_event("evt_crash", "customer.subscription.updated", 1_800_000_000, &customer, "past_due", 4);
         let signature = sign(&payload, None);
-        let crash = CrashAt(step, AtomicUsize::new(0));
+        let crash = api_tests::CrashOnceAt::new(step);
         assert!(shared::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
         let redelivery = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
         assert!(redelivery.applied, "{step:?}");

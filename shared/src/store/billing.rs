@@ -7,12 +7,12 @@
 //! - The account item carries `stripe_customer_id` and `gsi2pk = STRIPECUSTOMER#<id>`
 //!   (pattern 9), set once by a conditional update.
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::identity::{ACCOUNT_SK, SUBSCRIPTION_SK, account_pk};
-use super::{Store, from_item, is_conditional_failure, item, key, s};
+use super::{Store, from_item, is_conditional_failure, item, key, s, written};
 use crate::domain::account::{Account, Subscription};
 use crate::domain::billing::Plan;
 
@@ -66,21 +66,8 @@ impl Store {
 
     /// The account and its subscription in one BatchGetItem.
     pub async fn account_and_subscription(&self, account_id: &str) -> anyhow::Result<(Option<Account>, Option<Subscription>)> {
-        let keys = KeysAndAttributes::builder()
-            .keys(key(&account_pk(account_id), ACCOUNT_SK))
-            .keys(key(&account_pk(account_id), SUBSCRIPTION_SK))
-            .consistent_read(true)
-            .build()?;
-        let output = self.client.batch_get_item().request_items(&self.table, keys).send().await?;
-        let (mut account, mut subscription) = (None, None);
-        for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some(ACCOUNT_SK) => account = Some(from_item(item)?),
-                Some(SUBSCRIPTION_SK) => subscription = Some(from_item(item)?),
-                _ => {}
-            }
-        }
-        Ok((account, subscription))
+        let account = account_pk(account_id);
+        self.get_pair((&account, ACCOUNT_SK), (&account, SUBSCRIPTION_SK)).await
     }
 
     /// Stores the account's Stripe customer unless it has one; returns the id that
@@ -193,11 +180,7 @@ impl Store {
             .expression_attribute_values(":complimentary", s("complimentary"))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        written(result)
     }
 
     pub async fn backfill_checkpoint(&self) -> anyhow::Result<Option<String>> {

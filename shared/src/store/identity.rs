@@ -1,6 +1,6 @@
 //! Accounts, users, email claims and subscriptions.
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -149,21 +149,7 @@ impl Store {
         user_id: &str,
         account_id: &str,
     ) -> anyhow::Result<(Option<User>, Option<Subscription>)> {
-        let keys = KeysAndAttributes::builder()
-            .keys(key(&user_pk(user_id), USER_SK))
-            .keys(key(&account_pk(account_id), SUBSCRIPTION_SK))
-            .consistent_read(true)
-            .build()?;
-        let output = self.client.batch_get_item().request_items(&self.table, keys).send().await?;
-        let (mut user, mut subscription) = (None, None);
-        for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some(USER_SK) => user = Some(from_item(item)?),
-                Some(SUBSCRIPTION_SK) => subscription = Some(from_item(item)?),
-                _ => {}
-            }
-        }
-        Ok((user, subscription))
+        self.get_pair((&user_pk(user_id), USER_SK), (&account_pk(account_id), SUBSCRIPTION_SK)).await
     }
 
     pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> anyhow::Result<()> {

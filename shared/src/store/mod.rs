@@ -105,6 +105,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Two items in one strongly consistent BatchGetItem, each mapped to its type.
+    async fn get_pair<A: DeserializeOwned, B: DeserializeOwned>(
+        &self,
+        (a_pk, a_sk): (&str, &str),
+        (b_pk, b_sk): (&str, &str),
+    ) -> anyhow::Result<(Option<A>, Option<B>)> {
+        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .keys(key(a_pk, a_sk))
+            .keys(key(b_pk, b_sk))
+            .consistent_read(true)
+            .build()?;
+        let output = self.client.batch_get_item().request_items(&self.table, keys).send().await?;
+        let (mut a, mut b) = (None, None);
+        for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+            let is = |pk: &str, sk: &str| {
+                item.get("pk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(pk)
+                    && item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
+            };
+            if is(a_pk, a_sk) {
+                a = Some(from_item(item)?);
+            } else if is(b_pk, b_sk) {
+                b = Some(from_item(item)?);
+            }
+        }
+        Ok((a, b))
+    }
+}
+
 /// Serialises `value` and adds the key attributes.
 pub(crate) fn item<T: Serialize>(pk: &str, sk: &str, value: &T) -> anyhow::Result<Item> {
     let mut item: Item = serde_dynamo::aws_sdk_dynamodb_1::to_item(value)?;
@@ -138,6 +167,18 @@ pub(crate) fn first_condition_failed(
             .iter()
             .position(|reason| reason.code() == Some("ConditionalCheckFailed")),
         _ => None,
+    }
+}
+
+/// A conditional write's outcome: Ok(true) written, Ok(false) its condition failed.
+pub(crate) fn written<T, E>(result: Result<T, aws_sdk_dynamodb::error::SdkError<E>>) -> anyhow::Result<bool>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if is_conditional_failure(&err) => Ok(false),
+        Err(err) => Err(err.into()),
     }
 }
 

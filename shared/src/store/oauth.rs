@@ -62,6 +62,16 @@ fn identity_item(link: &IdentityLink) -> anyhow::Result<Item> {
 }
 
 impl Store {
+    /// The identity's conditional put: one row per (provider, subject).
+    fn identity_put(&self, link: &IdentityLink) -> anyhow::Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(identity_item(link)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     pub async fn put_pending_authorization(&self, state_digest: &str, pending: &PendingAuthorization) -> anyhow::Result<()> {
         self.client
             .put_item()
@@ -111,19 +121,7 @@ impl Store {
     /// concurrent callback linked it first.
     pub async fn link_identity(&self, link: &IdentityLink, now: DateTime<Utc>) -> Result<(), OAuthSignUpError> {
         let verify = self.verify_email_update(&link.user_id, now)?;
-        let items = vec![
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(identity_item(link)?))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build()
-                        .map_err(anyhow::Error::from)?,
-                )
-                .build(),
-            TransactWriteItem::builder().update(verify).build(),
-        ];
+        let items = vec![self.identity_put(link)?, TransactWriteItem::builder().update(verify).build()];
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(err) => {
@@ -146,18 +144,7 @@ impl Store {
     ) -> Result<(), OAuthSignUpError> {
         let mut items = self.shop_items(account, owner, subscription)?;
         let identity_index = items.len();
-        items.push(
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(identity_item(link)?))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build()
-                        .map_err(anyhow::Error::from)?,
-                )
-                .build(),
-        );
+        items.push(self.identity_put(link)?);
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(err) => {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::identity::account_pk;
-use super::{Store, is_conditional_failure, item, key, s};
+use super::{Store, item, key, s, written};
 use crate::domain::order::{Order, OrderStatus};
 
 const ORDER_SK: &str = "ORDER";
@@ -55,10 +55,6 @@ impl Store {
             .expression_attribute_values(":now", s(now.to_rfc3339()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        written(result)
     }
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::identity::{SUBSCRIPTION_SK, account_pk};
-use super::{Store, is_conditional_failure, key, n, s};
+use super::{Store, is_conditional_failure, key, n, s, written};
 use crate::domain::account::SubscriptionStatus;
 
 const EVENT_SK: &str = "STRIPEEVENT";
@@ -87,11 +87,7 @@ impl Store {
             .expression_attribute_values(":outcome", s(outcome))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        written(result)
     }
 
     /// The account whose Stripe customer this is (GSI2; eventually consistent, which
@@ -156,11 +152,7 @@ impl Store {
             request = request.expression_attribute_names("#from_status", "status").expression_attribute_values(":from", attr(from)?);
         }
         let result = request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        written(result)
     }
 }
 

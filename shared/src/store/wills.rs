@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::identity::user_pk;
-use super::{Store, first_condition_failed, from_item, is_conditional_failure, item, key, n, s};
+use super::{Store, first_condition_failed, from_item, item, key, n, s, written};
 use crate::domain::will::{Will, WillStatus};
 
 fn will_sk(will_id: &str) -> String {
@@ -65,11 +65,7 @@ impl Store {
             .expression_attribute_values(":seen", super::item_value(&seen_updated_at)?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        written(result)
     }
 
     /// version + 1 and `generated`, only from `expected_version` while `verified`: of
@@ -90,11 +86,7 @@ impl Store {
             .expression_attribute_values(":now", super::item_value(&now)?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        written(result)
     }
 
     /// Records a completed payment and marks the will paid — and generated if it is
