@@ -78,3 +78,34 @@ pub fn render_will(will: &Will) -> Vec<u8> {
     pdf.stream(contents, &content.finish());
     pdf.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn renders_a_one_page_pdf_with_the_testator_and_version() {
+        let mut will = Will::new("u", Utc::now());
+        will.sections.insert("personal".into(), json!({"full_name": "Ada Lovelace", "date_of_birth": "1815-12-10", "address": "London"}));
+        will.sections.insert("executors".into(), json!({"executors": [{"full_name": "Mary Somerville"}]}));
+        will.version = 3;
+        let pdf = render_will(&will);
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(pdf.starts_with(b"%PDF-1."));
+        assert!(text.contains("/Type /Catalog") && text.contains("/BaseFont /Helvetica") && text.contains("startxref"));
+        assert!(text.contains("(I, Ada Lovelace, born 1815-12-10, of London,) Tj"), "{text}");
+        assert!(text.contains("(  - Mary Somerville) Tj"));
+        assert!(text.contains("(Document version 3) Tj"));
+        if let Ok(path) = std::env::var("WRITE_SAMPLE_PDF") {
+            std::fs::write(path, &pdf).unwrap();
+        }
+    }
+
+    #[test]
+    fn non_latin_text_cannot_break_the_content_stream() {
+        assert_eq!(winansi("Zoë (née) \\ 李"), b"Zo? (n?e) \\ ?".to_vec());
+    }
+}
