@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::billing::SalesLead;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub plan: String,
     pub display_name: String,
@@ -36,7 +36,7 @@ impl From<&Plan> for PlanView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionState {
     pub status: SubscriptionStatus,
     pub plan: String,
@@ -48,7 +48,7 @@ pub struct SubscriptionState {
     pub is_paid: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BillingState {
     pub subscription: SubscriptionState,
     pub plan_billing: Option<PlanView>,
@@ -90,7 +90,7 @@ pub async fn billing_state(state: &AppState, account_id: &str) -> ApiResult<Bill
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SalesLeadInput {
     pub email: String,
@@ -105,7 +105,14 @@ const MAX_LEAD_FIELD: usize = 255;
 const MAX_LEAD_MESSAGE: usize = 5000;
 
 /// Records a contact-sales request (public route).
-pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> ApiResult<SalesLead> {
+/// What the caller learns of a recorded lead.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SalesLeadReceipt {
+    pub id: String,
+    pub status: String,
+}
+
+pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> ApiResult<SalesLeadReceipt> {
     let mut errors = Vec::new();
     let email = Email::parse(&input.email).map_err(|m| errors.push(("email".to_owned(), m))).ok();
     let mut text = |field: &str, value: &str, max: usize, required: bool| -> Option<String> {
@@ -137,7 +144,7 @@ pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> ApiRe
         created_at: Utc::now(),
     };
     state.store.put_sales_lead(&lead).await?;
-    Ok(lead)
+    Ok(SalesLeadReceipt { id: lead.id, status: lead.status })
 }
 
 #[derive(Debug, Default, PartialEq, Serialize)]
@@ -183,7 +190,7 @@ pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutInput {
     pub plan: String,
@@ -196,7 +203,7 @@ fn monthly() -> billing::BillingInterval {
     billing::BillingInterval::Monthly
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RedirectUrl {
     pub url: String,
 }

@@ -8,6 +8,7 @@ mod jwt;
 mod lambda_events;
 mod login;
 mod oauth;
+mod openapi;
 mod orders;
 mod passwords;
 mod refresh;

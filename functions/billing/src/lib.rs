@@ -3,42 +3,54 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
-use shared::billing::{self, BillingState, CheckoutInput, PlanView, RedirectUrl, SalesLeadInput};
+use shared::billing::{self, BillingState, CheckoutInput, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt};
 use shared::http::extract::{ApiJson, AuthUser};
+use shared::http::openapi::{self, ApiRouter, ErrorBody};
 use shared::{ApiResult, AppState};
+use utoipa_axum::routes;
+
+/// The documented routes (the OpenAPI document is built from these).
+pub fn routes() -> ApiRouter {
+    openapi::routes()
+        .routes(routes!(plans))
+        .routes(routes!(billing_state))
+        .routes(routes!(checkout_session))
+        .routes(routes!(portal_session))
+        .routes(routes!(sales_lead))
+}
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/billing/plans", get(plans))
-        .route("/v1/billing/state", get(billing_state))
-        .route("/v1/billing/checkout-session", post(checkout_session))
-        .route("/v1/billing/portal-session", post(portal_session))
-        .route("/v1/sales-leads", post(sales_lead))
-        .with_state(state)
+    openapi::into_router(routes()).with_state(state)
 }
 
 /// Public. Round trips: one Query on the catalogue.
+#[utoipa::path(get, path = "/v1/billing/plans", tag = "billing",
+    responses((status = 200, body = Vec<PlanView>)))]
 async fn plans(State(state): State<AppState>) -> ApiResult<Json<Vec<PlanView>>> {
     Ok(Json(billing::public_plans(&state).await?))
 }
 
 /// Round trips: BatchGetItem (account + subscription), GetItem (plan).
+#[utoipa::path(get, path = "/v1/billing/state", tag = "billing", security(("bearer" = [])),
+    responses((status = 200, body = BillingState), (status = "4XX", body = ErrorBody)))]
 async fn billing_state(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<BillingState>> {
     Ok(Json(billing::billing_state(&state, caller.account_id()).await?))
 }
 
 /// Public. Round trips: one PutItem.
-async fn sales_lead(State(state): State<AppState>, ApiJson(input): ApiJson<SalesLeadInput>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let lead = billing::create_sales_lead(&state, input).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": lead.id, "status": lead.status}))))
+#[utoipa::path(post, path = "/v1/sales-leads", tag = "billing", request_body = SalesLeadInput,
+    responses((status = 201, body = SalesLeadReceipt), (status = "4XX", body = ErrorBody)))]
+async fn sales_lead(State(state): State<AppState>, ApiJson(input): ApiJson<SalesLeadInput>) -> ApiResult<(StatusCode, Json<SalesLeadReceipt>)> {
+    Ok((StatusCode::CREATED, Json(billing::create_sales_lead(&state, input).await?)))
 }
 
 /// Owner only. Round trips: GetItem (plan), BatchGetItem (account + subscription),
 /// and on the first checkout a user read and the conditional customer write; Stripe:
 /// customer (first time) and session.
+#[utoipa::path(post, path = "/v1/billing/checkout-session", tag = "billing", security(("bearer" = [])),
+    request_body = CheckoutInput,
+    responses((status = 200, body = RedirectUrl), (status = "4XX", body = ErrorBody)))]
 async fn checkout_session(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -48,6 +60,8 @@ async fn checkout_session(
 }
 
 /// Owner only. Round trips: GetItem (account); Stripe: portal session.
+#[utoipa::path(post, path = "/v1/billing/portal-session", tag = "billing", security(("bearer" = [])),
+    responses((status = 200, body = RedirectUrl), (status = "4XX", body = ErrorBody)))]
 async fn portal_session(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<RedirectUrl>> {
     Ok(Json(billing::portal_session(&state, &caller).await?))
 }

@@ -18,4 +18,12 @@ pub fn app(state: AppState) -> Router {
     )
 }
 
+/// The whole API's OpenAPI document: every function's documented routes merged
+/// (`ops openapi` writes it to `docs/openapi.json`, which `auth` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    shared::http::openapi::document([
+        billing::routes(),
+    ])
+}
+
 pub mod setup;

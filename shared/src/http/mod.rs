@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod guards;
+pub mod openapi;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
@@ -19,7 +20,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// the SPEC error body for unknown paths.
 pub fn serve(router: Router) -> Router {
     router
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(|| async { ApiError::no_route() })
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -54,6 +54,10 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("demo credentials: email={DEMO_EMAIL} password={DEMO_PASSWORD}");
         }
+        "openapi" => {
+            println!("{}", local::openapi().to_pretty_json()?);
+            return Ok(());
+        }
         "seed-catalogue" => {
             let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
             let path = std::env::args().nth(2).unwrap_or_else(|| format!("{}/../seed/billing.json", env!("CARGO_MANIFEST_DIR")));
@@ -100,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("{} {} -> {} {}", event["type"], event["id"], response.status(), response.text().await?);
         }
-        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo | seed-catalogue | stripe-trigger | backfill-pilot"),
+        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | stripe-trigger | backfill-pilot"),
     }
     Ok(())
 }

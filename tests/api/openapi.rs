@@ -1,0 +1,89 @@
+//! The OpenAPI document stays true: the committed file is the one the routes
+//! produce, every documented operation is mounted, and the template deploys exactly
+//! the documented operations.
+
+use std::collections::BTreeSet;
+
+use api_tests::spawn_app;
+use reqwest::Method;
+use serde_json::Value;
+use shared::error::NO_ROUTE;
+
+const COMMITTED: &str = include_str!("../../docs/openapi.json");
+const TEMPLATE: &str = include_str!("../../template.yaml");
+/// Served by its Function URL, not the HTTP API.
+const FUNCTION_URL_ROUTES: [&str; 1] = ["POST /v1/stripe/webhook"];
+
+fn operations(document: &Value) -> BTreeSet<String> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            operations.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    operations
+}
+
+/// `Method: POST, Path: /v1/...` on each HttpApi event line of `template.yaml`.
+fn template_routes() -> BTreeSet<String> {
+    TEMPLATE
+        .lines()
+        .filter(|line| line.contains("Type: HttpApi"))
+        .map(|line| {
+            let field = |name: &str| {
+                let rest = &line[line.find(name).unwrap_or_else(|| panic!("{name} in {line}")) + name.len()..];
+                rest.trim_start().split([',', ' ', '}']).next().unwrap().trim_matches('"').to_owned()
+            };
+            format!("{} {}", field("Method:"), field("Path:"))
+        })
+        .collect()
+}
+
+#[test]
+fn committed_document_is_the_generated_one() {
+    let generated = serde_json::to_value(local::openapi()).unwrap();
+    let committed: Value = serde_json::from_str(COMMITTED).unwrap();
+    assert!(
+        generated == committed,
+        "docs/openapi.json is stale: run `cargo run -p local --bin ops -- openapi > docs/openapi.json`"
+    );
+}
+
+#[test]
+fn template_deploys_exactly_the_documented_operations() {
+    let documented = operations(&serde_json::to_value(local::openapi()).unwrap());
+    let mut deployed = template_routes();
+    deployed.extend(FUNCTION_URL_ROUTES.map(String::from));
+    let undeployed: Vec<_> = documented.difference(&deployed).collect();
+    let undocumented: Vec<_> = deployed.difference(&documented).collect();
+    assert!(undeployed.is_empty() && undocumented.is_empty(), "not in template.yaml: {undeployed:?}; not documented: {undocumented:?}");
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_mounted() {
+    let app = spawn_app().await;
+    let document = serde_json::to_value(local::openapi()).unwrap();
+    for operation in operations(&document) {
+        let (method, path) = operation.split_once(' ').unwrap();
+        let concrete: String = path.split('/').map(|s| if s.starts_with('{') { "some-id" } else { s }).collect::<Vec<_>>().join("/");
+        let response = app
+            .http
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{concrete}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_ne!(status, 405, "{operation} is documented but not mounted with that method");
+        assert_ne!(body["message"], NO_ROUTE, "{operation} is documented but not mounted");
+    }
+}
+
+#[tokio::test]
+async fn the_document_is_served() {
+    let app = spawn_app().await;
+    let reply = app.get("/v1/openapi.json", None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["openapi"], "3.1.0");
+    assert_eq!(reply.body, serde_json::to_value(local::openapi()).unwrap());
+}
