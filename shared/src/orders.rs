@@ -21,7 +21,17 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// by the order): after a crash it runs again for the same order.
 pub trait OrderKind: Send + Sync {
     fn kind(&self) -> &'static str;
-    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>>;
+}
+
+/// What a delivery came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// Paid, but it can no longer be delivered as ordered (e.g. a rival order got
+    /// the same add-on first): the order is settled `needs_refund`, never delivered
+    /// twice. The reason goes to the error log for the refund.
+    Refused(String),
 }
 
 /// The registered order kinds, by name.
@@ -40,7 +50,7 @@ impl Fulfilment {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CheckoutStarted {
     pub order_id: String,
     pub total_cents: i64,
@@ -86,6 +96,7 @@ pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyh
     match order.status {
         OrderStatus::Fulfilled => return Ok("order_already_fulfilled"),
         OrderStatus::AmountMismatch => return Ok("order_amount_mismatch"),
+        OrderStatus::NeedsRefund => return Ok("order_needs_refund"),
         OrderStatus::Pending => {}
     }
     if !order.is_paid_by(payment) {
@@ -104,8 +115,16 @@ pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyh
         .fulfilment
         .get(&order.kind)
         .ok_or_else(|| anyhow::anyhow!("no fulfilment registered for order kind {:?}", order.kind))?;
-    kind.deliver(state, &order).await?;
-    state.store.settle_order(order_id, OrderStatus::Fulfilled, &payment.reference, Utc::now()).await?;
-    tracing::info!(order_id, kind = %order.kind, "order fulfilled");
-    Ok("order_fulfilled")
+    match kind.deliver(state, &order).await? {
+        Delivery::Delivered => {
+            state.store.settle_order(order_id, OrderStatus::Fulfilled, &payment.reference, Utc::now()).await?;
+            tracing::info!(order_id, kind = %order.kind, "order fulfilled");
+            Ok("order_fulfilled")
+        }
+        Delivery::Refused(reason) => {
+            state.store.settle_order(order_id, OrderStatus::NeedsRefund, &payment.reference, Utc::now()).await?;
+            tracing::error!(order_id, kind = %order.kind, reason, "paid order not deliverable; refund it");
+            Ok("order_needs_refund")
+        }
+    }
 }

@@ -1,22 +1,268 @@
-//! Petitions: owned by an account (tenancy: only that account sees them).
+//! Petitions: the catalogue, checkout of a petition (plan + add-ons), add-ons bought
+//! later, and the two order kinds that deliver them. Tenancy: a petition is visible
+//! to its account only (anyone else gets 404).
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::error::ApiResult;
+use crate::domain::order::Order;
+use crate::domain::petition::{
+    self, Benefit, BenefitSource, Petition, PetitionBenefit, PetitionPlan, Task, TaskMessage, Template, TemplateCatalogue,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::AuthUser;
+use crate::orders::{BoxFuture, CheckoutStarted, Delivery, OrderKind};
 use crate::state::AppState;
+use crate::store::petitions::{BenefitClaim, PetitionRecord};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PetitionSummary {
-    pub id: String,
-    pub template_id: String,
-    pub plan_id: String,
-    pub created_at: DateTime<Utc>,
+pub const PETITION_CHECKOUT: &str = "petition_checkout";
+pub const ADDON_PURCHASE: &str = "addon_purchase";
+/// More than any template offers; bounds the work one request can ask for.
+const MAX_ADDONS: usize = 50;
+
+pub async fn templates(state: &AppState) -> ApiResult<Vec<Template>> {
+    Ok(state.store.petition_templates().await?)
 }
 
-/// The caller's account's petitions, newest first (one Query).
-pub async fn list(state: &AppState, account_id: &str) -> ApiResult<Vec<PetitionSummary>> {
-    let mut petitions: Vec<PetitionSummary> = state.store.petitions_of_account(account_id).await?;
+async fn template_catalogue(state: &AppState, template_id: &str) -> ApiResult<TemplateCatalogue> {
+    let catalogue = state.store.template_catalogue(template_id).await?;
+    if catalogue.template.is_none() {
+        return Err(ApiError::not_found());
+    }
+    Ok(catalogue)
+}
+
+pub async fn plans(state: &AppState, template_id: &str) -> ApiResult<Vec<PetitionPlan>> {
+    Ok(template_catalogue(state, template_id).await?.plans)
+}
+
+/// The template's add-ons minus what the plan includes (one Query).
+pub async fn purchasable_addons(state: &AppState, template_id: &str, plan_id: &str) -> ApiResult<Vec<Benefit>> {
+    let catalogue = template_catalogue(state, template_id).await?;
+    let plan = catalogue.plan(plan_id).ok_or_else(ApiError::not_found)?;
+    Ok(catalogue.purchasable_addons(plan).into_iter().cloned().collect())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutInput {
+    pub template_id: String,
+    pub plan_id: String,
+    #[serde(default)]
+    pub addon_benefit_ids: Vec<String>,
+}
+
+/// What a petition checkout order delivers: snapshots taken when it was priced, so a
+/// later catalogue change cannot alter what was paid for.
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckoutDelivery {
+    petition_id: String,
+    template_id: String,
+    plan_id: String,
+    root_form_task_model_id: String,
+    included: Vec<Benefit>,
+    addons: Vec<Benefit>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AddonDelivery {
+    petition_id: String,
+    addons: Vec<Benefit>,
+}
+
+fn not_purchasable(benefit_id: String) -> ApiError {
+    ApiError::bad_request("addon_not_purchasable", "this add-on cannot be bought here").with("benefit_id", benefit_id)
+}
+
+fn check_count(field: &str, ids: &[String]) -> ApiResult<()> {
+    if ids.len() > MAX_ADDONS {
+        return Err(ApiError::invalid_field(field, format!("at most {MAX_ADDONS} add-ons")));
+    }
+    Ok(())
+}
+
+/// Prices plan + add-ons on the server and opens payment (Order `petition_checkout`).
+/// Round trips: one Query (template collection), one GetItem (user, for the receipt
+/// email), one PutItem (order); Stripe: one Checkout session.
+pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: CheckoutInput) -> ApiResult<CheckoutStarted> {
+    check_count("addon_benefit_ids", &input.addon_benefit_ids)?;
+    let catalogue = template_catalogue(state, &input.template_id).await?;
+    let template = catalogue.template.as_ref().ok_or_else(ApiError::not_found)?;
+    let plan = catalogue.plan(&input.plan_id).ok_or_else(ApiError::not_found)?;
+    let offered = catalogue.purchasable_addons(plan);
+    let addons = petition::choose_addons(&offered, &input.addon_benefit_ids).map_err(not_purchasable)?;
+    let total = petition::checkout_total(plan, &addons);
+    let included = plan.included_benefit_ids.iter().filter_map(|id| catalogue.benefits.get(id)).cloned().collect();
+    let delivery = CheckoutDelivery {
+        petition_id: uuid::Uuid::new_v4().to_string(),
+        template_id: template.id.clone(),
+        plan_id: plan.id.clone(),
+        root_form_task_model_id: template.root_form_task_model_id.clone(),
+        included,
+        addons: addons.into_iter().cloned().collect(),
+    };
+    let order = Order::new(PETITION_CHECKOUT, caller.account_id(), caller.user_id(), total, serde_json::to_value(&delivery).map_err(anyhow::Error::from)?, Utc::now());
+    let user = crate::identity::current_user(state, caller.user_id()).await?;
+    crate::orders::start_checkout(state, order, &format!("{} petition, {} plan", template.name, plan.name), Some(user.email.as_str())).await
+}
+
+/// The caller's account's petition collection, or 404.
+pub(crate) async fn owned_record(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<(Petition, PetitionRecord)> {
+    let mut record = state.store.petition_record(petition_id).await?;
+    match record.petition.take() {
+        Some(petition) if petition.account_id == account_id => Ok((petition, record)),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// The caller's account's petitions, newest first (one Query on GSI1).
+pub async fn list(state: &AppState, account_id: &str) -> ApiResult<Vec<Petition>> {
+    let mut petitions = state.store.petitions_of_account(account_id).await?;
     petitions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     Ok(petitions)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PetitionDetail {
+    #[serde(flatten)]
+    pub petition: Petition,
+    pub benefits: Vec<PetitionBenefit>,
+    pub tasks: Vec<Task>,
+}
+
+/// A petition with its benefits and tasks (one Query on its collection).
+pub async fn get(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<PetitionDetail> {
+    let (petition, record) = owned_record(state, account_id, petition_id).await?;
+    Ok(PetitionDetail { petition, benefits: record.benefits, tasks: record.tasks })
+}
+
+fn held(record: &PetitionRecord) -> BTreeSet<String> {
+    record.benefits.iter().map(|b| b.benefit_id.clone()).collect()
+}
+
+/// The template's add-ons minus what the petition holds. Round trips: one Query on the
+/// petition's collection, one on its template's.
+pub async fn available_purchase_addons(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<Vec<Benefit>> {
+    let (petition, record) = owned_record(state, account_id, petition_id).await?;
+    let catalogue = template_catalogue(state, &petition.template_id).await?;
+    Ok(catalogue.available_purchase_addons(&held(&record)).into_iter().cloned().collect())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseAddonsInput {
+    pub benefit_ids: Vec<String>,
+}
+
+/// Add-ons for an existing petition (Order `addon_purchase`); free ones apply at once.
+pub async fn purchase_addons(state: &AppState, caller: &AuthUser, petition_id: &str, input: PurchaseAddonsInput) -> ApiResult<CheckoutStarted> {
+    if input.benefit_ids.is_empty() {
+        return Err(ApiError::invalid_field("benefit_ids", "choose at least one add-on"));
+    }
+    check_count("benefit_ids", &input.benefit_ids)?;
+    let (petition, record) = owned_record(state, caller.account_id(), petition_id).await?;
+    let catalogue = template_catalogue(state, &petition.template_id).await?;
+    let offered = catalogue.available_purchase_addons(&held(&record));
+    let addons = petition::choose_addons(&offered, &input.benefit_ids).map_err(not_purchasable)?;
+    let total = addons.iter().map(|b| b.cost_cents).sum();
+    let delivery = AddonDelivery { petition_id: petition.id.clone(), addons: addons.into_iter().cloned().collect() };
+    let order = Order::new(ADDON_PURCHASE, caller.account_id(), caller.user_id(), total, serde_json::to_value(&delivery).map_err(anyhow::Error::from)?, Utc::now());
+    let user = crate::identity::current_user(state, caller.user_id()).await?;
+    crate::orders::start_checkout(state, order, "Petition add-ons", Some(user.email.as_str())).await
+}
+
+/// One message per task effect of each benefit.
+fn task_messages<'a>(petition_id: &str, benefits: impl IntoIterator<Item = &'a PetitionBenefit>) -> Vec<TaskMessage> {
+    benefits
+        .into_iter()
+        .flat_map(|b| {
+            b.effects.iter().map(|effect| TaskMessage {
+                petition_id: petition_id.to_owned(),
+                benefit_id: b.benefit_id.clone(),
+                effect: effect.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Delivers a paid petition checkout: the petition, its benefit rows and root form
+/// task in one transaction (once), then the task messages (again on a retry: the
+/// worker ignores duplicates).
+struct PetitionCheckoutKind;
+
+impl OrderKind for PetitionCheckoutKind {
+    fn kind(&self) -> &'static str {
+        PETITION_CHECKOUT
+    }
+
+    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
+        Box::pin(async move {
+            let ordered: CheckoutDelivery = serde_json::from_value(order.deliver.clone())?;
+            let now = Utc::now();
+            let petition = Petition {
+                id: ordered.petition_id.clone(),
+                account_id: order.account_id.clone(),
+                template_id: ordered.template_id.clone(),
+                plan_id: ordered.plan_id.clone(),
+                order_id: order.id.clone(),
+                created_at: now,
+            };
+            let root_model = state
+                .store
+                .task_model(&ordered.root_form_task_model_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("root form task model {} is missing", ordered.root_form_task_model_id))?;
+            let root_task = Task::new(&petition, petition::ROOT_FORM_ORIGIN, None, &root_model, &BTreeSet::new(), now);
+            let row = |source| move |b: &Benefit| PetitionBenefit::new(b, source, &order.id, now);
+            let benefits: Vec<PetitionBenefit> = (ordered.included.iter().map(row(BenefitSource::PlanIncluded)))
+                .chain(ordered.addons.iter().map(row(BenefitSource::AddonPurchased)))
+                .collect();
+            state.store.create_petition(&petition, &benefits, &root_task, &petition::placeholders(&root_model)).await?;
+            state.queue.send(&task_messages(&petition.id, &benefits)).await?;
+            Ok(Delivery::Delivered)
+        })
+    }
+}
+
+/// Delivers add-ons bought after creation: each benefit row by conditional put, so a
+/// benefit is never held twice; one already held through another order makes this
+/// order `needs_refund` (the rest is delivered).
+struct AddonPurchaseKind;
+
+impl OrderKind for AddonPurchaseKind {
+    fn kind(&self) -> &'static str {
+        ADDON_PURCHASE
+    }
+
+    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
+        Box::pin(async move {
+            let ordered: AddonDelivery = serde_json::from_value(order.deliver.clone())?;
+            let now = Utc::now();
+            let mut delivered = Vec::new();
+            let mut held_elsewhere = Vec::new();
+            for addon in &ordered.addons {
+                let row = PetitionBenefit::new(addon, BenefitSource::AddonPurchasedPostCreation, &order.id, now);
+                match state.store.claim_benefit(&ordered.petition_id, &row).await? {
+                    BenefitClaim::Claimed | BenefitClaim::AlreadyOurs => delivered.push(row),
+                    BenefitClaim::HeldElsewhere => held_elsewhere.push(row.benefit_id),
+                }
+            }
+            state.queue.send(&task_messages(&ordered.petition_id, &delivered)).await?;
+            if held_elsewhere.is_empty() {
+                Ok(Delivery::Delivered)
+            } else {
+                Ok(Delivery::Refused(format!("already held through another order: {}", held_elsewhere.join(", "))))
+            }
+        })
+    }
+}
+
+/// Registers the petition order kinds (called when the state is built).
+pub fn register(state: &AppState) {
+    state.fulfilment.register(Arc::new(PetitionCheckoutKind));
+    state.fulfilment.register(Arc::new(AddonPurchaseKind));
 }

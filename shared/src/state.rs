@@ -9,6 +9,7 @@ use crate::email::Mailer;
 use crate::oauth::OAuth;
 use crate::orders::Fulfilment;
 use crate::payments::Payments;
+use crate::queue::TaskQueue;
 use crate::security::jwt::JwtKeys;
 use crate::store::Store;
 
@@ -20,6 +21,7 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub oauth: Arc<OAuth>,
     pub payments: Arc<Payments>,
+    pub queue: TaskQueue,
     /// Order kinds by name; each paid product registers its own.
     pub fulfilment: Arc<Fulfilment>,
 }
@@ -39,9 +41,12 @@ impl AppState {
         let jwt = JwtKeys::new(&config.jwt);
         let oauth = Arc::new(OAuth::new(&config));
         let payments = Arc::new(Payments::new(config.stripe.clone()));
+        let queue = TaskQueue::new(aws_sdk_sqs::Client::new(sdk), config.task_queue_url.clone());
         let fulfilment = Arc::new(Fulfilment::default());
-        let state = AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, fulfilment };
+        let state = AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue, fulfilment };
         crate::wills::register(&state);
+        crate::petitions::register(&state);
+        crate::tasks::register(&state);
         state
     }
 }

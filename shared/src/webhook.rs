@@ -20,9 +20,11 @@ use crate::payments::SubscriptionDetails;
 use crate::state::AppState;
 use crate::store::stripe::{SubscriptionChange, event_record};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebhookOutcome {
+    /// Always `ok` (the delivery was accepted).
     pub status: &'static str,
+    /// Whether this delivery applied the event (false for a duplicate).
     pub applied: bool,
 }
 

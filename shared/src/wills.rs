@@ -10,13 +10,13 @@ use serde_json::Value;
 use crate::domain::order::Order;
 use crate::domain::will::{self, TransitionError, WILL_PRICE_CENTS, Will, WillEvent, WillStatus};
 use crate::error::{ApiError, ApiResult};
-use crate::orders::{BoxFuture, CheckoutStarted, OrderKind};
+use crate::orders::{BoxFuture, CheckoutStarted, Delivery, OrderKind};
 use crate::state::AppState;
 use crate::store::wills::WillPayment;
 
 pub const WILL_PAYMENT: &str = "will_payment";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WillSummary {
     pub id: String,
     pub status: WillStatus,
@@ -26,13 +26,15 @@ pub struct WillSummary {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WillView {
     pub id: String,
     pub status: WillStatus,
     pub version: u32,
     pub current_section: String,
     pub paid_at: Option<DateTime<Utc>>,
+    /// Each saved section's content, by section name.
+    #[schema(value_type = std::collections::BTreeMap<String, Object>)]
     pub sections: std::collections::BTreeMap<String, Value>,
     pub sections_complete: bool,
     /// A fresh download token once the will is generated; null before.
@@ -41,13 +43,13 @@ pub struct WillView {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Regenerated {
     pub download_token: String,
     pub version: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CurrentSectionInput {
     pub current_section: String,
@@ -201,7 +203,7 @@ impl OrderKind for WillPaymentKind {
         WILL_PAYMENT
     }
 
-    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
         Box::pin(async move {
             let will_id = order.deliver["will_id"].as_str().ok_or_else(|| anyhow::anyhow!("will order without will_id"))?;
             let payment = WillPayment {
@@ -210,7 +212,8 @@ impl OrderKind for WillPaymentKind {
                 amount_cents: order.amount_cents,
                 completed_at: Utc::now(),
             };
-            state.store.record_will_payment(&order.user_id, &payment).await
+            state.store.record_will_payment(&order.user_id, &payment).await?;
+            Ok(Delivery::Delivered)
         })
     }
 }

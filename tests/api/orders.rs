@@ -8,7 +8,7 @@ use api_tests::{TestApp, spawn_app, unique_email};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 use shared::domain::order::{Order, OrderStatus};
-use shared::orders::{BoxFuture, OrderKind};
+use shared::orders::{BoxFuture, Delivery, OrderKind};
 use shared::webhook::{NoFaults, Step};
 
 /// Delivers by writing one item per order, conditionally (idempotent, as required).
@@ -19,7 +19,7 @@ impl OrderKind for TestDelivery {
         "test_delivery"
     }
 
-    fn deliver<'a>(&'a self, state: &'a shared::AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn deliver<'a>(&'a self, state: &'a shared::AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
         Box::pin(async move {
             let put = state
                 .store
@@ -32,8 +32,8 @@ impl OrderKind for TestDelivery {
                 .send()
                 .await;
             match put {
-                Ok(_) => Ok(()),
-                Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+                Ok(_) => Ok(Delivery::Delivered),
+                Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(Delivery::Delivered),
                 Err(err) => Err(err.into()),
             }
         })

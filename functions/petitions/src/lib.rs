@@ -1,19 +1,106 @@
-//! Function `petitions`. Every route sits behind the product guards.
+//! Function `petitions`: the catalogue, petition checkout, petitions and add-ons.
+//! Every route sits behind the product guards; the rules live in `shared::petitions`.
 
-use axum::extract::State;
-use axum::routing::get;
+use axum::extract::{Path, State};
 use axum::{Json, Router};
-use shared::http::extract::AuthUser;
+use shared::domain::petition::{Benefit, Petition, PetitionPlan, Template};
+use shared::http::extract::{ApiJson, AuthUser};
 use shared::http::guards::guarded;
-use shared::petitions::{self, PetitionSummary};
+use shared::http::openapi::{self, ApiRouter, ErrorBody};
+use shared::orders::CheckoutStarted;
+use shared::petitions::{self, CheckoutInput, PetitionDetail, PurchaseAddonsInput};
 use shared::{ApiResult, AppState};
+use utoipa_axum::routes;
 
-pub fn router(state: AppState) -> Router {
-    let routes = Router::new().route("/v1/petitions", get(list));
-    guarded(routes, state.clone()).with_state(state)
+/// The documented routes (the OpenAPI document is built from these).
+pub fn routes() -> ApiRouter {
+    openapi::routes()
+        .routes(routes!(templates))
+        .routes(routes!(plans))
+        .routes(routes!(purchasable_addons))
+        .routes(routes!(initiate_checkout))
+        .routes(routes!(list))
+        .routes(routes!(get_petition))
+        .routes(routes!(available_purchase_addons))
+        .routes(routes!(purchase_addons))
 }
 
-/// Round trips: the guards' BatchGetItem, then one Query on the account's petitions.
-async fn list(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<PetitionSummary>>> {
+pub fn router(state: AppState) -> Router {
+    guarded(openapi::into_router(routes()), state.clone()).with_state(state)
+}
+
+/// Round trips (every route): the guards' BatchGetItem first. Then one Query on GSI1.
+#[utoipa::path(get, path = "/v1/petition-templates", tag = "petitions", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Template>), (status = "4XX", body = ErrorBody)))]
+async fn templates(State(state): State<AppState>, _caller: AuthUser) -> ApiResult<Json<Vec<Template>>> {
+    Ok(Json(petitions::templates(&state).await?))
+}
+
+/// Round trips: one Query on the template's collection.
+#[utoipa::path(get, path = "/v1/petition-templates/{template_id}/plans", tag = "petitions", security(("bearer" = [])),
+    params(("template_id" = String, Path)),
+    responses((status = 200, body = Vec<PetitionPlan>), (status = "4XX", body = ErrorBody)))]
+async fn plans(State(state): State<AppState>, _caller: AuthUser, Path(template_id): Path<String>) -> ApiResult<Json<Vec<PetitionPlan>>> {
+    Ok(Json(petitions::plans(&state, &template_id).await?))
+}
+
+/// The template's add-ons minus the plan's included benefits. Round trips: one Query.
+#[utoipa::path(get, path = "/v1/petition-templates/{template_id}/plans/{plan_id}/purchasable-addons", tag = "petitions",
+    security(("bearer" = [])), params(("template_id" = String, Path), ("plan_id" = String, Path)),
+    responses((status = 200, body = Vec<Benefit>), (status = "4XX", body = ErrorBody)))]
+async fn purchasable_addons(
+    State(state): State<AppState>,
+    _caller: AuthUser,
+    Path((template_id, plan_id)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<Benefit>>> {
+    Ok(Json(petitions::purchasable_addons(&state, &template_id, &plan_id).await?))
+}
+
+/// Total = plan + chosen add-ons, computed here; a zero total is fulfilled at once.
+#[utoipa::path(post, path = "/v1/petitions/initiate-checkout", tag = "petitions", security(("bearer" = [])),
+    request_body = CheckoutInput,
+    responses((status = 200, body = CheckoutStarted), (status = "4XX", body = ErrorBody)))]
+async fn initiate_checkout(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(input): ApiJson<CheckoutInput>,
+) -> ApiResult<Json<CheckoutStarted>> {
+    Ok(Json(petitions::initiate_checkout(&state, &caller, input).await?))
+}
+
+/// The account's petitions, newest first. Round trips: one Query on GSI1.
+#[utoipa::path(get, path = "/v1/petitions", tag = "petitions", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Petition>), (status = "4XX", body = ErrorBody)))]
+async fn list(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<Petition>>> {
     Ok(Json(petitions::list(&state, caller.account_id()).await?))
+}
+
+/// With its benefits and tasks. Round trips: one Query on the petition's collection.
+#[utoipa::path(get, path = "/v1/petitions/{id}", tag = "petitions", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = PetitionDetail), (status = "4XX", body = ErrorBody)))]
+async fn get_petition(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<PetitionDetail>> {
+    Ok(Json(petitions::get(&state, caller.account_id(), &id).await?))
+}
+
+/// The template's add-ons minus the benefits the petition holds. Round trips: two
+/// Queries (the petition's collection, its template's).
+#[utoipa::path(get, path = "/v1/petitions/{id}/available-purchase-addons", tag = "petitions", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Benefit>), (status = "4XX", body = ErrorBody)))]
+async fn available_purchase_addons(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Benefit>>> {
+    Ok(Json(petitions::available_purchase_addons(&state, caller.account_id(), &id).await?))
+}
+
+/// Add-ons for an existing petition; free ones are applied at once.
+#[utoipa::path(post, path = "/v1/petitions/{id}/purchase-addons", tag = "petitions", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = PurchaseAddonsInput,
+    responses((status = 200, body = CheckoutStarted), (status = "4XX", body = ErrorBody)))]
+async fn purchase_addons(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<PurchaseAddonsInput>,
+) -> ApiResult<Json<CheckoutStarted>> {
+    Ok(Json(petitions::purchase_addons(&state, &caller, &id, input).await?))
 }

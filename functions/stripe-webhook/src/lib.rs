@@ -4,17 +4,31 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
 use axum::{Json, Router};
+use shared::http::openapi::{self, ApiRouter, ErrorBody};
 use shared::webhook::{self, NoFaults, WebhookOutcome};
 use shared::{ApiError, ApiResult, AppState};
+use utoipa_axum::routes;
+
+/// The documented routes (the OpenAPI document is built from these).
+pub fn routes() -> ApiRouter {
+    openapi::routes().routes(routes!(receive))
+}
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/webhooks/stripe", post(receive)).with_state(state)
+    openapi::into_router(routes()).with_state(state)
 }
 
 /// Round trips: event record put (1), the effect (account by customer: 1 Query;
 /// catalogue: 1 Query; subscription: 1 conditional update), processed mark (1).
+#[utoipa::path(post, path = "/webhooks/stripe", tag = "stripe",
+    params(("Stripe-Signature" = String, Header, description = "Stripe's signature of the raw body")),
+    request_body(content = Object, content_type = "application/json", description = "A Stripe event, byte for byte as Stripe signed it"),
+    responses(
+        (status = 200, body = WebhookOutcome),
+        (status = "4XX", body = ErrorBody),
+        (status = 503, description = "The webhook secret is not configured", body = ErrorBody),
+    ))]
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<WebhookOutcome>> {
     let payload = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("invalid_payload", "body is not UTF-8"))?;
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());

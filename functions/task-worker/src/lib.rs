@@ -1,4 +1,18 @@
-//! Function `task-worker`: the SQS consumer of benefit-triggered task messages.
-//! Task creation lands with the petitions issue; until then `main` reports every
-//! message as a batch item failure, so SQS keeps it (and the DLQ catches it after the
-//! redrive limit): nothing is acknowledged unprocessed.
+//! Function `task-worker`: the SQS consumer of benefit-triggered task effects. The
+//! rules live in `shared::tasks`; failed messages go back as partial batch failures,
+//! so SQS redelivers only those (and dead-letters them after the redrive limit).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use shared::AppState;
+
+pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
+    let messages = event
+        .records
+        .into_iter()
+        .map(|record| (record.message_id.unwrap_or_default(), record.body.unwrap_or_default()));
+    let mut response = SqsBatchResponse::default();
+    for failed in shared::tasks::apply_batch(state, messages).await {
+        response.add_failure(failed);
+    }
+    response
+}

@@ -1,9 +1,88 @@
-//! Routes land here with their issue, each behind `shared::http::guards::guarded`
-//! (axum refuses a route layer on a router without routes, so it is added with them).
+//! Function `tasks`: a petition's tasks — read, fill in, submit, upgrade. Every route
+//! sits behind the product guards; the rules live in `shared::tasks`.
 
-use axum::Router;
-use shared::AppState;
+use axum::extract::{Path, State};
+use axum::{Json, Router};
+use serde_json::{Map, Value};
+use shared::domain::petition::Task;
+use shared::http::extract::{ApiJson, AuthUser};
+use shared::http::guards::guarded;
+use shared::http::openapi::{self, ApiRouter, ErrorBody};
+use shared::tasks::{self, TaskDetail, UpgradeInput, UpgradeOffer, UpgradeStarted};
+use shared::{ApiResult, AppState};
+use utoipa_axum::routes;
+
+/// The documented routes (the OpenAPI document is built from these).
+pub fn routes() -> ApiRouter {
+    openapi::routes()
+        .routes(routes!(list))
+        .routes(routes!(get_task))
+        .routes(routes!(patch_data))
+        .routes(routes!(submit))
+        .routes(routes!(available_upgrades))
+        .routes(routes!(upgrade))
+}
 
 pub fn router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    guarded(openapi::into_router(routes()), state.clone()).with_state(state)
+}
+
+/// Round trips (every route): the guards' BatchGetItem first. Then one Query on the
+/// petition's collection.
+#[utoipa::path(get, path = "/v1/petitions/{id}/tasks", tag = "tasks", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Task>), (status = "4XX", body = ErrorBody)))]
+async fn list(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Task>>> {
+    Ok(Json(tasks::list(&state, caller.account_id(), &id).await?))
+}
+
+/// With its data rows. Round trips: one Query.
+#[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = TaskDetail), (status = "4XX", body = ErrorBody)))]
+async fn get_task(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<TaskDetail>> {
+    Ok(Json(tasks::get(&state, caller.account_id(), &id).await?))
+}
+
+/// `{key: value, ...}` for the model's input keys. Round trips: one Query, one
+/// transaction.
+#[utoipa::path(patch, path = "/v1/tasks/{id}/data", tag = "tasks", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = Object,
+    responses((status = 200, body = TaskDetail), (status = "4XX", body = ErrorBody)))]
+async fn patch_data(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(values): ApiJson<Map<String, Value>>,
+) -> ApiResult<Json<TaskDetail>> {
+    Ok(Json(tasks::patch_data(&state, caller.account_id(), &id, values).await?))
+}
+
+/// Round trips: one Query, one conditional put, then one Query and an update per task
+/// it unlocks.
+#[utoipa::path(post, path = "/v1/tasks/{id}/submit", tag = "tasks", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = TaskDetail), (status = "4XX", body = ErrorBody)))]
+async fn submit(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<TaskDetail>> {
+    Ok(Json(tasks::submit(&state, caller.account_id(), &id).await?))
+}
+
+#[utoipa::path(get, path = "/v1/tasks/{id}/available-upgrades", tag = "tasks", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<UpgradeOffer>), (status = "4XX", body = ErrorBody)))]
+async fn available_upgrades(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<UpgradeOffer>>> {
+    Ok(Json(tasks::available_upgrades(&state, caller.account_id(), &id).await?))
+}
+
+/// Opens payment of the cost difference; applied when the payment is reported.
+#[utoipa::path(post, path = "/v1/tasks/{id}/upgrade", tag = "tasks", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = UpgradeInput,
+    responses((status = 200, body = UpgradeStarted), (status = "4XX", body = ErrorBody)))]
+async fn upgrade(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<UpgradeInput>,
+) -> ApiResult<Json<UpgradeStarted>> {
+    Ok(Json(tasks::start_upgrade(&state, &caller, &id, input).await?))
 }

@@ -6,47 +6,76 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use shared::http::extract::{ApiJson, ApiQuery, AuthUser};
 use shared::http::guards::guarded;
+use shared::http::openapi::{self, ApiRouter, ErrorBody};
 use shared::orders::CheckoutStarted;
 use shared::wills::{self, CurrentSectionInput, Regenerated, WillSummary, WillView};
 use shared::{ApiError, ApiResult, AppState};
+use utoipa::IntoParams;
+use utoipa_axum::routes;
+
+/// The documented routes (the OpenAPI document is built from these).
+pub fn routes() -> ApiRouter {
+    wizard().merge(download_route())
+}
 
 pub fn router(state: AppState) -> Router {
-    let wizard = Router::new()
-        .route("/v1/wills", get(list).post(create))
-        .route("/v1/wills/{id}", get(read))
-        .route("/v1/wills/{id}/sections/{section}", put(put_section))
-        .route("/v1/wills/{id}/current-section", patch(current_section))
-        .route("/v1/wills/{id}/verify", post(verify))
-        .route("/v1/wills/{id}/checkout", post(checkout))
-        .route("/v1/wills/{id}/regenerate", post(regenerate));
-    guarded(wizard, state.clone())
-        .route("/v1/wills/{id}/download", get(download))
+    guarded(openapi::into_router(wizard()), state.clone())
+        .merge(openapi::into_router(download_route()))
         .with_state(state)
+}
+
+/// The guarded routes.
+fn wizard() -> ApiRouter {
+    openapi::routes()
+        .routes(routes!(list, create))
+        .routes(routes!(read))
+        .routes(routes!(put_section))
+        .routes(routes!(current_section))
+        .routes(routes!(verify))
+        .routes(routes!(checkout))
+        .routes(routes!(regenerate))
+}
+
+fn download_route() -> ApiRouter {
+    openapi::routes().routes(routes!(download))
 }
 
 /// Round trips (each route): the guards' BatchGetItem, then as noted.
 /// One Query on the user's collection.
+#[utoipa::path(get, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
+    responses((status = 200, body = Vec<WillSummary>), (status = "4XX", body = ErrorBody)))]
 async fn list(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<WillSummary>>> {
     Ok(Json(wills::list(&state, caller.user_id()).await?))
 }
 
 /// One conditional PutItem.
+#[utoipa::path(post, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
+    responses((status = 201, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn create(State(state): State<AppState>, caller: AuthUser) -> ApiResult<(StatusCode, Json<WillView>)> {
     Ok((StatusCode::CREATED, Json(wills::create(&state, caller.user_id()).await?)))
 }
 
 /// One GetItem.
+#[utoipa::path(get, path = "/v1/wills/{id}", tag = "wills", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Will id")),
+    responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn read(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
     Ok(Json(wills::get(&state, caller.user_id(), &id).await?))
 }
 
 /// GetItem + conditional PutItem (optimistic: 409 if the will changed meanwhile).
+#[utoipa::path(put, path = "/v1/wills/{id}/sections/{section}", tag = "wills", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Will id"),
+        ("section" = String, Path, description = "personal, family, executors, guardians, gifts, residuary or funeral"),
+    ),
+    request_body(content = Object, description = "The section's content; each section has its own required fields"),
+    responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn put_section(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -57,6 +86,10 @@ async fn put_section(
 }
 
 /// GetItem + conditional PutItem.
+#[utoipa::path(patch, path = "/v1/wills/{id}/current-section", tag = "wills", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Will id")),
+    request_body = CurrentSectionInput,
+    responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn current_section(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -67,26 +100,48 @@ async fn current_section(
 }
 
 /// GetItem + conditional PutItem.
+#[utoipa::path(post, path = "/v1/wills/{id}/verify", tag = "wills", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Will id")),
+    responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn verify(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
     Ok(Json(wills::verify(&state, caller.user_id(), &id).await?))
 }
 
 /// GetItem (will), GetItem (user), PutItem (order); Stripe: one Checkout session.
+#[utoipa::path(post, path = "/v1/wills/{id}/checkout", tag = "wills", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Will id")),
+    responses(
+        (status = 200, body = CheckoutStarted),
+        (status = "4XX", body = ErrorBody),
+        (status = 503, description = "Payments are not configured", body = ErrorBody),
+    ))]
 async fn checkout(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<CheckoutStarted>> {
     Ok(Json(wills::checkout(&state, caller.user_id(), caller.account_id(), &id).await?))
 }
 
 /// GetItem + one conditional UpdateItem (version + 1 from the version read).
+#[utoipa::path(post, path = "/v1/wills/{id}/regenerate", tag = "wills", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Will id")),
+    responses((status = 200, body = Regenerated), (status = "4XX", body = ErrorBody)))]
 async fn regenerate(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Regenerated>> {
     Ok(Json(wills::regenerate(&state, caller.user_id(), &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DownloadQuery {
+    /// The will's `download_token` (optional here so a missing one is a SPEC 400).
+    #[param(required = true)]
     token: Option<String>,
 }
 
 /// No guard (the token is the credential). One GetItem.
+#[utoipa::path(get, path = "/v1/wills/{id}/download", tag = "wills",
+    params(("id" = String, Path, description = "Will id"), DownloadQuery),
+    responses(
+        (status = 200, description = "The will document", content_type = "application/pdf", body = String),
+        (status = "4XX", body = ErrorBody),
+    ))]
 async fn download(State(state): State<AppState>, Path(id): Path<String>, ApiQuery(query): ApiQuery<DownloadQuery>) -> ApiResult<Response> {
     let token = query.token.ok_or_else(|| ApiError::invalid_field("token", "is required"))?;
     let pdf = wills::download(&state, &token, &id).await?;

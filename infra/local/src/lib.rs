@@ -23,7 +23,13 @@ pub fn app(state: AppState) -> Router {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     shared::http::openapi::document([
         billing::routes(),
+        stripe_webhook::routes(),
+        wills::routes(),
+        petitions::routes(),
+        tasks::routes(),
     ])
 }
 
+pub mod seed;
 pub mod setup;
+pub mod worker;

@@ -9,3 +9,4 @@ pub mod invite;
 pub mod order;
 pub mod will;
 pub mod password;
+pub mod petition;

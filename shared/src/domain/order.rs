@@ -16,6 +16,8 @@ pub enum OrderStatus {
     Fulfilled,
     /// A payment arrived that does not match the order; nothing was delivered.
     AmountMismatch,
+    /// Paid, but what it bought could no longer be delivered (see `orders::Delivery`).
+    NeedsRefund,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

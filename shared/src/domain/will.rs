@@ -14,7 +14,7 @@ pub const NAVIGATION_STEPS: [&str; 4] = ["review", "verification", "document", "
 /// The price of a will, in cents (computed here, never taken from a client).
 pub const WILL_PRICE_CENTS: i64 = 9_900;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WillStatus {
     Draft,

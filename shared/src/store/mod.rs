@@ -52,6 +52,7 @@
 //!    with the user in one BatchGetItem.
 
 pub mod billing;
+pub mod catalogue;
 pub mod identity;
 pub mod invites;
 pub mod orders;

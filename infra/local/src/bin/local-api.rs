@@ -9,6 +9,10 @@ async fn main() -> anyhow::Result<()> {
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding port {port}"))?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), "serving the API");
+    if let Some(queue_url) = state.config.task_queue_url.clone() {
+        let sqs = aws_sdk_sqs::Client::new(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await);
+        tokio::spawn(local::worker::run(state.clone(), sqs, queue_url));
+    }
     axum::serve(listener, local::app(state)).with_graceful_shutdown(async {
         tokio::signal::ctrl_c().await.ok();
     })

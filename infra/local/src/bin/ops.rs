@@ -6,6 +6,9 @@
 //!   credentials.
 //! - `ops seed-catalogue [billing.json]` — loads the billing catalogue (plans, prices,
 //!   Stripe price ids, limits, feature defaults); default `infra/seed/billing.json`.
+//! - `ops seed-petitions [petitions.json]` — loads the petition catalogue (templates,
+//!   plans, benefits and their task effects, task models); default
+//!   `infra/seed/petitions.json`. Validated whole first; every item is a plain put.
 //! - `ops stripe-trigger <events/file.json>` — like `stripe trigger`: takes the Stripe
 //!   event in the file (a Function URL payload's `body`, or a bare event), gives it a
 //!   fresh id and `created`, signs it with `STRIPE_WEBHOOK_SECRET` exactly as Stripe
@@ -58,6 +61,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", local::openapi().to_pretty_json()?);
             return Ok(());
         }
+        "seed-petitions" => {
+            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let path = std::env::args().nth(2).unwrap_or_else(|| format!("{}/../seed/petitions.json", env!("CARGO_MANIFEST_DIR")));
+            let json = std::fs::read_to_string(&path).with_context(|| path.clone())?;
+            let written = local::seed::load_petition_catalogue(&state, &json).await.with_context(|| format!("loading {path}"))?;
+            println!("petition catalogue: {written} items loaded from {path}");
+        }
         "seed-catalogue" => {
             let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
             let path = std::env::args().nth(2).unwrap_or_else(|| format!("{}/../seed/billing.json", env!("CARGO_MANIFEST_DIR")));
@@ -104,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("{} {} -> {} {}", event["type"], event["id"], response.status(), response.text().await?);
         }
-        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | stripe-trigger | backfill-pilot"),
+        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot"),
     }
     Ok(())
 }

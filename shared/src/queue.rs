@@ -1,0 +1,41 @@
+//! The task queue: benefit-triggered task effects go to SQS and `task-worker` applies
+//! them (at least once; the worker is idempotent).
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+use crate::domain::petition::TaskMessage;
+
+#[derive(Clone)]
+pub struct TaskQueue {
+    client: aws_sdk_sqs::Client,
+    url: Option<String>,
+}
+
+impl TaskQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: Option<String>) -> Self {
+        TaskQueue { client, url }
+    }
+
+    /// Sends the messages in batches of ten (SQS's limit); fails if any entry failed,
+    /// so the caller's delivery is retried (duplicates are harmless).
+    pub async fn send(&self, messages: &[TaskMessage]) -> anyhow::Result<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let url = self.url.as_deref().ok_or_else(|| anyhow::anyhow!("TASK_QUEUE_URL is not set"))?;
+        for chunk in messages.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, message)| {
+                    Ok(SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(serde_json::to_string(message)?).build()?)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let output = self.client.send_message_batch().queue_url(url).set_entries(Some(entries)).send().await?;
+            if !output.failed.is_empty() {
+                anyhow::bail!("{} task messages were not accepted by SQS", output.failed.len());
+            }
+        }
+        Ok(())
+    }
+}

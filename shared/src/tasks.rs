@@ -1,0 +1,318 @@
+//! Tasks of a petition: reading and filling them in, submitting (which unlocks the
+//! tasks waiting on it), paid upgrades, and the worker's side — applying the task
+//! effects of acquired benefits, exactly once per (petition, benefit, model).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::domain::order::Order;
+use crate::domain::petition::{self, DataDirection, Petition, Task, TaskData, TaskEffect, TaskMessage, TaskModel, TaskStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::AuthUser;
+use crate::orders::{BoxFuture, Delivery, OrderKind};
+use crate::state::AppState;
+
+pub const TASK_UPGRADE: &str = "task_upgrade";
+/// Bounds one PATCH to one DynamoDB transaction (100 items, one is the task).
+const MAX_PATCH_KEYS: usize = 50;
+/// Attempts at an optimistic read-modify-write before answering 409.
+const ATTEMPTS: usize = 3;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskDetail {
+    #[serde(flatten)]
+    pub task: Task,
+    pub data: Vec<TaskData>,
+}
+
+/// The caller's account's tasks of one petition (one Query).
+pub async fn list(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<Vec<Task>> {
+    let (_, record) = crate::petitions::owned_record(state, account_id, petition_id).await?;
+    Ok(record.tasks)
+}
+
+/// A task with its data, or 404 for a malformed, unknown or other account's id
+/// (one Query).
+async fn owned_task(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<TaskDetail> {
+    let petition_id = petition::petition_of_task(task_id).ok_or_else(ApiError::not_found)?;
+    match state.store.task_with_data(petition_id, task_id).await? {
+        Some((task, data)) if task.account_id == account_id => Ok(TaskDetail { task, data }),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+pub async fn get(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<TaskDetail> {
+    owned_task(state, account_id, task_id).await
+}
+
+fn not_editable(status: TaskStatus) -> ApiError {
+    ApiError::conflict("task_not_editable", "the task is not with the client").with("status", serde_json::to_value(status).unwrap_or(Value::Null))
+}
+
+fn changed_meanwhile() -> ApiError {
+    ApiError::conflict("task_changed", "the task changed while this request ran; try again")
+}
+
+/// Fills in input values: only the model's input keys, only while the task is with
+/// the client (OPEN or RETURNED_TO_CLIENT move to IN_PROGRESS_CLIENT). One Query and
+/// one transaction (task + data rows) per attempt.
+pub async fn patch_data(state: &AppState, account_id: &str, task_id: &str, values: Map<String, Value>) -> ApiResult<TaskDetail> {
+    if values.is_empty() || values.len() > MAX_PATCH_KEYS {
+        return Err(ApiError::invalid_field("body", format!("give between 1 and {MAX_PATCH_KEYS} keys")));
+    }
+    for _ in 0..ATTEMPTS {
+        let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
+        let unknown: Vec<(String, String)> = values
+            .keys()
+            .filter(|key| !data.iter().any(|row| &row.key == *key && row.direction == DataDirection::Input))
+            .map(|key| (key.clone(), "not an input of this task".to_owned()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApiError::validation(unknown));
+        }
+        if !task.status.is_with_client() {
+            return Err(not_editable(task.status));
+        }
+        let seen = task.updated_at;
+        task.status = TaskStatus::InProgressClient;
+        task.updated_at = Utc::now();
+        let changes: Vec<(String, Value)> = values.clone().into_iter().collect();
+        if state.store.save_task(&task, seen, &changes, &[]).await? {
+            let data = data.into_iter().map(|row| TaskData { value: values.get(&row.key).cloned().unwrap_or(row.value.clone()), ..row }).collect();
+            return Ok(TaskDetail { task, data });
+        }
+    }
+    Err(changed_meanwhile())
+}
+
+/// Hands the task in: every input filled, task with the client. Then opens the tasks
+/// that were waiting on it.
+pub async fn submit(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<TaskDetail> {
+    for _ in 0..ATTEMPTS {
+        let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
+        if !task.status.is_with_client() {
+            return Err(not_editable(task.status));
+        }
+        let missing: Vec<(String, String)> = data
+            .iter()
+            .filter(|row| row.direction == DataDirection::Input && row.value.is_null())
+            .map(|row| (row.key.clone(), "required before submitting".to_owned()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::validation(missing));
+        }
+        let seen = task.updated_at;
+        task.status = TaskStatus::Submitted;
+        task.updated_at = Utc::now();
+        if state.store.save_task(&task, seen, &[], &[]).await? {
+            unlock_ready(state, &task.petition_id).await?;
+            return Ok(TaskDetail { task, data });
+        }
+    }
+    Err(changed_meanwhile())
+}
+
+/// Opens every locked task whose prerequisites are done. Both sides of a race call
+/// it after their own write (a submit, a task creation), so one of them sees both.
+async fn unlock_ready(state: &AppState, petition_id: &str) -> anyhow::Result<()> {
+    let record = state.store.petition_record(petition_id).await?;
+    for task in petition::unlockable(&record.tasks) {
+        state.store.unlock_task(task, Utc::now()).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpgradeOffer {
+    pub task_model_id: String,
+    pub name: String,
+    pub description: String,
+    pub cost_cents: i64,
+    pub additional_cost_cents: i64,
+}
+
+async fn model(state: &AppState, task_model_id: &str) -> anyhow::Result<TaskModel> {
+    state.store.task_model(task_model_id).await?.ok_or_else(|| anyhow::anyhow!("task model {task_model_id} is missing"))
+}
+
+/// Same preset, higher cost, while the task is with the client. Round trips: one
+/// Query (task), one GetItem (its model), one Query on GSI1 (the preset's models).
+pub async fn available_upgrades(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<Vec<UpgradeOffer>> {
+    let TaskDetail { task, .. } = owned_task(state, account_id, task_id).await?;
+    let current = model(state, &task.task_model_id).await?;
+    let candidates = state.store.task_models_of_preset(&current.document_type_preset_id).await?;
+    Ok(candidates
+        .into_iter()
+        .filter_map(|target| {
+            let additional_cost_cents = petition::upgrade_cost(task.status, &current, &target).ok()?;
+            Some(UpgradeOffer {
+                task_model_id: target.id,
+                name: target.name,
+                description: target.description,
+                cost_cents: target.cost_cents,
+                additional_cost_cents,
+            })
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeInput {
+    pub task_model_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpgradeStarted {
+    pub order_id: String,
+    pub amount_cents: i64,
+    /// None when nothing was owed and the upgrade was applied at once.
+    pub checkout_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UpgradeDelivery {
+    petition_id: String,
+    task_id: String,
+    from_task_model_id: String,
+    to_task_model_id: String,
+}
+
+fn invalid_upgrade(message: &str) -> ApiError {
+    ApiError::bad_request("invalid_upgrade", message)
+}
+
+/// Opens payment of the cost difference (Order `task_upgrade`).
+pub async fn start_upgrade(state: &AppState, caller: &AuthUser, task_id: &str, input: UpgradeInput) -> ApiResult<UpgradeStarted> {
+    let TaskDetail { task, .. } = owned_task(state, caller.account_id(), task_id).await?;
+    let current = model(state, &task.task_model_id).await?;
+    let target = state.store.task_model(&input.task_model_id).await?.ok_or_else(|| invalid_upgrade("no such task model"))?;
+    let amount = petition::upgrade_cost(task.status, &current, &target).map_err(|refusal| invalid_upgrade(refusal.message()))?;
+    let delivery = UpgradeDelivery {
+        petition_id: task.petition_id.clone(),
+        task_id: task.id.clone(),
+        from_task_model_id: current.id.clone(),
+        to_task_model_id: target.id.clone(),
+    };
+    let order = Order::new(TASK_UPGRADE, caller.account_id(), caller.user_id(), amount, serde_json::to_value(&delivery).map_err(anyhow::Error::from)?, Utc::now());
+    let user = crate::identity::current_user(state, caller.user_id()).await?;
+    let started = crate::orders::start_checkout(state, order, &format!("Upgrade to {}", target.name), Some(user.email.as_str())).await?;
+    Ok(UpgradeStarted { order_id: started.order_id, amount_cents: started.total_cents, checkout_url: started.checkout_url })
+}
+
+/// Switches a task to another model, keeping its data and adding placeholders for
+/// the new model's extra keys; false when the task changed meanwhile.
+async fn switch(state: &AppState, mut task: Task, data: &[TaskData], from: &TaskModel, to: &TaskModel) -> anyhow::Result<bool> {
+    let seen = task.updated_at;
+    petition::switch_model(&mut task, from, to, Utc::now());
+    let new_rows: Vec<TaskData> = petition::placeholders(to).into_iter().filter(|row| !data.iter().any(|d| d.key == row.key)).collect();
+    state.store.save_task(&task, seen, &[], &new_rows).await
+}
+
+/// Delivers a paid upgrade after checking it still holds: the task is still on the
+/// model it was priced from and still with the client. Otherwise `needs_refund`.
+struct TaskUpgradeKind;
+
+impl OrderKind for TaskUpgradeKind {
+    fn kind(&self) -> &'static str {
+        TASK_UPGRADE
+    }
+
+    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
+        Box::pin(async move {
+            let ordered: UpgradeDelivery = serde_json::from_value(order.deliver.clone())?;
+            let (from, to) = (model(state, &ordered.from_task_model_id).await?, model(state, &ordered.to_task_model_id).await?);
+            for _ in 0..ATTEMPTS {
+                let Some((task, data)) = state.store.task_with_data(&ordered.petition_id, &ordered.task_id).await? else {
+                    return Ok(Delivery::Refused("the task no longer exists".into()));
+                };
+                if task.task_model_id == to.id {
+                    return Ok(Delivery::Delivered); // a retried delivery
+                }
+                if task.task_model_id != from.id {
+                    return Ok(Delivery::Refused("the task changed model since the order".into()));
+                }
+                if let Err(refusal) = petition::upgrade_cost(task.status, &from, &to) {
+                    return Ok(Delivery::Refused(refusal.message().into()));
+                }
+                if switch(state, task, &data, &from, &to).await? {
+                    return Ok(Delivery::Delivered);
+                }
+            }
+            anyhow::bail!("task {} kept changing during its upgrade", ordered.task_id)
+        })
+    }
+}
+
+/// Registers the task upgrade order kind (called when the state is built).
+pub fn register(state: &AppState) {
+    state.fulfilment.register(Arc::new(TaskUpgradeKind));
+}
+
+/// Applies one queue message. Idempotent: an added task has a deterministic id and a
+/// conditional put; an upgrade effect does nothing once the task is on its model.
+/// Err leaves the message on the queue (retried, then dead-lettered).
+pub async fn apply(state: &AppState, message: &TaskMessage) -> anyhow::Result<()> {
+    let petition = state.store.petition(&message.petition_id).await?.ok_or_else(|| anyhow::anyhow!("unknown petition"))?;
+    match &message.effect {
+        TaskEffect::AddTask { task_model_id } => add_task(state, &petition, &message.benefit_id, &model(state, task_model_id).await?).await,
+        TaskEffect::UpgradeTask { document_type_preset_id, task_model_id } => {
+            upgrade_task(state, &petition, document_type_preset_id, &model(state, task_model_id).await?).await
+        }
+    }
+}
+
+async fn add_task(state: &AppState, petition: &Petition, benefit_id: &str, model: &TaskModel) -> anyhow::Result<()> {
+    let record = state.store.petition_record(&petition.id).await?;
+    let task = Task::new(petition, benefit_id, Some(benefit_id), model, &petition::done_presets(&record.tasks), Utc::now());
+    if state.store.create_task(&task, &petition::placeholders(model)).await? {
+        tracing::info!(task_id = %task.id, task_model_id = %model.id, "task created");
+        unlock_ready(state, &petition.id).await?;
+    }
+    Ok(())
+}
+
+/// The free upgrade of a benefit. The task it upgrades may not exist yet (its own
+/// message may come later): Err, so SQS redelivers this one after the visibility
+/// timeout; a petition that never gets such a task dead-letters it.
+async fn upgrade_task(state: &AppState, petition: &Petition, preset_id: &str, to: &TaskModel) -> anyhow::Result<()> {
+    for _ in 0..ATTEMPTS {
+        let mut record = state.store.petition_record(&petition.id).await?;
+        let Some(task) = record.tasks.iter().find(|t| t.document_type_preset_id == preset_id).cloned() else {
+            anyhow::bail!("petition has no task of preset {preset_id} yet");
+        };
+        if task.task_model_id == to.id || task.status.is_done() {
+            return Ok(());
+        }
+        let from = model(state, &task.task_model_id).await?;
+        if from.cost_cents >= to.cost_cents {
+            return Ok(()); // already on an equal or better model
+        }
+        let data = record.data.remove(&task.id).unwrap_or_default();
+        if switch(state, task, &data, &from, to).await? {
+            return Ok(());
+        }
+    }
+    anyhow::bail!("the task kept changing during a benefit's upgrade")
+}
+
+/// The worker's batch: applies each message, returns the ids of those that failed
+/// (SQS partial batch response), logging why.
+pub async fn apply_batch(state: &AppState, messages: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut failed = Vec::new();
+    for (message_id, body) in messages {
+        let outcome = match serde_json::from_str::<TaskMessage>(&body) {
+            Ok(message) => apply(state, &message).await,
+            Err(err) => Err(anyhow::anyhow!("unreadable task message: {err}")),
+        };
+        if let Err(err) = outcome {
+            tracing::error!(message_id, error = format!("{err:#}"), "task message failed; SQS will redeliver it");
+            failed.push(message_id);
+        }
+    }
+    failed
+}
