@@ -32,6 +32,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub state: AppState,
     pub endpoint: String,
+    /// The test's own task queue (its DLQ is `<name>-dlq`).
+    pub queue_url: String,
 }
 
 pub fn emulator_endpoint() -> String {
@@ -82,19 +84,20 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
     let sdk = sdk_config().await;
     let table = format!("test-{}", uuid::Uuid::new_v4());
-    local::setup::ensure_resources(&sdk, &table, "tests", EMAIL_FROM).await.expect("creating test resources");
+    let created = local::setup::ensure_resources(&sdk, &table, &table, EMAIL_FROM).await.expect("creating test resources");
     let stripe = stripe_fake::StripeFake::start().await;
     let mut config = test_config(&table);
     config.stripe.secret_key = Some(stripe_fake::SECRET_KEY.into());
     config.stripe.webhook_secret = Some(stripe_fake::WEBHOOK_SECRET.into());
     config.stripe.api_base = stripe.uri();
+    config.task_queue_url = Some(created.task_queue_url.clone());
     adjust(&mut config);
     let state = AppState::new(config, &sdk);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let app = local::app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    TestApp { stripe, address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint() }
+    TestApp { stripe, address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint(), queue_url: created.task_queue_url }
 }
 
 /// A response's status and JSON body (Null when the body is not JSON).
@@ -274,5 +277,52 @@ impl shared::webhook::FaultInjector for CrashOnceAt {
             anyhow::bail!("injected crash after {step:?}");
         }
         Ok(())
+    }
+}
+
+impl TestApp {
+    /// Loads the demo petition catalogue (`infra/seed/petitions.json`).
+    pub async fn seed_petitions(&self) {
+        local::seed::load_petition_catalogue(&self.state, local::seed::PETITIONS_SEED).await.expect("loading the petition catalogue");
+    }
+
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&sdk_config().await)
+    }
+
+    /// Runs the task worker over the test's queue until it is empty. Failed messages
+    /// come back at once (visibility timeout 0), so a message that keeps failing
+    /// is received until the redrive policy dead-letters it.
+    pub async fn run_task_worker(&self) {
+        let sqs = self.sqs().await;
+        for _ in 0..50 {
+            if local::worker::poll_once(&self.state, &sqs, &self.queue_url, 0).await.expect("polling the task queue") == 0 {
+                return;
+            }
+        }
+        panic!("the task queue did not drain");
+    }
+
+    /// Bodies of the messages in the test queue's DLQ.
+    pub async fn dead_letters(&self) -> Vec<String> {
+        let sqs = self.sqs().await;
+        let dlq = sqs.get_queue_url().queue_name(format!("{}-dlq", self.store().table())).send().await.unwrap().queue_url.unwrap();
+        let received = sqs.receive_message().queue_url(dlq).max_number_of_messages(10).send().await.unwrap();
+        received.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect()
+    }
+
+    /// Reports a Checkout payment of `amount_cents` for `order_id` the way Stripe
+    /// does: a signed `checkout.session.completed` to the webhook.
+    pub async fn pay_order(&self, order_id: &str, amount_cents: i64, event_id: &str) -> Reply {
+        use stripe_fake::{event, fixture, sign};
+        let mut session = fixture("checkout.session");
+        session["mode"] = serde_json::json!("payment");
+        session["payment_status"] = serde_json::json!("paid");
+        session["amount_total"] = serde_json::json!(amount_cents);
+        session["currency"] = serde_json::json!("usd");
+        session["metadata"] = serde_json::json!({"order_id": order_id});
+        let payload = event(event_id, "checkout.session.completed", 1_800_000_000, session);
+        let request = self.http.post(format!("{}/webhooks/stripe", self.address)).header("stripe-signature", sign(&payload, None)).body(payload);
+        Reply::from(request.send().await.unwrap()).await
     }
 }

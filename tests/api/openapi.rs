@@ -12,7 +12,7 @@ use shared::error::NO_ROUTE;
 const COMMITTED: &str = include_str!("../../docs/openapi.json");
 const TEMPLATE: &str = include_str!("../../template.yaml");
 /// Served by its Function URL, not the HTTP API.
-const FUNCTION_URL_ROUTES: [&str; 1] = ["POST /v1/stripe/webhook"];
+const FUNCTION_URL_ROUTES: [&str; 1] = ["POST /webhooks/stripe"];
 
 fn operations(document: &Value) -> BTreeSet<String> {
     let mut operations = BTreeSet::new();
@@ -32,7 +32,11 @@ fn template_routes() -> BTreeSet<String> {
         .map(|line| {
             let field = |name: &str| {
                 let rest = &line[line.find(name).unwrap_or_else(|| panic!("{name} in {line}")) + name.len()..];
-                rest.trim_start().split([',', ' ', '}']).next().unwrap().trim_matches('"').to_owned()
+                let rest = rest.trim_start();
+                match rest.strip_prefix('"') {
+                    Some(quoted) => quoted.split('"').next().unwrap().to_owned(),
+                    None => rest.split([',', ' ', '}']).next().unwrap().to_owned(),
+                }
             };
             format!("{} {}", field("Method:"), field("Path:"))
         })
@@ -86,4 +90,16 @@ async fn the_document_is_served() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["openapi"], "3.1.0");
     assert_eq!(reply.body, serde_json::to_value(local::openapi()).unwrap());
+}
+
+#[test]
+fn operation_ids_are_unique() {
+    let document = serde_json::to_value(local::openapi()).unwrap();
+    let mut seen = BTreeSet::new();
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let id = operation["operationId"].as_str().expect("every operation has an id").to_owned();
+            assert!(seen.insert(id.clone()), "operationId {id} is used twice");
+        }
+    }
 }

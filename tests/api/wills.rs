@@ -1,7 +1,6 @@
 //! The will wizard end to end: sections, verification, payment through the webhook,
 //! the generated PDF, regeneration and tenancy.
 
-use api_tests::stripe_fake::{event, fixture, sign};
 use api_tests::{Session, TestApp, spawn_app, unique_email};
 use serde_json::{Value, json};
 
@@ -56,22 +55,7 @@ async fn pay(app: &TestApp, session: &Session, will: &str, event_id: &str) -> St
 }
 
 async fn deliver_payment(app: &TestApp, order_id: &str, event_id: &str) {
-    let mut session = fixture("checkout.session");
-    session["mode"] = json!("payment");
-    session["payment_status"] = json!("paid");
-    session["amount_total"] = json!(9900);
-    session["currency"] = json!("usd");
-    session["metadata"] = json!({"order_id": order_id});
-    let payload = event(event_id, "checkout.session.completed", 1_800_000_000, session);
-    let reply = app
-        .http
-        .post(format!("{}/webhooks/stripe", app.address))
-        .header("stripe-signature", sign(&payload, None))
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status().as_u16(), 200);
+    assert_eq!(app.pay_order(order_id, 9900, event_id).await.status, 200);
 }
 
 /// The text a PDF shows (literal strings of its `Tj` operators).

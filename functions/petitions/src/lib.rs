@@ -15,13 +15,13 @@ use utoipa_axum::routes;
 /// The documented routes (the OpenAPI document is built from these).
 pub fn routes() -> ApiRouter {
     openapi::routes()
-        .routes(routes!(templates))
-        .routes(routes!(plans))
-        .routes(routes!(purchasable_addons))
+        .routes(routes!(list_templates))
+        .routes(routes!(list_template_plans))
+        .routes(routes!(list_purchasable_addons))
         .routes(routes!(initiate_checkout))
-        .routes(routes!(list))
+        .routes(routes!(list_petitions))
         .routes(routes!(get_petition))
-        .routes(routes!(available_purchase_addons))
+        .routes(routes!(list_available_purchase_addons))
         .routes(routes!(purchase_addons))
 }
 
@@ -32,7 +32,7 @@ pub fn router(state: AppState) -> Router {
 /// Round trips (every route): the guards' BatchGetItem first. Then one Query on GSI1.
 #[utoipa::path(get, path = "/v1/petition-templates", tag = "petitions", security(("bearer" = [])),
     responses((status = 200, body = Vec<Template>), (status = "4XX", body = ErrorBody)))]
-async fn templates(State(state): State<AppState>, _caller: AuthUser) -> ApiResult<Json<Vec<Template>>> {
+async fn list_templates(State(state): State<AppState>, _caller: AuthUser) -> ApiResult<Json<Vec<Template>>> {
     Ok(Json(petitions::templates(&state).await?))
 }
 
@@ -40,7 +40,7 @@ async fn templates(State(state): State<AppState>, _caller: AuthUser) -> ApiResul
 #[utoipa::path(get, path = "/v1/petition-templates/{template_id}/plans", tag = "petitions", security(("bearer" = [])),
     params(("template_id" = String, Path)),
     responses((status = 200, body = Vec<PetitionPlan>), (status = "4XX", body = ErrorBody)))]
-async fn plans(State(state): State<AppState>, _caller: AuthUser, Path(template_id): Path<String>) -> ApiResult<Json<Vec<PetitionPlan>>> {
+async fn list_template_plans(State(state): State<AppState>, _caller: AuthUser, Path(template_id): Path<String>) -> ApiResult<Json<Vec<PetitionPlan>>> {
     Ok(Json(petitions::plans(&state, &template_id).await?))
 }
 
@@ -48,7 +48,7 @@ async fn plans(State(state): State<AppState>, _caller: AuthUser, Path(template_i
 #[utoipa::path(get, path = "/v1/petition-templates/{template_id}/plans/{plan_id}/purchasable-addons", tag = "petitions",
     security(("bearer" = [])), params(("template_id" = String, Path), ("plan_id" = String, Path)),
     responses((status = 200, body = Vec<Benefit>), (status = "4XX", body = ErrorBody)))]
-async fn purchasable_addons(
+async fn list_purchasable_addons(
     State(state): State<AppState>,
     _caller: AuthUser,
     Path((template_id, plan_id)): Path<(String, String)>,
@@ -71,7 +71,7 @@ async fn initiate_checkout(
 /// The account's petitions, newest first. Round trips: one Query on GSI1.
 #[utoipa::path(get, path = "/v1/petitions", tag = "petitions", security(("bearer" = [])),
     responses((status = 200, body = Vec<Petition>), (status = "4XX", body = ErrorBody)))]
-async fn list(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<Petition>>> {
+async fn list_petitions(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<Petition>>> {
     Ok(Json(petitions::list(&state, caller.account_id()).await?))
 }
 
@@ -88,7 +88,7 @@ async fn get_petition(State(state): State<AppState>, caller: AuthUser, Path(id):
 #[utoipa::path(get, path = "/v1/petitions/{id}/available-purchase-addons", tag = "petitions", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<Benefit>), (status = "4XX", body = ErrorBody)))]
-async fn available_purchase_addons(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Benefit>>> {
+async fn list_available_purchase_addons(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Benefit>>> {
     Ok(Json(petitions::available_purchase_addons(&state, caller.account_id(), &id).await?))
 }
 

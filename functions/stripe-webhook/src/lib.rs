@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 /// The documented routes (the OpenAPI document is built from these).
 pub fn routes() -> ApiRouter {
-    openapi::routes().routes(routes!(receive))
+    openapi::routes().routes(routes!(receive_stripe_event))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -29,7 +29,7 @@ pub fn router(state: AppState) -> Router {
         (status = "4XX", body = ErrorBody),
         (status = 503, description = "The webhook secret is not configured", body = ErrorBody),
     ))]
-async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<WebhookOutcome>> {
+async fn receive_stripe_event(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<WebhookOutcome>> {
     let payload = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("invalid_payload", "body is not UTF-8"))?;
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
     Ok(Json(webhook::receive(&state, payload, signature, &NoFaults).await?))

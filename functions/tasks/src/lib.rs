@@ -15,12 +15,12 @@ use utoipa_axum::routes;
 /// The documented routes (the OpenAPI document is built from these).
 pub fn routes() -> ApiRouter {
     openapi::routes()
-        .routes(routes!(list))
+        .routes(routes!(list_petition_tasks))
         .routes(routes!(get_task))
-        .routes(routes!(patch_data))
-        .routes(routes!(submit))
-        .routes(routes!(available_upgrades))
-        .routes(routes!(upgrade))
+        .routes(routes!(patch_task_data))
+        .routes(routes!(submit_task))
+        .routes(routes!(list_available_upgrades))
+        .routes(routes!(start_upgrade))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -32,7 +32,7 @@ pub fn router(state: AppState) -> Router {
 #[utoipa::path(get, path = "/v1/petitions/{id}/tasks", tag = "tasks", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<Task>), (status = "4XX", body = ErrorBody)))]
-async fn list(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Task>>> {
+async fn list_petition_tasks(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Task>>> {
     Ok(Json(tasks::list(&state, caller.account_id(), &id).await?))
 }
 
@@ -49,7 +49,7 @@ async fn get_task(State(state): State<AppState>, caller: AuthUser, Path(id): Pat
 #[utoipa::path(patch, path = "/v1/tasks/{id}/data", tag = "tasks", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = Object,
     responses((status = 200, body = TaskDetail), (status = "4XX", body = ErrorBody)))]
-async fn patch_data(
+async fn patch_task_data(
     State(state): State<AppState>,
     caller: AuthUser,
     Path(id): Path<String>,
@@ -63,14 +63,14 @@ async fn patch_data(
 #[utoipa::path(post, path = "/v1/tasks/{id}/submit", tag = "tasks", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = TaskDetail), (status = "4XX", body = ErrorBody)))]
-async fn submit(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<TaskDetail>> {
+async fn submit_task(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<TaskDetail>> {
     Ok(Json(tasks::submit(&state, caller.account_id(), &id).await?))
 }
 
 #[utoipa::path(get, path = "/v1/tasks/{id}/available-upgrades", tag = "tasks", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<UpgradeOffer>), (status = "4XX", body = ErrorBody)))]
-async fn available_upgrades(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<UpgradeOffer>>> {
+async fn list_available_upgrades(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<UpgradeOffer>>> {
     Ok(Json(tasks::available_upgrades(&state, caller.account_id(), &id).await?))
 }
 
@@ -78,7 +78,7 @@ async fn available_upgrades(State(state): State<AppState>, caller: AuthUser, Pat
 #[utoipa::path(post, path = "/v1/tasks/{id}/upgrade", tag = "tasks", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = UpgradeInput,
     responses((status = 200, body = UpgradeStarted), (status = "4XX", body = ErrorBody)))]
-async fn upgrade(
+async fn start_upgrade(
     State(state): State<AppState>,
     caller: AuthUser,
     Path(id): Path<String>,

@@ -32,31 +32,31 @@ pub fn router(state: AppState) -> Router {
 /// The guarded routes.
 fn wizard() -> ApiRouter {
     openapi::routes()
-        .routes(routes!(list, create))
-        .routes(routes!(read))
-        .routes(routes!(put_section))
-        .routes(routes!(current_section))
-        .routes(routes!(verify))
-        .routes(routes!(checkout))
-        .routes(routes!(regenerate))
+        .routes(routes!(list_wills, create_will))
+        .routes(routes!(get_will))
+        .routes(routes!(put_will_section))
+        .routes(routes!(set_current_section))
+        .routes(routes!(verify_will))
+        .routes(routes!(checkout_will))
+        .routes(routes!(regenerate_will))
 }
 
 fn download_route() -> ApiRouter {
-    openapi::routes().routes(routes!(download))
+    openapi::routes().routes(routes!(download_will))
 }
 
 /// Round trips (each route): the guards' BatchGetItem, then as noted.
 /// One Query on the user's collection.
 #[utoipa::path(get, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
     responses((status = 200, body = Vec<WillSummary>), (status = "4XX", body = ErrorBody)))]
-async fn list(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<WillSummary>>> {
+async fn list_wills(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<WillSummary>>> {
     Ok(Json(wills::list(&state, caller.user_id()).await?))
 }
 
 /// One conditional PutItem.
 #[utoipa::path(post, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
     responses((status = 201, body = WillView), (status = "4XX", body = ErrorBody)))]
-async fn create(State(state): State<AppState>, caller: AuthUser) -> ApiResult<(StatusCode, Json<WillView>)> {
+async fn create_will(State(state): State<AppState>, caller: AuthUser) -> ApiResult<(StatusCode, Json<WillView>)> {
     Ok((StatusCode::CREATED, Json(wills::create(&state, caller.user_id()).await?)))
 }
 
@@ -64,7 +64,7 @@ async fn create(State(state): State<AppState>, caller: AuthUser) -> ApiResult<(S
 #[utoipa::path(get, path = "/v1/wills/{id}", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
-async fn read(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
+async fn get_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
     Ok(Json(wills::get(&state, caller.user_id(), &id).await?))
 }
 
@@ -76,7 +76,7 @@ async fn read(State(state): State<AppState>, caller: AuthUser, Path(id): Path<St
     ),
     request_body(content = Object, description = "The section's content; each section has its own required fields"),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
-async fn put_section(
+async fn put_will_section(
     State(state): State<AppState>,
     caller: AuthUser,
     Path((id, section)): Path<(String, String)>,
@@ -90,7 +90,7 @@ async fn put_section(
     params(("id" = String, Path, description = "Will id")),
     request_body = CurrentSectionInput,
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
-async fn current_section(
+async fn set_current_section(
     State(state): State<AppState>,
     caller: AuthUser,
     Path(id): Path<String>,
@@ -103,7 +103,7 @@ async fn current_section(
 #[utoipa::path(post, path = "/v1/wills/{id}/verify", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
-async fn verify(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
+async fn verify_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
     Ok(Json(wills::verify(&state, caller.user_id(), &id).await?))
 }
 
@@ -115,7 +115,7 @@ async fn verify(State(state): State<AppState>, caller: AuthUser, Path(id): Path<
         (status = "4XX", body = ErrorBody),
         (status = 503, description = "Payments are not configured", body = ErrorBody),
     ))]
-async fn checkout(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<CheckoutStarted>> {
+async fn checkout_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<CheckoutStarted>> {
     Ok(Json(wills::checkout(&state, caller.user_id(), caller.account_id(), &id).await?))
 }
 
@@ -123,14 +123,15 @@ async fn checkout(State(state): State<AppState>, caller: AuthUser, Path(id): Pat
 #[utoipa::path(post, path = "/v1/wills/{id}/regenerate", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = Regenerated), (status = "4XX", body = ErrorBody)))]
-async fn regenerate(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Regenerated>> {
+async fn regenerate_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Regenerated>> {
     Ok(Json(wills::regenerate(&state, caller.user_id(), &id).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct DownloadQuery {
-    /// The will's `download_token` (optional here so a missing one is a SPEC 400).
+    /// The `download_token` of the will's current version.
+    // An Option so that the error for a missing token names the `token` field.
     #[param(required = true)]
     token: Option<String>,
 }
@@ -142,7 +143,7 @@ struct DownloadQuery {
         (status = 200, description = "The will document", content_type = "application/pdf", body = String),
         (status = "4XX", body = ErrorBody),
     ))]
-async fn download(State(state): State<AppState>, Path(id): Path<String>, ApiQuery(query): ApiQuery<DownloadQuery>) -> ApiResult<Response> {
+async fn download_will(State(state): State<AppState>, Path(id): Path<String>, ApiQuery(query): ApiQuery<DownloadQuery>) -> ApiResult<Response> {
     let token = query.token.ok_or_else(|| ApiError::invalid_field("token", "is required"))?;
     let pdf = wills::download(&state, &token, &id).await?;
     Response::builder()

@@ -141,17 +141,20 @@ impl Store {
         let mut record = PetitionRecord::default();
         let mut start: Option<Item> = None;
         loop {
-            let output = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(petition_pk(petition_id)))
-                .expression_attribute_values(":prefix", s(sk_prefix))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
+                .set_exclusive_start_key(start);
+            if !sk_prefix.is_empty() {
+                query = query
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":prefix", s(sk_prefix));
+            }
+            let output = query.send().await?;
             for row in output.items.unwrap_or_default() {
                 let sk = row.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 if sk == "PETITION" {
