@@ -100,3 +100,39 @@ async fn the_wills_list_event_runs_through_the_guarded_wills_handler() {
     let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(body.as_array().unwrap().len(), 1);
 }
+
+/// A stored event with a fresh bearer token and `PETITION_ID` replaced.
+fn fresh_event(event_file: &str, token: &str, petition_id: &str) -> LambdaRequest {
+    let path = format!("{}/../events/{event_file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap().replace("PETITION_ID", petition_id);
+    let mut event: Value = serde_json::from_str(&text).unwrap();
+    event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+    serde_json::from_value(event).unwrap()
+}
+
+async fn call(router: axum::Router, payload: LambdaRequest) -> (u16, Value) {
+    let mut handler = Adapter::from(router);
+    let response = serde_json::to_value(handler.call(LambdaEvent::new(payload, Context::default())).await.unwrap()).unwrap();
+    let body = serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+    (response["statusCode"].as_u64().unwrap() as u16, body)
+}
+
+#[tokio::test]
+async fn petition_checkout_and_task_list_events_run_through_their_handlers() {
+    let app = spawn_app().await;
+    app.seed_petitions().await;
+    let session = app.register(&api_tests::unique_email()).await;
+    let checkout = fresh_event("petitions-initiate-checkout.json", &session.access_token, "");
+    let (status, body) = call(shared::http::serve(petitions::router(app.state.clone())), checkout).await;
+    assert_eq!((status, body["total_cents"].as_i64()), (200, Some(49900 + 9900)), "{body}");
+
+    let free = app
+        .post("/v1/petitions/initiate-checkout", &serde_json::json!({"template_id": "family-petition", "plan_id": "family-self-serve"}), Some(&session.access_token))
+        .await;
+    assert_eq!(free.status, 200, "{}", free.body);
+    let petition = app.get("/v1/petitions", Some(&session.access_token)).await.body[0]["id"].as_str().unwrap().to_owned();
+    let list = fresh_event("tasks-petition-tasks.json", &session.access_token, &petition);
+    let (status, body) = call(shared::http::serve(tasks::router(app.state.clone())), list).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["task_model_id"], "family-root-form");
+}

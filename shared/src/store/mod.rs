@@ -24,6 +24,9 @@
 //! | Order                   | `ORDER#<id>`               | `ORDER`        | `ACCOUNT#<account>` / `ORDER#<created>` |
 //! | One-time token          | `ONETIME#<kind>#<sha256>`  | `ONETIME`      | —                             |
 //! | Login-failure counter   | `THROTTLE#<scope>#<key>`   | `THROTTLE`     | —                             |
+//! | Will, will payment      | `USER#<id>`                | `WILL#<id>`, `WILLPAY#<will>#<order>` | —       |
+//! | Petition catalogue      | `TEMPLATE#<id>`, `TASKMODEL#<id>` | see `catalogue.rs` | templates, models by preset |
+//! | Petition, its benefits, tasks and task data | `PETITION#<id>` | see `petitions.rs` | `ACCOUNT#<account>` / `PETITION#<created>` |
 //!
 //! `gsi2pk`/`gsi2sk` serves lookups by external ids: the account item carries
 //! `STRIPECUSTOMER#<id>` once it has a Stripe customer.
@@ -48,6 +51,9 @@
 //! 12. Order by id: GetItem `ORDER#id`; an account's orders: Query GSI1 `ACCOUNT#id`,
 //!     `begins_with(gsi1sk, ORDER#)`.
 //! 13. Sales leads by email: Query `LEAD#<email>`.
+//! 14.–17. Catalogue, petitions, benefits and tasks: see `catalogue.rs` and
+//!     `petitions.rs` (each pattern one Query or one GetItem).
+//! 18.–19. Wills and their payments: see `wills.rs`.
 //! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
 //!    with the user in one BatchGetItem.
 
