@@ -261,3 +261,45 @@ async fn petition_routes_need_a_token() {
         app.get(path, None).await.assert_error(401, "unauthorized");
     }
 }
+
+/// A delivery that dies after the petition is written but before its task messages
+/// are sent (the queue refuses), and one that crashes at each webhook step: Stripe's
+/// redelivery finishes the work, and nothing exists twice.
+#[tokio::test]
+async fn a_failed_or_crashed_fulfilment_is_finished_by_the_redelivery() {
+    use api_tests::stripe_fake::{event, fixture, sign};
+    use shared::webhook::{NoFaults, Step};
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    for (attempt, crash) in [None, Some(Step::Recorded), Some(Step::Applied)].into_iter().enumerate() {
+        let started = checkout(&app, &ada, "family-basic", &[]).await;
+        let order = started.body["order_id"].as_str().unwrap().to_owned();
+        let mut session = fixture("checkout.session");
+        session["mode"] = json!("payment");
+        session["payment_status"] = json!("paid");
+        session["amount_total"] = json!(49900);
+        session["currency"] = json!("usd");
+        session["metadata"] = json!({"order_id": order});
+        let payload = event(&format!("evt_fail_{attempt}"), "checkout.session.completed", 1_800_000_000, session);
+        let signature = sign(&payload, None);
+        let failed = match crash {
+            None => {
+                let mut broken = app.state.clone();
+                broken.queue = shared::queue::TaskQueue::new(app.sqs().await, Some(format!("{}-missing", app.queue_url)));
+                shared::webhook::receive(&broken, &payload, Some(&signature), &NoFaults).await
+            }
+            Some(step) => shared::webhook::receive(&app.state, &payload, Some(&signature), &api_tests::CrashOnceAt::new(step)).await,
+        };
+        assert!(failed.is_err(), "{crash:?}");
+        let retry = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
+        assert!(retry.applied, "{crash:?}");
+        app.run_task_worker().await;
+        assert_eq!(app.store().order(&order).await.unwrap().unwrap().status, OrderStatus::Fulfilled);
+    }
+    let petitions = app.get("/v1/petitions", Some(&ada.access_token)).await.body;
+    assert_eq!(petitions.as_array().unwrap().len(), 3, "one petition per order");
+    for petition in petitions.as_array().unwrap() {
+        let tasks = detail(&app, &ada, petition["id"].as_str().unwrap()).await;
+        assert_eq!(models(&tasks), ["evidence-self", "family-root-form", "translation-standard"]);
+    }
+}
