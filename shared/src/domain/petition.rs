@@ -428,6 +428,17 @@ mod tests {
         }
     }
 
+    fn petition() -> Petition {
+        Petition {
+            id: "p".into(),
+            account_id: "a".into(),
+            template_id: "t".into(),
+            plan_id: "basic".into(),
+            order_id: "o".into(),
+            created_at: Utc::now(),
+        }
+    }
+
     fn catalogue() -> (TemplateCatalogue, PetitionPlan) {
         let plan = PetitionPlan {
             id: "basic".into(),
@@ -501,14 +512,7 @@ mod tests {
     fn switching_maps_the_step_by_key_and_reopens_a_returned_task() {
         let from = model("self", "evidence", 0, &["collect", "review"]);
         let to = model("assisted", "evidence", 15_000, &["intro", "collect", "review"]);
-        let petition = Petition {
-            id: "p".into(),
-            account_id: "a".into(),
-            template_id: "t".into(),
-            plan_id: "basic".into(),
-            order_id: "o".into(),
-            created_at: Utc::now(),
-        };
+        let petition = petition();
         let mut task = Task::new(&petition, "b", Some("b"), &from, &BTreeSet::from(["root_form".to_owned()]), Utc::now());
         task.current_step_number = 2;
         task.status = TaskStatus::ReturnedToClient;
@@ -521,14 +525,7 @@ mod tests {
 
     #[test]
     fn tasks_wait_on_their_prerequisites() {
-        let petition = Petition {
-            id: "p".into(),
-            account_id: "a".into(),
-            template_id: "t".into(),
-            plan_id: "basic".into(),
-            order_id: "o".into(),
-            created_at: Utc::now(),
-        };
+        let petition = petition();
         let mut root = model("root", "root_form", 0, &["s"]);
         root.prerequisites.clear();
         let waiting = model("evidence", "evidence", 0, &["s"]);

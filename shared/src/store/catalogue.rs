@@ -73,13 +73,18 @@ impl Store {
 
     /// Every petition template (one Query on GSI1).
     pub async fn petition_templates(&self) -> anyhow::Result<Vec<Template>> {
+        self.gsi1_collection(TEMPLATES_INDEX_KEY).await
+    }
+
+    /// Every item under one GSI1 partition key, in sort key order.
+    async fn gsi1_collection<T: serde::de::DeserializeOwned>(&self, gsi1pk: &str) -> anyhow::Result<Vec<T>> {
         let output = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(GSI1)
             .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(TEMPLATES_INDEX_KEY))
+            .expression_attribute_values(":pk", s(gsi1pk))
             .send()
             .await?;
         output.items.unwrap_or_default().into_iter().map(from_item).collect()
@@ -116,15 +121,6 @@ impl Store {
 
     /// Models of one document type preset, cheapest first (one Query on GSI1).
     pub async fn task_models_of_preset(&self, preset_id: &str) -> anyhow::Result<Vec<TaskModel>> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(format!("PRESET#{preset_id}")))
-            .send()
-            .await?;
-        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+        self.gsi1_collection(&format!("PRESET#{preset_id}")).await
     }
 }
