@@ -28,7 +28,7 @@ const LOGIN_LIMITS: [(&str, i64); 2] = [("login-email", 5), ("login-source", 20)
 
 // ---------- views ----------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: String,
     pub account_id: String,
@@ -61,7 +61,7 @@ impl From<&User> for UserView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub id: String,
     pub name: String,
@@ -82,14 +82,14 @@ impl From<&Account> for AccountView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {
     pub status: account::SubscriptionStatus,
     pub plan: String,
     pub current_period_end: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
@@ -98,7 +98,7 @@ pub struct TokenPair {
     pub user: Option<UserView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub user: UserView,
     pub account: AccountView,
@@ -108,10 +108,11 @@ pub struct Me {
 
 // ---------- inputs ----------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterInput {
     pub email: String,
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
     pub name: String,
     pub account_name: Option<String>,
@@ -120,14 +121,16 @@ pub struct RegisterInput {
 }
 
 /// JSON `{email, password}` or the OAuth2 password form `username`/`password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginInput {
+    /// Sent as `username` in the form.
     #[serde(alias = "username")]
     pub email: String,
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPatchInput {
     pub name: Option<String>,

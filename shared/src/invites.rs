@@ -12,14 +12,14 @@ use crate::security::token;
 use crate::state::AppState;
 use crate::store::invites::RevokeOutcome;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteInput {
     pub email: String,
     pub role: Role,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InviteView {
     pub id: String,
     pub email: String,
@@ -48,14 +48,14 @@ impl InviteView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BulkFailure {
     pub email: String,
     pub error: &'static str,
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BulkResult {
     pub created: Vec<InviteView>,
     pub failed: Vec<BulkFailure>,

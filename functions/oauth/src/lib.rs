@@ -2,27 +2,43 @@
 //! `shared::oauth`.
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::http::extract::{ApiJson, ApiQuery};
+use shared::http::openapi::{self, ApiRouter, ErrorBody};
 use shared::oauth::{self, AuthorizationUrl, CallbackInput, OAuthTokens};
 use shared::{ApiResult, AppState};
+use utoipa::IntoParams;
+use utoipa_axum::routes;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/auth/{provider}/authorize", get(authorize))
-        .route("/v1/auth/{provider}/callback", post(callback))
-        .with_state(state)
+/// The documented routes (the OpenAPI document is built from these).
+pub fn routes() -> ApiRouter {
+    openapi::routes().routes(routes!(authorize)).routes(routes!(callback))
 }
 
-#[derive(Deserialize)]
+pub fn router(state: AppState) -> Router {
+    openapi::into_router(routes()).with_state(state)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuthorizeQuery {
+    /// Where the provider sends the user back; must be on the allow-list.
+    // Optional in the type only so that its absence is a 422 naming the field.
+    #[param(required = true)]
     redirect_uri: Option<String>,
 }
 
 /// Round trips: one conditional put (the pending authorization); the provider's
 /// discovery document is fetched once per warm instance.
+#[utoipa::path(get, path = "/v1/auth/{provider}/authorize", tag = "oauth",
+    params(("provider" = String, Path, description = "`google` or `microsoft`"), AuthorizeQuery),
+    responses(
+        (status = 200, description = "The provider's URL to send the user to", body = AuthorizationUrl),
+        (status = "4XX", body = ErrorBody),
+        (status = 502, description = "The provider is unreachable", body = ErrorBody),
+        (status = 503, description = "This provider is not configured", body = ErrorBody)
+    ))]
 async fn authorize(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -34,6 +50,14 @@ async fn authorize(
 /// Round trips: take the state (1), identity lookup (1), then either the user (1), or
 /// email lookup (2) and one transaction; plus the refresh-token put. Provider calls:
 /// token endpoint and JWKS.
+#[utoipa::path(post, path = "/v1/auth/{provider}/callback", tag = "oauth",
+    params(("provider" = String, Path, description = "`google` or `microsoft`")), request_body = CallbackInput,
+    responses(
+        (status = 200, body = OAuthTokens),
+        (status = "4XX", body = ErrorBody),
+        (status = 502, description = "The provider is unreachable", body = ErrorBody),
+        (status = 503, description = "This provider is not configured", body = ErrorBody)
+    ))]
 async fn callback(
     State(state): State<AppState>,
     Path(provider): Path<String>,

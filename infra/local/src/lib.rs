@@ -22,6 +22,8 @@ pub fn app(state: AppState) -> Router {
 /// (`ops openapi` writes it to `docs/openapi.json`, which `auth` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     shared::http::openapi::document([
+        auth::routes(),
+        oauth::routes(),
         billing::routes(),
         stripe_webhook::routes(),
         wills::routes(),

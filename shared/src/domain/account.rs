@@ -10,7 +10,7 @@ pub const TRIAL_DAYS: i64 = 14;
 /// How long a user may work before verifying their email.
 pub const VERIFICATION_GRACE_DAYS: i64 = 7;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,
@@ -121,7 +121,7 @@ impl Subscription {
 }
 
 /// Team size buckets offered by the onboarding wizard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum TeamSizeBucket {
     #[serde(rename = "1")]
     Solo,
@@ -136,7 +136,7 @@ pub enum TeamSizeBucket {
 }
 
 /// The professional-services automation tool a shop mainly uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PrimaryPsa {
     Connectwise,
