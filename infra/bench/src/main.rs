@@ -1,0 +1,62 @@
+//! The harness behind `infra/bench` (run that script, not this binary directly: it
+//! builds the release binaries, installs the Python comparison and starts the
+//! emulator). Prints Markdown tables on stdout, progress on stderr.
+//!
+//! - `bench-harness cold --root DIR --bin-dir DIR [--python PY] [--runs N] [--log-dir DIR]`
+//!   cold-starts every function binary (`<bin-dir>/<name>/bootstrap`, as cargo-lambda
+//!   lays them out), the hello-world floor and the Python predecessor against a local
+//!   Lambda Runtime API.
+//! - `bench-harness api [--requests N]` counts AWS round trips and times every main
+//!   endpoint on the in-process server, beside the emulator's floor and argon2.
+//! - `bench-harness init-phases` (run by `cold` in fresh processes) times the steps of
+//!   the auth function's `main` before it polls for events.
+
+mod api;
+mod cold;
+mod fixture;
+mod stats;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn number(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
+    flag(args, name).map(|v| v.parse().with_context(|| format!("{name} {v}"))).transpose().map(|v| v.unwrap_or(default))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // A measured process must not outlive the harness: kill it on Ctrl-C or TERM.
+    tokio::spawn(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        cold::kill_current();
+        std::process::exit(130);
+    });
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("cold") => {
+            let path = |name: &str| flag(&args, name).map(PathBuf::from).with_context(|| format!("{name} is required"));
+            cold::run(cold::Options {
+                root: path("--root")?,
+                bin_dir: path("--bin-dir")?,
+                python: flag(&args, "--python").map(PathBuf::from),
+                runs: number(&args, "--runs", 7)?,
+                log_dir: flag(&args, "--log-dir").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
+            })
+            .await
+        }
+        Some("api") => api::run(number(&args, "--requests", 30)?).await,
+        Some("init-phases") => cold::init_phases().await,
+        _ => bail!("usage: bench-harness cold --root DIR --bin-dir DIR [--python PY] [--runs N] [--log-dir DIR] | api [--requests N]"),
+    };
+    cold::kill_current();
+    result
+}
