@@ -23,11 +23,11 @@ pub mod webhook;
 pub mod wills;
 
 pub use error::{ApiError, ApiResult};
-pub use state::AppState;
+pub use state::{AppState, aws_config_loader};
 
-/// reqwest is built without a TLS crypto provider (to keep `ring` out); this installs
-/// aws-lc-rs, the one the AWS SDK uses. Idempotent.
+/// reqwest is built without a TLS crypto provider; this installs ring, the one the AWS
+/// SDK's client and Stripe's use too. Idempotent.
 pub fn install_tls_provider() {
     // An Err means a provider is installed already, which is as good.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -1,5 +1,10 @@
 //! The Stripe adapter (async-stripe, pointed at `STRIPE_API_BASE`): customers,
 //! Checkout sessions, the billing portal, subscription reads.
+//!
+//! Requests are async-stripe's; responses are read into the small types at the end of
+//! this file (`customize::<T>()`) with only the fields we use. async-stripe's full
+//! response types and their generated deserializers would add about 6 MiB to every
+//! function that calls Stripe.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -108,16 +113,17 @@ impl Payments {
         // One key per account: concurrent first checkouts get the same customer back.
         let key = IdempotencyKey::new(format!("customer-for-account-{account_id}"))
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("idempotency key: {e:?}")))?;
-        let customer = CreateCustomer::new()
+        let customer: Created = CreateCustomer::new()
             .email(email)
             .name(name)
             .metadata(HashMap::from([("account_id".to_owned(), account_id.to_owned())]))
+            .build()
             .customize()
             .request_strategy(RequestStrategy::Idempotent(key))
             .send(self.client()?)
             .await
             .map_err(stripe_failed)?;
-        Ok(customer.id.as_str().to_owned())
+        Ok(customer.id)
     }
 
     pub async fn subscription_checkout(&self, checkout: SubscriptionCheckout<'_>) -> Result<String, ApiError> {
@@ -127,7 +133,7 @@ impl Payments {
         let mut subscription = CreateCheckoutSessionSubscriptionData::new();
         subscription.trial_end = checkout.trial_end;
         subscription.metadata = Some(HashMap::from([("account_id".to_owned(), checkout.account_id.to_owned())]));
-        let session = CreateCheckoutSession::new()
+        let request = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Subscription)
             .customer(checkout.customer_id)
             .client_reference_id(checkout.account_id)
@@ -135,11 +141,8 @@ impl Payments {
             .subscription_data(subscription)
             .metadata(HashMap::from([("account_id".to_owned(), checkout.account_id.to_owned())]))
             .success_url(checkout.success_url)
-            .cancel_url(checkout.cancel_url)
-            .send(self.client()?)
-            .await
-            .map_err(stripe_failed)?;
-        session.url.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Stripe returned a session without a URL")))
+            .cancel_url(checkout.cancel_url);
+        self.session_url(&request).await
     }
 
     pub async fn payment_checkout(&self, checkout: PaymentCheckout<'_>) -> Result<String, ApiError> {
@@ -159,22 +162,69 @@ impl Payments {
         if let Some(email) = checkout.customer_email {
             request = request.customer_email(email);
         }
-        let session = request.send(self.client()?).await.map_err(stripe_failed)?;
-        session.url.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Stripe returned a session without a URL")))
+        self.session_url(&request).await
     }
 
     pub async fn portal(&self, customer_id: &str, return_url: String) -> Result<String, ApiError> {
-        let session = CreateBillingPortalSession::new()
-            .customer(customer_id)
-            .return_url(return_url)
-            .send(self.client()?)
-            .await
-            .map_err(stripe_failed)?;
-        Ok(session.url)
+        self.session_url(&CreateBillingPortalSession::new().customer(customer_id).return_url(return_url)).await
     }
 
     pub async fn subscription(&self, subscription_id: &str) -> Result<SubscriptionDetails, ApiError> {
-        let sub = RetrieveSubscription::new(subscription_id).send(self.client()?).await.map_err(stripe_failed)?;
-        Ok(SubscriptionDetails::from_stripe(&sub))
+        let sub: Subscription =
+            RetrieveSubscription::new(subscription_id).build().customize().send(self.client()?).await.map_err(stripe_failed)?;
+        let item = sub.items.data.into_iter().next();
+        Ok(SubscriptionDetails {
+            id: sub.id,
+            status: sub.status,
+            price_id: item.as_ref().map(|i| i.price.id.clone()),
+            quantity: item.as_ref().and_then(|i| i.quantity),
+            current_period_start: item.as_ref().map(|i| i.current_period_start),
+            current_period_end: item.as_ref().map(|i| i.current_period_end),
+            cancel_at_period_end: sub.cancel_at_period_end,
+        })
     }
+
+    /// Creates a Checkout or billing portal session and returns where to send the user.
+    async fn session_url(&self, request: &impl StripeRequest) -> Result<String, ApiError> {
+        let session: Session = request.build().customize().send(self.client()?).await.map_err(stripe_failed)?;
+        session.url.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Stripe returned a session without a URL")))
+    }
+}
+
+// The fields of Stripe's responses that the app reads; the rest is skipped unparsed.
+
+#[derive(miniserde::Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(miniserde::Deserialize)]
+struct Session {
+    url: Option<String>,
+}
+
+#[derive(miniserde::Deserialize)]
+struct Subscription {
+    id: String,
+    status: String,
+    cancel_at_period_end: bool,
+    items: SubscriptionItems,
+}
+
+#[derive(miniserde::Deserialize)]
+struct SubscriptionItems {
+    data: Vec<SubscriptionItem>,
+}
+
+#[derive(miniserde::Deserialize)]
+struct SubscriptionItem {
+    price: Price,
+    quantity: Option<u64>,
+    current_period_start: i64,
+    current_period_end: i64,
+}
+
+#[derive(miniserde::Deserialize)]
+struct Price {
+    id: String,
 }

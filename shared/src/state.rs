@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use crate::config::Config;
 use crate::email::Mailer;
@@ -12,6 +13,14 @@ use crate::payments::Payments;
 use crate::queue::TaskQueue;
 use crate::security::jwt::JwtKeys;
 use crate::store::Store;
+
+/// The AWS SDK's standard configuration loader (`AWS_ENDPOINT_URL`, region,
+/// credentials) with its HTTPS client on rustls + ring, the tree's one crypto library.
+/// Everything that builds AWS clients starts here.
+pub fn aws_config_loader() -> ConfigLoader {
+    let https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https)
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,7 +40,7 @@ impl AppState {
     /// (`AWS_ENDPOINT_URL`, region, credentials).
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let sdk = aws_config_loader().load().await;
         Ok(Self::new(config, &sdk))
     }
 

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod billing;
+mod dependencies;
 mod guards;
 mod invites;
 mod jwt;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use serde_json::{Value, json};
 use shared::AppState;
 use shared::config::Config;
@@ -25,7 +25,7 @@ pub fn emulator_endpoint() -> anyhow::Result<String> {
 }
 
 pub async fn sdk_config() -> anyhow::Result<SdkConfig> {
-    Ok(aws_config::defaults(BehaviorVersion::latest())
+    Ok(shared::aws_config_loader()
         .endpoint_url(emulator_endpoint()?)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "bench"))

@@ -10,7 +10,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding port {port}"))?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), "serving the API");
     if let Some(queue_url) = state.config.task_queue_url.clone() {
-        let sqs = aws_sdk_sqs::Client::new(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await);
+        let sqs = aws_sdk_sqs::Client::new(&shared::aws_config_loader().load().await);
         tokio::spawn(local::worker::run(state.clone(), sqs, queue_url));
     }
     axum::serve(listener, local::app(state)).with_graceful_shutdown(async {

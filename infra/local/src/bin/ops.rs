@@ -17,7 +17,6 @@
 //!   unless canceled or past due; idempotent and resumable; prints what it changed.
 
 use anyhow::Context;
-use aws_config::BehaviorVersion;
 use secrecy::SecretString;
 
 #[derive(serde::Deserialize)]
@@ -31,7 +30,7 @@ const DEMO_PASSWORD: &str = "demo-password-1";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let command = std::env::args().nth(1).unwrap_or_default();
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sdk = shared::aws_config_loader().load().await;
     match command.as_str() {
         "setup" => {
             let table = std::env::var("TABLE_NAME").context("TABLE_NAME")?;
