@@ -86,6 +86,16 @@ impl Respond for Subscriptions {
     }
 }
 
+/// A request without the account's secret key, which Stripe refuses before anything else.
+struct WithoutTheKey;
+
+impl wiremock::Match for WithoutTheKey {
+    fn matches(&self, request: &Request) -> bool {
+        let authorization = request.headers.get("authorization").and_then(|v| v.to_str().ok());
+        authorization != Some(format!("Bearer {SECRET_KEY}").as_str())
+    }
+}
+
 pub struct StripeFake {
     pub server: MockServer,
     pub subscriptions: Subscriptions,
@@ -95,6 +105,8 @@ impl StripeFake {
     pub async fn start() -> StripeFake {
         let server = MockServer::start().await;
         let subscriptions = Subscriptions::default();
+        let invalid_key = json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}});
+        Mock::given(WithoutTheKey).respond_with(ResponseTemplate::new(401).set_body_json(invalid_key)).with_priority(1).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/customers")).respond_with(Customers(Mutex::default())).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/checkout/sessions")).respond_with(CheckoutSessions).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/billing_portal/sessions")).respond_with(PortalSessions).mount(&server).await;

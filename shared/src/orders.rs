@@ -34,20 +34,35 @@ pub enum Delivery {
     Refused(String),
 }
 
-/// The registered order kinds, by name.
+/// Order kinds by name: the products' own ([`product_kind`]) and any registered at
+/// run time (tests register their own).
 #[derive(Default)]
 pub struct Fulfilment {
-    kinds: RwLock<HashMap<&'static str, Arc<dyn OrderKind>>>,
+    registered: RwLock<HashMap<&'static str, Arc<dyn OrderKind>>>,
 }
 
 impl Fulfilment {
     pub fn register(&self, kind: Arc<dyn OrderKind>) {
-        self.kinds.write().expect("fulfilment registry").insert(kind.kind(), kind);
+        self.registered.write().expect("fulfilment registry").insert(kind.kind(), kind);
     }
 
     fn get(&self, kind: &str) -> Option<Arc<dyn OrderKind>> {
-        self.kinds.read().expect("fulfilment registry").get(kind).cloned()
+        product_kind(kind).or_else(|| self.registered.read().expect("fulfilment registry").get(kind).cloned())
     }
+}
+
+/// The products' order kinds. Looked up only by [`fulfil`], so a function that never
+/// fulfils an order (auth, oauth, billing, task-worker) does not link their deliveries.
+fn product_kind(kind: &str) -> Option<Arc<dyn OrderKind>> {
+    use crate::{petitions, tasks, wills};
+    let kind: Arc<dyn OrderKind> = match kind {
+        wills::WILL_PAYMENT => Arc::new(wills::WillPaymentKind),
+        petitions::PETITION_CHECKOUT => Arc::new(petitions::PetitionCheckoutKind),
+        petitions::ADDON_PURCHASE => Arc::new(petitions::AddonPurchaseKind),
+        tasks::TASK_UPGRADE => Arc::new(tasks::TaskUpgradeKind),
+        _ => return None,
+    };
+    Some(kind)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

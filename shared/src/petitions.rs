@@ -3,7 +3,6 @@
 //! to its account only (anyone else gets 404).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -192,7 +191,7 @@ fn task_messages<'a>(petition_id: &str, benefits: impl IntoIterator<Item = &'a P
 /// Delivers a paid petition checkout: the petition, its benefit rows and root form
 /// task in one transaction (once), then the task messages (again on a retry: the
 /// worker ignores duplicates).
-struct PetitionCheckoutKind;
+pub(crate) struct PetitionCheckoutKind;
 
 impl OrderKind for PetitionCheckoutKind {
     fn kind(&self) -> &'static str {
@@ -231,7 +230,7 @@ impl OrderKind for PetitionCheckoutKind {
 /// Delivers add-ons bought after creation: each benefit row by conditional put, so a
 /// benefit is never held twice; one already held through another order makes this
 /// order `needs_refund` (the rest is delivered).
-struct AddonPurchaseKind;
+pub(crate) struct AddonPurchaseKind;
 
 impl OrderKind for AddonPurchaseKind {
     fn kind(&self) -> &'static str {
@@ -259,10 +258,4 @@ impl OrderKind for AddonPurchaseKind {
             }
         })
     }
-}
-
-/// Registers the petition order kinds (called when the state is built).
-pub fn register(state: &AppState) {
-    state.fulfilment.register(Arc::new(PetitionCheckoutKind));
-    state.fulfilment.register(Arc::new(AddonPurchaseKind));
 }

@@ -52,10 +52,6 @@ impl AppState {
         let payments = Arc::new(Payments::new(config.stripe.clone()));
         let queue = TaskQueue::new(aws_sdk_sqs::Client::new(sdk), config.task_queue_url.clone());
         let fulfilment = Arc::new(Fulfilment::default());
-        let state = AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue, fulfilment };
-        crate::wills::register(&state);
-        crate::petitions::register(&state);
-        crate::tasks::register(&state);
-        state
+        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue, fulfilment }
     }
 }

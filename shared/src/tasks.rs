@@ -2,7 +2,6 @@
 //! tasks waiting on it), paid upgrades, and the worker's side — applying the task
 //! effects of acquired benefits, exactly once per (petition, benefit, model).
 
-use std::sync::Arc;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -215,7 +214,7 @@ async fn switch(state: &AppState, mut task: Task, data: &[TaskData], from: &Task
 
 /// Delivers a paid upgrade after checking it still holds: the task is still on the
 /// model it was priced from and still with the client. Otherwise `needs_refund`.
-struct TaskUpgradeKind;
+pub(crate) struct TaskUpgradeKind;
 
 impl OrderKind for TaskUpgradeKind {
     fn kind(&self) -> &'static str {
@@ -246,11 +245,6 @@ impl OrderKind for TaskUpgradeKind {
             anyhow::bail!("task {} kept changing during its upgrade", ordered.task_id)
         })
     }
-}
-
-/// Registers the task upgrade order kind (called when the state is built).
-pub fn register(state: &AppState) {
-    state.fulfilment.register(Arc::new(TaskUpgradeKind));
 }
 
 /// Applies one queue message. Idempotent: an added task has a deterministic id and a

@@ -1,7 +1,6 @@
 //! Will use cases: the wizard, verification, payment, regeneration and download.
 //! Wills are per user: every read is by (caller, id), so another user's will is a 404.
 
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -196,7 +195,7 @@ pub async fn download(state: &AppState, token: &str, will_id: &str) -> ApiResult
 }
 
 /// Delivers a paid will: a completed Payment, `paid_at`, status generated.
-pub struct WillPaymentKind;
+pub(crate) struct WillPaymentKind;
 
 impl OrderKind for WillPaymentKind {
     fn kind(&self) -> &'static str {
@@ -216,9 +215,4 @@ impl OrderKind for WillPaymentKind {
             Ok(Delivery::Delivered)
         })
     }
-}
-
-/// Registers the will order kind (called when the state is built).
-pub fn register(state: &AppState) {
-    state.fulfilment.register(Arc::new(WillPaymentKind));
 }

@@ -288,3 +288,37 @@ async fn billing_routes_are_owner_only() {
     app.post("/v1/billing/portal-session", &json!({}), Some(token)).await.assert_error(403, "owner_required");
     assert_eq!(app.get("/v1/billing/state", Some(token)).await.status, 200, "members may read the state");
 }
+
+/// Stripe's error answers reach the caller with their status and message (the
+/// adapter's own client reads only `type`, `code` and `message`).
+#[tokio::test]
+async fn stripe_errors_keep_their_status_and_message() {
+    let app = spawn_app().await;
+    let missing = app.state.payments.subscription("sub_missing").await.err().expect("no such subscription");
+    let missing = format!("{missing:#}");
+    assert!(missing.contains("404") && missing.contains("No such subscription"), "{missing}");
+
+    let wrong_key = shared::config::StripeConfig {
+        secret_key: Some("sk_test_not_this_account".to_owned().into()),
+        webhook_secret: None,
+        api_base: app.stripe.uri(),
+    };
+    let refused = shared::payments::Payments::new(wrong_key).create_customer("acc", "a@example.com", "A").await.err().expect("refused");
+    let refused = format!("{refused:#}");
+    assert!(refused.contains("401") && refused.contains("Invalid API Key"), "{refused}");
+    assert!(!refused.contains("sk_test_not_this_account"), "the key is not in the error");
+}
+
+/// The customer is created with an idempotency key per account, so a retried or
+/// concurrent first checkout gets the same customer back.
+#[tokio::test]
+async fn customer_creation_carries_the_account_idempotency_key() {
+    let app = spawn_app().await;
+    let (first, second) = tokio::join!(
+        app.state.payments.create_customer("acc_same", "a@example.com", "A"),
+        app.state.payments.create_customer("acc_same", "a@example.com", "A"),
+    );
+    assert_eq!(first.unwrap(), second.unwrap());
+    let other = app.state.payments.create_customer("acc_other", "b@example.com", "B").await.unwrap();
+    assert_ne!(other, app.state.payments.create_customer("acc_same", "a@example.com", "A").await.unwrap());
+}

@@ -1,16 +1,16 @@
 //! The Stripe adapter (async-stripe, pointed at `STRIPE_API_BASE`): customers,
 //! Checkout sessions, the billing portal, subscription reads.
 //!
-//! Requests are async-stripe's; responses are read into the small types at the end of
-//! this file (`customize::<T>()`) with only the fields we use. async-stripe's full
-//! response types and their generated deserializers would add about 6 MiB to every
-//! function that calls Stripe.
+//! Requests are async-stripe's, sent by [`client::StripeHttp`]; responses are read into
+//! the small types at the end of this file (`customize::<T>()`) with only the fields we
+//! use. async-stripe's full response types and their generated deserializers would add
+//! about 6 MiB to every function that calls Stripe.
+
+mod client;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use secrecy::ExposeSecret;
-use stripe::Client;
 use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::subscription::RetrieveSubscription;
@@ -22,12 +22,13 @@ use stripe_core::customer::CreateCustomer;
 use stripe_shared::CheckoutSessionMode;
 use stripe_types::Currency;
 
+use self::client::{StripeFailure, StripeHttp};
 use crate::config::StripeConfig;
 use crate::error::ApiError;
 
 pub struct Payments {
     config: StripeConfig,
-    client: OnceLock<Client>,
+    client: OnceLock<StripeHttp>,
 }
 
 /// What a subscription checkout asks Stripe for.
@@ -82,7 +83,7 @@ pub fn not_configured() -> ApiError {
     ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "stripe_not_configured", "payments are not configured")
 }
 
-fn stripe_failed(err: stripe::StripeError) -> ApiError {
+fn stripe_failed(err: StripeFailure) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("Stripe request failed: {err}"))
 }
 
@@ -92,15 +93,12 @@ impl Payments {
     }
 
     /// The client, built on first use; 503 `stripe_not_configured` without a key.
-    fn client(&self) -> Result<&Client, ApiError> {
+    fn client(&self) -> Result<&StripeHttp, ApiError> {
         let key = self.config.secret_key.as_ref().ok_or_else(not_configured)?;
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
-        crate::install_tls_provider();
-        let client = stripe::ClientBuilder::new(key.expose_secret())
-            .url(self.config.api_base.clone())
-            .build()
+        let client = StripeHttp::new(&self.config.api_base, key.clone())
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("building the Stripe client: {e}")))?;
         Ok(self.client.get_or_init(|| client))
     }
