@@ -4,10 +4,11 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::domain::email::Email;
+use crate::state::{LazyClient, lazy_client};
 
 #[derive(Clone)]
 pub struct Mailer {
-    client: Client,
+    client: LazyClient<Client>,
     from: String,
     app_base_url: String,
 }
@@ -19,8 +20,8 @@ pub struct Mail {
 }
 
 impl Mailer {
-    pub fn new(client: Client, from: impl Into<String>, app_base_url: impl Into<String>) -> Self {
-        Mailer { client, from: from.into(), app_base_url: app_base_url.into() }
+    pub fn new(client: impl FnOnce() -> Client + Send + 'static, from: impl Into<String>, app_base_url: impl Into<String>) -> Self {
+        Mailer { client: lazy_client(client), from: from.into(), app_base_url: app_base_url.into() }
     }
 
     pub fn verification(&self, token: &str) -> Mail {

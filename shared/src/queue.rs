@@ -4,16 +4,17 @@
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use crate::domain::petition::TaskMessage;
+use crate::state::{LazyClient, lazy_client};
 
 #[derive(Clone)]
 pub struct TaskQueue {
-    client: aws_sdk_sqs::Client,
+    client: LazyClient<aws_sdk_sqs::Client>,
     url: Option<String>,
 }
 
 impl TaskQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: Option<String>) -> Self {
-        TaskQueue { client, url }
+    pub fn new(client: impl FnOnce() -> aws_sdk_sqs::Client + Send + 'static, url: Option<String>) -> Self {
+        TaskQueue { client: lazy_client(client), url }
     }
 
     /// Sends the messages in batches of ten (SQS's limit); fails if any entry failed,

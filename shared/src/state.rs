@@ -1,9 +1,10 @@
 //! What every handler gets: configuration and the clients, built once per cold start.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use base64::Engine;
 
 use crate::config::Config;
 use crate::email::Mailer;
@@ -15,11 +16,42 @@ use crate::security::jwt::JwtKeys;
 use crate::store::Store;
 
 /// The AWS SDK's standard configuration loader (`AWS_ENDPOINT_URL`, region,
-/// credentials) with its HTTPS client on rustls + ring, the tree's one crypto library.
-/// Everything that builds AWS clients starts here.
+/// credentials) with its HTTPS client on rustls + ring, the tree's one crypto library,
+/// trusting the compiled-in Mozilla roots that reqwest and the Stripe client trust too.
+/// The SDK's default, the platform's store, is read and parsed file by file at every
+/// cold start (about 5 ms on Debian's layout). Everything that builds AWS clients
+/// starts here.
 pub fn aws_config_loader() -> ConfigLoader {
-    let https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let roots = TrustStore::empty().with_native_roots(false).with_pem_certificate(mozilla_roots_pem());
+    let tls = TlsContext::builder().with_trust_store(roots).build().expect("a trust store without native roots always builds");
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest()).http_client(https)
+}
+
+/// `webpki-root-certs` as one PEM bundle, the form the SDK's trust store takes.
+fn mozilla_roots_pem() -> String {
+    let mut pem = String::new();
+    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        let base64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in base64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem
+}
+
+/// An AWS client built on first use. Building one builds its TLS connector (the root
+/// store included), and most functions never send mail or queue messages.
+pub type LazyClient<C> = Arc<LazyLock<C, Box<dyn FnOnce() -> C + Send>>>;
+
+pub fn lazy_client<C>(build: impl FnOnce() -> C + Send + 'static) -> LazyClient<C> {
+    Arc::new(LazyLock::new(Box::new(build)))
 }
 
 #[derive(Clone)]
@@ -46,12 +78,30 @@ impl AppState {
 
     pub fn new(config: Config, sdk: &SdkConfig) -> Self {
         let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
-        let mailer = Mailer::new(aws_sdk_sesv2::Client::new(sdk), config.email_from.clone(), config.app_base_url.clone());
+        let ses = sdk.clone();
+        let mailer = Mailer::new(move || aws_sdk_sesv2::Client::new(&ses), config.email_from.clone(), config.app_base_url.clone());
         let jwt = JwtKeys::new(&config.jwt);
         let oauth = Arc::new(OAuth::new(&config));
         let payments = Arc::new(Payments::new(config.stripe.clone()));
-        let queue = TaskQueue::new(aws_sdk_sqs::Client::new(sdk), config.task_queue_url.clone());
+        let sqs = sdk.clone();
+        let queue = TaskQueue::new(move || aws_sdk_sqs::Client::new(&sqs), config.task_queue_url.clone());
         let fulfilment = Arc::new(Fulfilment::default());
         AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue, fulfilment }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    #[test]
+    fn the_pem_bundle_holds_every_mozilla_root_unchanged() {
+        let pem = super::mozilla_roots_pem();
+        let parsed: Vec<CertificateDer> = CertificateDer::pem_slice_iter(pem.as_bytes()).collect::<Result<_, _>>().expect("valid PEM");
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+        assert!(roots.len() > 100, "{} roots", roots.len());
+        assert_eq!(parsed.len(), roots.len());
+        assert!(parsed.iter().zip(roots).all(|(ours, root)| ours.as_ref() == root.as_ref()));
     }
 }

@@ -285,7 +285,7 @@ async fn a_failed_or_crashed_fulfilment_is_finished_by_the_redelivery() {
         let failed = match crash {
             None => {
                 let mut broken = app.state.clone();
-                broken.queue = shared::queue::TaskQueue::new(app.sqs().await, Some(format!("{}-missing", app.queue_url)));
+                broken.queue = shared::queue::TaskQueue::new({ let sqs = app.sqs().await; move || sqs }, Some(format!("{}-missing", app.queue_url)));
                 shared::webhook::receive(&broken, &payload, Some(&signature), &NoFaults).await
             }
             Some(step) => shared::webhook::receive(&app.state, &payload, Some(&signature), &api_tests::CrashOnceAt::new(step)).await,

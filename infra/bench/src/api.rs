@@ -110,9 +110,9 @@ fn count_calls(sdk: &SdkConfig, state: &mut AppState, calls: &Calls) {
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(counting("DynamoDB")).build());
     state.store = shared::store::Store::new(dynamodb, state.config.table_name.clone());
     let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).interceptor(counting("SQS")).build());
-    state.queue = shared::queue::TaskQueue::new(sqs, state.config.task_queue_url.clone());
+    state.queue = shared::queue::TaskQueue::new(move || sqs, state.config.task_queue_url.clone());
     let ses = aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(sdk).interceptor(counting("SES")).build());
-    state.mailer = shared::email::Mailer::new(ses, state.config.email_from.clone(), state.config.app_base_url.clone());
+    state.mailer = shared::email::Mailer::new(move || ses, state.config.email_from.clone(), state.config.app_base_url.clone());
 }
 
 /// One request to send; built before the clock starts.
