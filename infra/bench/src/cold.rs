@@ -456,7 +456,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 const PHASES: &[&str] = &[
     "`shared::telemetry::init()` (JSON tracing subscriber)",
     "`shared::aws_config_loader().load()`",
-    "`Config::from_env` + `AppState::new` (DynamoDB, SES, SQS clients, reqwest, JWT keys)",
+    "`Config::from_env` + `AppState::new` (DynamoDB client; SES and SQS on first use; JWT keys)",
     "`auth::router` + `shared::http::serve`",
     "total in `main` before polling (the rest of the table's init: exec, dynamic loading, tokio and lambda_http start)",
 ];
