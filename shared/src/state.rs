@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, LazyLock};
 
+use aws_config::environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider};
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use base64::Engine;
@@ -29,6 +30,21 @@ pub fn aws_config_loader() -> ConfigLoader {
         .tls_context(tls)
         .build_https();
     aws_config::defaults(BehaviorVersion::latest()).http_client(https)
+}
+
+/// The SDK configuration a function runs with: `AWS_ENDPOINT_URL`, and the region and
+/// credentials from `AWS_REGION` and `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
+/// `AWS_SESSION_TOKEN`, where Lambda puts the function role's. Naming the providers
+/// skips the SDK's default chains, whose IMDS, ECS and web-identity clients would
+/// otherwise be built at every cold start. (Operator tools keep the default chains.)
+pub async fn function_sdk_config() -> anyhow::Result<SdkConfig> {
+    let sdk = aws_config_loader()
+        .region(EnvironmentVariableRegionProvider::new())
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .load()
+        .await;
+    anyhow::ensure!(sdk.region().is_some(), "AWS_REGION is not set");
+    Ok(sdk)
 }
 
 /// `webpki-root-certs` as one PEM bundle, the form the SDK's trust store takes.
@@ -68,11 +84,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Reads the environment and the AWS SDK's standard configuration
-    /// (`AWS_ENDPOINT_URL`, region, credentials).
+    /// Reads the environment: the app's configuration and [`function_sdk_config`].
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;
-        let sdk = aws_config_loader().load().await;
+        let sdk = function_sdk_config().await?;
         Ok(Self::new(config, &sdk))
     }
 

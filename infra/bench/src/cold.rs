@@ -455,7 +455,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 /// The steps of `functions/auth/src/main.rs` before `lambda_http::run`.
 const PHASES: &[&str] = &[
     "`shared::telemetry::init()` (JSON tracing subscriber)",
-    "`shared::aws_config_loader().load()`",
+    "`shared::state::function_sdk_config()`",
     "`Config::from_env` + `AppState::new` (DynamoDB client; SES and SQS on first use; JWT keys)",
     "`auth::router` + `shared::http::serve`",
     "total in `main` before polling (the rest of the table's init: exec, dynamic loading, tokio and lambda_http start)",
@@ -467,7 +467,7 @@ pub async fn init_phases() -> anyhow::Result<()> {
     let t0 = Instant::now();
     shared::telemetry::init();
     let t1 = Instant::now();
-    let sdk = shared::aws_config_loader().load().await;
+    let sdk = shared::state::function_sdk_config().await?;
     let t2 = Instant::now();
     let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
     let t3 = Instant::now();
