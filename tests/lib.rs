@@ -65,7 +65,7 @@ pub fn test_config(table: &str) -> Config {
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
     // SAFETY-free defaults: static credentials and region unless the caller set them.
-    shared::aws_config_loader()
+    shared::state::aws_config_loader()
         .endpoint_url(emulator_endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))

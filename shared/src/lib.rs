@@ -23,10 +23,10 @@ pub mod webhook;
 pub mod wills;
 
 pub use error::{ApiError, ApiResult};
-pub use state::{AppState, aws_config_loader};
+pub use state::AppState;
 
-/// reqwest is built without a TLS crypto provider; this installs ring, the one the AWS
-/// SDK's client and Stripe's use too. Idempotent.
+/// reqwest (OAuth, Stripe) is built without a TLS crypto provider; this installs ring,
+/// the one the AWS SDK's client uses too. Idempotent.
 pub fn install_tls_provider() {
     // An Err means a provider is installed already, which is as good.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -25,7 +25,7 @@ pub fn emulator_endpoint() -> anyhow::Result<String> {
 }
 
 pub async fn sdk_config() -> anyhow::Result<SdkConfig> {
-    Ok(shared::aws_config_loader()
+    Ok(shared::state::aws_config_loader()
         .endpoint_url(emulator_endpoint()?)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "bench"))

@@ -5,13 +5,14 @@ use anyhow::Context;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     shared::telemetry::init();
-    let state = shared::AppState::from_env().await?;
+    // One SDK configuration for the app and the queue poller, as the functions build it.
+    let sdk = shared::state::function_sdk_config().await?;
+    let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding port {port}"))?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), "serving the API");
     if let Some(queue_url) = state.config.task_queue_url.clone() {
-        let sqs = aws_sdk_sqs::Client::new(&shared::aws_config_loader().load().await);
-        tokio::spawn(local::worker::run(state.clone(), sqs, queue_url));
+        tokio::spawn(local::worker::run(state.clone(), aws_sdk_sqs::Client::new(&sdk), queue_url));
     }
     axum::serve(listener, local::app(state)).with_graceful_shutdown(async {
         tokio::signal::ctrl_c().await.ok();

@@ -30,7 +30,7 @@ const DEMO_PASSWORD: &str = "demo-password-1";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let command = std::env::args().nth(1).unwrap_or_default();
-    let sdk = shared::aws_config_loader().load().await;
+    let sdk = shared::state::aws_config_loader().load().await;
     match command.as_str() {
         "setup" => {
             let table = std::env::var("TABLE_NAME").context("TABLE_NAME")?;
