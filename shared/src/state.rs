@@ -5,7 +5,6 @@ use std::sync::{Arc, LazyLock};
 use aws_config::environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider};
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
-use base64::Engine;
 
 use crate::config::Config;
 use crate::email::Mailer;
@@ -16,14 +15,19 @@ use crate::queue::TaskQueue;
 use crate::security::jwt::JwtKeys;
 use crate::store::Store;
 
+/// The roots AWS service endpoints chain to (Amazon Trust Services: Amazon Root CA 1–4
+/// and the Starfield root that cross-signs them), copied unchanged from Mozilla's store.
+const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("amazon-trust-services.pem");
+
 /// The AWS SDK's standard configuration loader (`AWS_ENDPOINT_URL`, region,
 /// credentials) with its HTTPS client on rustls + ring, the tree's one crypto library,
-/// trusting the compiled-in Mozilla roots that reqwest and the Stripe client trust too.
-/// The SDK's default, the platform's store, is read and parsed file by file at every
-/// cold start (about 5 ms on Debian's layout). Everything that builds AWS clients
-/// starts here.
+/// trusting only the Amazon Trust Services roots: the SDK talks to AWS endpoints only,
+/// and each trusted root is parsed whenever a client's connector is built. (The SDK's
+/// default reads and parses the platform's whole store at every cold start, about
+/// 5 ms on Debian's layout; Mozilla's ~150 roots compiled in still cost 2 ms.)
+/// Everything that builds AWS clients starts here.
 pub fn aws_config_loader() -> ConfigLoader {
-    let roots = TrustStore::empty().with_native_roots(false).with_pem_certificate(mozilla_roots_pem());
+    let roots = TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes());
     let tls = TlsContext::builder().with_trust_store(roots).build().expect("a trust store without native roots always builds");
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -45,21 +49,6 @@ pub async fn function_sdk_config() -> anyhow::Result<SdkConfig> {
         .await;
     anyhow::ensure!(sdk.region().is_some(), "AWS_REGION is not set");
     Ok(sdk)
-}
-
-/// `webpki-root-certs` as one PEM bundle, the form the SDK's trust store takes.
-fn mozilla_roots_pem() -> String {
-    let mut pem = String::new();
-    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        let base64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-        pem.push_str("-----BEGIN CERTIFICATE-----\n");
-        for line in base64.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-            pem.push('\n');
-        }
-        pem.push_str("-----END CERTIFICATE-----\n");
-    }
-    pem
 }
 
 /// An AWS client built on first use. Building one builds its TLS connector (the root
@@ -111,12 +100,15 @@ mod tests {
     use rustls::pki_types::pem::PemObject;
 
     #[test]
-    fn the_pem_bundle_holds_every_mozilla_root_unchanged() {
-        let pem = super::mozilla_roots_pem();
-        let parsed: Vec<CertificateDer> = CertificateDer::pem_slice_iter(pem.as_bytes()).collect::<Result<_, _>>().expect("valid PEM");
-        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
-        assert!(roots.len() > 100, "{} roots", roots.len());
-        assert_eq!(parsed.len(), roots.len());
-        assert!(parsed.iter().zip(roots).all(|(ours, root)| ours.as_ref() == root.as_ref()));
+    fn the_sdk_trusts_the_five_amazon_trust_services_roots_as_mozilla_ships_them() {
+        let pem = super::AMAZON_TRUST_SERVICES_PEM.as_bytes();
+        let roots: Vec<CertificateDer> = CertificateDer::pem_slice_iter(pem).collect::<Result<_, _>>().expect("valid PEM");
+        assert_eq!(roots.len(), 5);
+        let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+        assert!(roots.iter().all(|root| mozilla.iter().any(|m| m.as_ref() == root.as_ref())), "every root is one of Mozilla's, byte for byte");
+        for name in ["Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Root CA 4", "Starfield Services Root Certificate Authority - G2"] {
+            let found = roots.iter().any(|root| root.as_ref().windows(name.len()).any(|w| w == name.as_bytes()));
+            assert!(found, "{name} is missing");
+        }
     }
 }

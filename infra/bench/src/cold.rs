@@ -359,13 +359,6 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         Subject { kind: "floor", env: vec![], ..function("hello", "billing-plans.json", same(plans.clone()), Some(200)) },
     ];
     std::fs::create_dir_all(&options.log_dir)?;
-    let bundle_only = bundle_only_env(&options.log_dir)?;
-    if let Some(certs) = &bundle_only {
-        let mut env = fx.env.clone();
-        env.extend(certs.iter().cloned());
-        let login = subjects[0].events.clone();
-        subjects.insert(1, Subject { name: "auth (CA bundle file only)".into(), kind: "variant", env, ..function("auth", "auth-login.json", login, Some(200)) });
-    }
     if let Some(python) = &options.python {
         let script = |file: &str| root.join("infra/bench").join(file).display().to_string();
         subjects.push(Subject {
@@ -426,27 +419,17 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     println!();
 
     // Where auth's init goes: its main's steps timed in fresh processes.
-    let mut variants = vec![("default CA store", fx.env.clone())];
-    if let Some(certs) = &bundle_only {
-        let mut env = fx.env.clone();
-        env.extend(certs.iter().cloned());
-        variants.push(("CA bundle file only", env));
-    }
-    let mut columns = Vec::new();
-    for (_, env) in &variants {
-        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); PHASES.len()];
-        for _ in 0..runs {
-            for (i, d) in phases_once(env).await?.into_iter().enumerate() {
-                samples[i].push(d);
-            }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); PHASES.len()];
+    for _ in 0..runs {
+        for (i, d) in phases_once(&fx.env).await?.into_iter().enumerate() {
+            samples[i].push(d);
         }
-        columns.push(samples.into_iter().map(|s| stats::summary(s).median).collect::<Vec<_>>());
     }
-    println!("### Where auth's init goes: the steps of its `main`, timed in-process ({runs} fresh processes, median ms)\n");
-    println!("| step | {} |", variants.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(" | "));
-    println!("| --- |{}", " ---: |".repeat(variants.len()));
-    for (i, phase) in PHASES.iter().enumerate() {
-        println!("| {phase} | {} |", columns.iter().map(|c| stats::fmt_ms(c[i])).collect::<Vec<_>>().join(" | "));
+    println!("### Where auth's init goes: the steps of its `main`, timed in-process ({runs} fresh processes, median; min–max)\n");
+    println!("| step | ms |");
+    println!("| --- | ---: |");
+    for (phase, durations) in PHASES.iter().zip(samples) {
+        println!("| {phase} | {} |", stats::fmt_range(&stats::summary(durations)));
     }
     println!();
     Ok(())
@@ -490,18 +473,6 @@ async fn phases_once(env: &[(String, String)]) -> anyhow::Result<Vec<Duration>> 
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().find_map(|l| l.strip_prefix("PHASES ")).with_context(|| format!("init-phases printed no result: {stdout}"))?;
     line.split_whitespace().map(|v| Ok(Duration::from_micros(v.parse()?))).collect()
-}
-
-/// `SSL_CERT_FILE`/`SSL_CERT_DIR` making rustls-native-certs read the system bundle
-/// file only (Debian also keeps every root as its own file in /etc/ssl/certs, which
-/// it reads one by one), or None without a known bundle.
-fn bundle_only_env(log_dir: &Path) -> anyhow::Result<Option<Vec<(String, String)>>> {
-    let Some(bundle) = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"].into_iter().find(|p| Path::new(p).is_file()) else {
-        return Ok(None);
-    };
-    let empty = log_dir.join("empty-cert-dir");
-    std::fs::create_dir_all(&empty)?;
-    Ok(Some(vec![("SSL_CERT_FILE".into(), bundle.into()), ("SSL_CERT_DIR".into(), empty.display().to_string())]))
 }
 
 fn median_ms(ms: &[Measurement], f: impl Fn(&Measurement) -> Duration) -> f64 {
