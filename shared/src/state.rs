@@ -15,8 +15,10 @@ use crate::queue::TaskQueue;
 use crate::security::jwt::JwtKeys;
 use crate::store::Store;
 
-/// The roots AWS service endpoints chain to (Amazon Trust Services: Amazon Root CA 1–4
-/// and the Starfield root that cross-signs them), copied unchanged from Mozilla's store.
+/// The roots AWS service endpoints chain to: the five Amazon Trust Services recommends
+/// for custom trust stores (<https://www.amazontrust.com/repository/>: Amazon Root CA
+/// 1–4 and the Starfield root that cross-signs them), copied unchanged from Mozilla's
+/// store.
 const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("amazon-trust-services.pem");
 
 /// The AWS SDK's standard configuration loader (`AWS_ENDPOINT_URL`, region,
