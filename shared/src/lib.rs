@@ -25,6 +25,10 @@ pub mod wills;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
+/// For [`route!`]: a handler's `#[utoipa::path]` struct is named `__path_<handler>`.
+#[doc(hidden)]
+pub use paste::paste as __paste;
+
 /// reqwest (OAuth, Stripe) is built without a TLS crypto provider; this installs ring,
 /// the one the AWS SDK's client uses too. Idempotent.
 pub fn install_tls_provider() {

@@ -6,22 +6,21 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use shared::billing::{self, BillingState, CheckoutInput, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt};
 use shared::http::extract::{ApiJson, AuthUser};
-use shared::http::openapi::{self, ApiRouter, ErrorBody};
+use shared::http::openapi::{ApiRoutes, ErrorBody};
 use shared::{ApiResult, AppState};
-use utoipa_axum::routes;
 
-/// The documented routes (the OpenAPI document is built from these).
-pub fn routes() -> ApiRouter {
-    openapi::routes()
-        .routes(routes!(plans))
-        .routes(routes!(billing_state))
-        .routes(routes!(checkout_session))
-        .routes(routes!(portal_session))
-        .routes(routes!(sales_lead))
+/// Every route of this function: `router` serves them, the OpenAPI document lists them.
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .route(shared::route!(plans))
+        .route(shared::route!(billing_state))
+        .route(shared::route!(checkout_session))
+        .route(shared::route!(portal_session))
+        .route(shared::route!(sales_lead))
 }
 
 pub fn router(state: AppState) -> Router {
-    openapi::into_router(routes()).with_state(state)
+    routes().into_router().with_state(state)
 }
 
 /// Public. Round trips: one Query on the catalogue.

@@ -5,19 +5,18 @@ use axum::extract::{Path, State};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::http::extract::{ApiJson, ApiQuery};
-use shared::http::openapi::{self, ApiRouter, ErrorBody};
+use shared::http::openapi::{ApiRoutes, ErrorBody};
 use shared::oauth::{self, AuthorizationUrl, CallbackInput, OAuthTokens};
 use shared::{ApiResult, AppState};
 use utoipa::IntoParams;
-use utoipa_axum::routes;
 
-/// The documented routes (the OpenAPI document is built from these).
-pub fn routes() -> ApiRouter {
-    openapi::routes().routes(routes!(authorize)).routes(routes!(callback))
+/// Every route of this function: `router` serves them, the OpenAPI document lists them.
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new().route(shared::route!(authorize)).route(shared::route!(callback))
 }
 
 pub fn router(state: AppState) -> Router {
-    openapi::into_router(routes()).with_state(state)
+    routes().into_router().with_state(state)
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -6,27 +6,26 @@ use axum::{Json, Router};
 use shared::domain::petition::{Benefit, Petition, PetitionPlan, Template};
 use shared::http::extract::{ApiJson, AuthUser};
 use shared::http::guards::guarded;
-use shared::http::openapi::{self, ApiRouter, ErrorBody};
+use shared::http::openapi::{ApiRoutes, ErrorBody};
 use shared::orders::CheckoutStarted;
 use shared::petitions::{self, CheckoutInput, PetitionDetail, PurchaseAddonsInput};
 use shared::{ApiResult, AppState};
-use utoipa_axum::routes;
 
-/// The documented routes (the OpenAPI document is built from these).
-pub fn routes() -> ApiRouter {
-    openapi::routes()
-        .routes(routes!(list_templates))
-        .routes(routes!(list_template_plans))
-        .routes(routes!(list_purchasable_addons))
-        .routes(routes!(initiate_checkout))
-        .routes(routes!(list_petitions))
-        .routes(routes!(get_petition))
-        .routes(routes!(list_available_purchase_addons))
-        .routes(routes!(purchase_addons))
+/// Every route of this function: `router` serves them, the OpenAPI document lists them.
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .route(shared::route!(list_templates))
+        .route(shared::route!(list_template_plans))
+        .route(shared::route!(list_purchasable_addons))
+        .route(shared::route!(initiate_checkout))
+        .route(shared::route!(list_petitions))
+        .route(shared::route!(get_petition))
+        .route(shared::route!(list_available_purchase_addons))
+        .route(shared::route!(purchase_addons))
 }
 
 pub fn router(state: AppState) -> Router {
-    guarded(openapi::into_router(routes()), state.clone()).with_state(state)
+    guarded(routes().into_router(), state.clone()).with_state(state)
 }
 
 /// Round trips (every route): the guards' BatchGetItem first. Then one Query on GSI1.

@@ -5,18 +5,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::{Json, Router};
-use shared::http::openapi::{self, ApiRouter, ErrorBody};
+use shared::http::openapi::{ApiRoutes, ErrorBody};
 use shared::webhook::{self, NoFaults, WebhookOutcome};
 use shared::{ApiError, ApiResult, AppState};
-use utoipa_axum::routes;
 
-/// The documented routes (the OpenAPI document is built from these).
-pub fn routes() -> ApiRouter {
-    openapi::routes().routes(routes!(receive_stripe_event))
+/// Every route of this function: `router` serves them, the OpenAPI document lists them.
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new().route(shared::route!(receive_stripe_event))
 }
 
 pub fn router(state: AppState) -> Router {
-    openapi::into_router(routes()).with_state(state)
+    routes().into_router().with_state(state)
 }
 
 /// Round trips: event record put (1), the effect (account by customer: 1 Query;

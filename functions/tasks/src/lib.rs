@@ -7,24 +7,23 @@ use serde_json::{Map, Value};
 use shared::domain::petition::Task;
 use shared::http::extract::{ApiJson, AuthUser};
 use shared::http::guards::guarded;
-use shared::http::openapi::{self, ApiRouter, ErrorBody};
+use shared::http::openapi::{ApiRoutes, ErrorBody};
 use shared::tasks::{self, TaskDetail, UpgradeInput, UpgradeOffer, UpgradeStarted};
 use shared::{ApiResult, AppState};
-use utoipa_axum::routes;
 
-/// The documented routes (the OpenAPI document is built from these).
-pub fn routes() -> ApiRouter {
-    openapi::routes()
-        .routes(routes!(list_petition_tasks))
-        .routes(routes!(get_task))
-        .routes(routes!(patch_task_data))
-        .routes(routes!(submit_task))
-        .routes(routes!(list_available_upgrades))
-        .routes(routes!(start_upgrade))
+/// Every route of this function: `router` serves them, the OpenAPI document lists them.
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .route(shared::route!(list_petition_tasks))
+        .route(shared::route!(get_task))
+        .route(shared::route!(patch_task_data))
+        .route(shared::route!(submit_task))
+        .route(shared::route!(list_available_upgrades))
+        .route(shared::route!(start_upgrade))
 }
 
 pub fn router(state: AppState) -> Router {
-    guarded(openapi::into_router(routes()), state.clone()).with_state(state)
+    guarded(routes().into_router(), state.clone()).with_state(state)
 }
 
 /// Round trips (every route): the guards' BatchGetItem first. Then one Query on the

@@ -11,38 +11,37 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::http::extract::{ApiJson, ApiQuery, AuthUser};
 use shared::http::guards::guarded;
-use shared::http::openapi::{self, ApiRouter, ErrorBody};
+use shared::http::openapi::{ApiRoutes, ErrorBody};
 use shared::orders::CheckoutStarted;
 use shared::wills::{self, CurrentSectionInput, Regenerated, WillSummary, WillView};
 use shared::{ApiError, ApiResult, AppState};
 use utoipa::IntoParams;
-use utoipa_axum::routes;
 
-/// The documented routes (the OpenAPI document is built from these).
-pub fn routes() -> ApiRouter {
+/// Every route of this function: `router` serves them, the OpenAPI document lists them.
+pub fn routes() -> ApiRoutes {
     wizard().merge(download_route())
 }
 
 pub fn router(state: AppState) -> Router {
-    guarded(openapi::into_router(wizard()), state.clone())
-        .merge(openapi::into_router(download_route()))
+    guarded(wizard().into_router(), state.clone())
+        .merge(download_route().into_router())
         .with_state(state)
 }
 
 /// The guarded routes.
-fn wizard() -> ApiRouter {
-    openapi::routes()
-        .routes(routes!(list_wills, create_will))
-        .routes(routes!(get_will))
-        .routes(routes!(put_will_section))
-        .routes(routes!(set_current_section))
-        .routes(routes!(verify_will))
-        .routes(routes!(checkout_will))
-        .routes(routes!(regenerate_will))
+fn wizard() -> ApiRoutes {
+    ApiRoutes::new()
+        .route(shared::route!(list_wills, create_will))
+        .route(shared::route!(get_will))
+        .route(shared::route!(put_will_section))
+        .route(shared::route!(set_current_section))
+        .route(shared::route!(verify_will))
+        .route(shared::route!(checkout_will))
+        .route(shared::route!(regenerate_will))
 }
 
-fn download_route() -> ApiRouter {
-    openapi::routes().routes(routes!(download_will))
+fn download_route() -> ApiRoutes {
+    ApiRoutes::new().route(shared::route!(download_will))
 }
 
 /// Round trips (each route): the guards' BatchGetItem, then as noted.
