@@ -65,6 +65,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", NO_ROUTE)
     }
 
+    /// The path exists but not with this method (axum adds the `Allow` header).
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take this method")
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }

@@ -103,3 +103,25 @@ fn operation_ids_are_unique() {
         }
     }
 }
+
+#[tokio::test]
+async fn unknown_paths_and_methods_get_the_error_body() {
+    let app = spawn_app().await;
+    let unknown = app.get("/v1/no-such-path", None).await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.body["error"], "not_found");
+    assert_eq!(unknown.body["message"], NO_ROUTE);
+
+    let response = app.http.delete(format!("{}/v1/auth/register", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+    let body: Value = response.json().await.expect("a JSON error body");
+    assert_eq!(body["error"], "method_not_allowed");
+    assert!(body["message"].is_string());
+
+    // Behind the product guards too: the method is checked before the credentials.
+    let guarded = app.http.delete(format!("{}/v1/petition-templates", app.address)).send().await.unwrap();
+    assert_eq!(guarded.status(), 405);
+    let body: Value = guarded.json().await.expect("a JSON error body");
+    assert_eq!(body["error"], "method_not_allowed");
+}
