@@ -70,7 +70,7 @@ pub struct AppState {
     pub oauth: Arc<OAuth>,
     pub payments: Arc<Payments>,
     pub queue: TaskQueue,
-    /// Order kinds by name; each paid product registers its own.
+    /// Order kinds by name: the products' own (`orders::product_kind`) and any a test registers.
     pub fulfilment: Arc<Fulfilment>,
 }
 
