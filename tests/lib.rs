@@ -36,29 +36,26 @@ pub struct TestApp {
 }
 
 pub fn emulator_endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL")
-        .expect("AWS_ENDPOINT_URL is not set: run the tests through infra/test, which starts the emulator")
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL is not set: run the tests through infra/test, which starts the emulator")
 }
 
 /// The configuration a test app runs with, for a given table.
 pub fn test_config(table: &str) -> Config {
     let table = table.to_owned();
-    Config::from_lookup(move |name| {
-        match name {
-            "TABLE_NAME" => Some(table.clone()),
-            "EMAIL_FROM" => Some(EMAIL_FROM.into()),
-            "JWT_SECRET" => Some(JWT_SECRET.into()),
-            "JWT_ISSUER" => Some(JWT_ISSUER.into()),
-            "JWT_AUDIENCE" => Some(JWT_AUDIENCE.into()),
-            "APP_BASE_URL" => Some("http://app.test".into()),
-            "GOOGLE_CLIENT_ID" => Some("google-test-client".into()),
-            "GOOGLE_CLIENT_SECRET" => Some("google-test-secret".into()),
-            "MICROSOFT_CLIENT_ID" => Some("microsoft-test-client".into()),
-            "MICROSOFT_CLIENT_SECRET" => Some("microsoft-test-secret".into()),
-            "GOOGLE_ISSUER" | "MICROSOFT_ISSUER" => std::env::var("OIDC_ISSUER_URL").ok(),
-            "OAUTH_REDIRECT_ALLOWLIST" => Some(format!("{OAUTH_REDIRECT_URI},http://app.test/other")),
-            _ => None,
-        }
+    Config::from_lookup(move |name| match name {
+        "TABLE_NAME" => Some(table.clone()),
+        "EMAIL_FROM" => Some(EMAIL_FROM.into()),
+        "JWT_SECRET" => Some(JWT_SECRET.into()),
+        "JWT_ISSUER" => Some(JWT_ISSUER.into()),
+        "JWT_AUDIENCE" => Some(JWT_AUDIENCE.into()),
+        "APP_BASE_URL" => Some("http://app.test".into()),
+        "GOOGLE_CLIENT_ID" => Some("google-test-client".into()),
+        "GOOGLE_CLIENT_SECRET" => Some("google-test-secret".into()),
+        "MICROSOFT_CLIENT_ID" => Some("microsoft-test-client".into()),
+        "MICROSOFT_CLIENT_SECRET" => Some("microsoft-test-secret".into()),
+        "GOOGLE_ISSUER" | "MICROSOFT_ISSUER" => std::env::var("OIDC_ISSUER_URL").ok(),
+        "OAUTH_REDIRECT_ALLOWLIST" => Some(format!("{OAUTH_REDIRECT_URI},http://app.test/other")),
+        _ => None,
     })
     .expect("test configuration")
 }
@@ -159,18 +156,12 @@ impl TestApp {
 
     /// Sends a raw body with a content type (for malformed-input tests).
     pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> Reply {
-        let request = self
-            .http
-            .post(format!("{}{path}", self.address))
-            .header("content-type", content_type)
-            .body(body.to_owned());
+        let request = self.http.post(format!("{}{path}", self.address)).header("content-type", content_type).body(body.to_owned());
         Reply::from(request.send().await.unwrap()).await
     }
 
     pub async fn register(&self, email: &str) -> Session {
-        let reply = self
-            .post("/v1/auth/register", &serde_json::json!({"email": email, "password": PASSWORD, "name": "Ada"}), None)
-            .await;
+        let reply = self.post("/v1/auth/register", &serde_json::json!({"email": email, "password": PASSWORD, "name": "Ada"}), None).await;
         assert_eq!(reply.status, 201, "register: {}", reply.body);
         Session {
             email: email.to_owned(),
@@ -183,15 +174,7 @@ impl TestApp {
 
     /// Mail the emulator's SES accepted for `to`, oldest first: (subject, body).
     pub async fn emails_to(&self, to: &str) -> Vec<(String, String)> {
-        let data: Value = self
-            .http
-            .get(format!("{}/moto-api/data.json", self.endpoint))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let data: Value = self.http.get(format!("{}/moto-api/data.json", self.endpoint)).send().await.unwrap().json().await.unwrap();
         data["ses"]["Message"]
             .as_array()
             .into_iter()
@@ -321,7 +304,8 @@ impl TestApp {
         session["currency"] = serde_json::json!("usd");
         session["metadata"] = serde_json::json!({"order_id": order_id});
         let payload = event(event_id, "checkout.session.completed", 1_800_000_000, session);
-        let request = self.http.post(format!("{}/webhooks/stripe", self.address)).header("stripe-signature", sign(&payload, None)).body(payload);
+        let request =
+            self.http.post(format!("{}/webhooks/stripe", self.address)).header("stripe-signature", sign(&payload, None)).body(payload);
         Reply::from(request.send().await.unwrap()).await
     }
 }

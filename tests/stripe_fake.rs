@@ -81,7 +81,8 @@ impl Respond for Subscriptions {
         let id = request.url.path().rsplit('/').next().unwrap_or_default().to_owned();
         match self.0.lock().unwrap().get(&id) {
             Some(sub) => ResponseTemplate::new(200).set_body_json(sub),
-            None => ResponseTemplate::new(404).set_body_json(json!({"error": {"type": "invalid_request_error", "message": "No such subscription"}})),
+            None => ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"type": "invalid_request_error", "message": "No such subscription"}})),
         }
     }
 }
@@ -106,7 +107,11 @@ impl StripeFake {
         let server = MockServer::start().await;
         let subscriptions = Subscriptions::default();
         let invalid_key = json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}});
-        Mock::given(WithoutTheKey).respond_with(ResponseTemplate::new(401).set_body_json(invalid_key)).with_priority(1).mount(&server).await;
+        Mock::given(WithoutTheKey)
+            .respond_with(ResponseTemplate::new(401).set_body_json(invalid_key))
+            .with_priority(1)
+            .mount(&server)
+            .await;
         Mock::given(method("POST")).and(path("/v1/customers")).respond_with(Customers(Mutex::default())).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/checkout/sessions")).respond_with(CheckoutSessions).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/billing_portal/sessions")).respond_with(PortalSessions).mount(&server).await;
@@ -120,14 +125,7 @@ impl StripeFake {
 
     /// The form bodies Stripe received at `path`, oldest first.
     pub async fn requests_to(&self, path: &str) -> Vec<Vec<(String, String)>> {
-        self.server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == path)
-            .map(form)
-            .collect()
+        self.server.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == path).map(form).collect()
     }
 
     /// Registers a subscription (Stripe's fixture shape) the fake will serve.

@@ -67,9 +67,8 @@ pub async fn public_plans(state: &AppState) -> ApiResult<Vec<PlanView>> {
 pub async fn billing_state(state: &AppState, account_id: &str) -> ApiResult<BillingState> {
     let (account, subscription) = state.store.account_and_subscription(account_id).await?;
     let account = account.ok_or_else(ApiError::not_found)?;
-    let subscription = subscription.ok_or_else(|| {
-        ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_subscription", "this account has no subscription")
-    })?;
+    let subscription = subscription
+        .ok_or_else(|| ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_subscription", "this account has no subscription"))?;
     let plan = state.store.plan(&subscription.plan).await?;
     let now = Utc::now();
     let defaults = plan.as_ref().map(|p| p.features.clone()).unwrap_or_default();
@@ -218,11 +217,7 @@ fn require_owner(role: crate::domain::account::Role) -> ApiResult<()> {
 
 /// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
 /// passed on while it runs, the Stripe customer created once per account.
-pub async fn checkout_session(
-    state: &AppState,
-    caller: &crate::http::extract::AuthUser,
-    input: CheckoutInput,
-) -> ApiResult<RedirectUrl> {
+pub async fn checkout_session(state: &AppState, caller: &crate::http::extract::AuthUser, input: CheckoutInput) -> ApiResult<RedirectUrl> {
     require_owner(caller.0.role)?;
     if !state.payments.is_configured() {
         return Err(crate::payments::not_configured());
@@ -288,9 +283,9 @@ pub async fn portal_session(state: &AppState, caller: &crate::http::extract::Aut
         return Err(crate::payments::not_configured());
     }
     let account = state.store.account(caller.account_id()).await?.ok_or_else(ApiError::not_found)?;
-    let customer_id = account.stripe_customer_id.ok_or_else(|| {
-        ApiError::bad_request("no_billing_account", "this account has not subscribed yet; start a checkout first")
-    })?;
+    let customer_id = account
+        .stripe_customer_id
+        .ok_or_else(|| ApiError::bad_request("no_billing_account", "this account has not subscribed yet; start a checkout first"))?;
     let url = state.payments.portal(&customer_id, format!("{}/account/billing", state.config.app_base_url)).await?;
     Ok(RedirectUrl { url })
 }

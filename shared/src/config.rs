@@ -65,10 +65,7 @@ impl Config {
             table_name: required("TABLE_NAME")?,
             task_queue_url: var("TASK_QUEUE_URL"),
             email_from: required("EMAIL_FROM")?,
-            app_base_url: var("APP_BASE_URL")
-                .unwrap_or_else(|| "http://localhost:5173".to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
+            app_base_url: var("APP_BASE_URL").unwrap_or_else(|| "http://localhost:5173".to_owned()).trim_end_matches('/').to_owned(),
             jwt: JwtConfig {
                 secret: SecretString::from(jwt_secret),
                 issuer: var("JWT_ISSUER").unwrap_or_else(|| "saas-backend".to_owned()),

@@ -11,13 +11,7 @@ pub const NO_ROUTE: &str = "no route matches this path";
 pub enum ApiError {
     /// A client error with a stable code, a message and optional extra body fields.
     #[error("{code}: {message}")]
-    Client {
-        status: StatusCode,
-        code: &'static str,
-        message: String,
-        extra: Map<String, Value>,
-        retry_after_secs: Option<u64>,
-    },
+    Client { status: StatusCode, code: &'static str, message: String, extra: Map<String, Value>, retry_after_secs: Option<u64> },
     /// Anything unexpected: logged with its whole cause chain, answered with an opaque 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -77,8 +71,7 @@ impl ApiError {
     /// 422 with the offending fields: `{"fields": {"email": "..."}}`.
     pub fn validation(fields: impl IntoIterator<Item = (String, String)>) -> Self {
         let fields: Map<String, Value> = fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "request validation failed")
-            .with("fields", Value::Object(fields))
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "request validation failed").with("fields", Value::Object(fields))
     }
 
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {

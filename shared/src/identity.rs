@@ -7,15 +7,14 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::account::{
-    self, Account, MAX_ONBOARDING_STEP, MAX_ROLE_AT_SIGNUP_LEN, PrimaryPsa, Role, Subscription, TeamSizeBucket,
-    User,
+    self, Account, MAX_ONBOARDING_STEP, MAX_ROLE_AT_SIGNUP_LEN, PrimaryPsa, Role, Subscription, TeamSizeBucket, User,
 };
 use crate::domain::email::Email;
+use crate::domain::invite::Invite;
 use crate::domain::password::NewPassword;
 use crate::error::{ApiError, ApiResult};
 use crate::security::{password, token};
 use crate::state::AppState;
-use crate::domain::invite::Invite;
 use crate::store::identity::{AccountPatch, CreateUserError};
 use crate::store::invites::AcceptError;
 use crate::store::tokens::{OneTimeEffect, OneTimeKind, OneTimeToken, RefreshToken, RotateOutcome};
@@ -219,12 +218,7 @@ fn invite_invalid() -> ApiError {
 
 /// The invitation a sign-up code names, if it is valid and for this email.
 async fn valid_invite_for(state: &AppState, code: &str, email: &Email) -> ApiResult<Invite> {
-    let invite = state
-        .store
-        .invite_by_code(&token::digest(code))
-        .await?
-        .filter(|i| i.is_valid(Utc::now()))
-        .ok_or_else(invite_invalid)?;
+    let invite = state.store.invite_by_code(&token::digest(code)).await?.filter(|i| i.is_valid(Utc::now())).ok_or_else(invite_invalid)?;
     if !invite.is_for(email) {
         return Err(ApiError::bad_request("invite_email_mismatch", "this invitation was sent to another email address"));
     }
@@ -365,9 +359,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPa
         ttl: (now + REFRESH_TOKEN_TTL).timestamp(),
     };
     match state.store.rotate_refresh_token(&digest, &token::digest(&new_token), &next, now).await? {
-        RotateOutcome::Rotated => {
-            Ok(TokenPair { access_token, refresh_token: new_token, token_type: "bearer", user: None })
-        }
+        RotateOutcome::Rotated => Ok(TokenPair { access_token, refresh_token: new_token, token_type: "bearer", user: None }),
         RotateOutcome::Refused => {
             // A concurrent exchange of the same token won, or the family is revoked.
             state.store.revoke_family(&stored.family_id, now, stored.ttl).await?;
@@ -395,30 +387,18 @@ pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: Strin
         ttl: (now + REFRESH_TOKEN_TTL).timestamp(),
     };
     state.store.put_refresh_token(&token::digest(&refresh_token), &stored).await?;
-    Ok(TokenPair {
-        access_token: state.jwt.issue(&user.id, &user.account_id, user.role)?,
-        refresh_token,
-        token_type: "bearer",
-        user: None,
-    })
+    Ok(TokenPair { access_token: state.jwt.issue(&user.id, &user.account_id, user.role)?, refresh_token, token_type: "bearer", user: None })
 }
 
 pub async fn me(state: &AppState, user_id: &str, account_id: &str) -> ApiResult<Me> {
-    let (user, account, subscription) = tokio::try_join!(
-        state.store.user(user_id),
-        state.store.account(account_id),
-        state.store.subscription(account_id),
-    )?;
+    let (user, account, subscription) =
+        tokio::try_join!(state.store.user(user_id), state.store.account(account_id), state.store.subscription(account_id),)?;
     let (Some(user), Some(account)) = (user, account) else { return Err(ApiError::unauthorized("user no longer exists")) };
     Ok(Me {
         role: user.role,
         user: UserView::from(&user),
         account: AccountView::from(&account),
-        subscription: subscription.map(|s| SubscriptionView {
-            status: s.status,
-            plan: s.plan,
-            current_period_end: s.current_period_end,
-        }),
+        subscription: subscription.map(|s| SubscriptionView { status: s.status, plan: s.plan, current_period_end: s.current_period_end }),
     })
 }
 
@@ -426,12 +406,7 @@ pub async fn current_user(state: &AppState, user_id: &str) -> ApiResult<User> {
     state.store.user(user_id).await?.ok_or_else(|| ApiError::unauthorized("user no longer exists"))
 }
 
-pub async fn change_password(
-    state: &AppState,
-    user_id: &str,
-    current: SecretString,
-    new: SecretString,
-) -> ApiResult<()> {
+pub async fn change_password(state: &AppState, user_id: &str, current: SecretString, new: SecretString) -> ApiResult<()> {
     let user = current_user(state, user_id).await?;
     let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider(state, &user).await?) };
     let new = NewPassword::parse(new, &user.email).map_err(|m| ApiError::invalid_field("new_password", m))?;
@@ -460,12 +435,8 @@ pub async fn initiate_password_reset(state: &AppState, raw_email: &str) -> ApiRe
 pub async fn complete_password_reset(state: &AppState, raw_token: &str, new: SecretString) -> ApiResult<()> {
     let now = Utc::now();
     let digest = token::digest(raw_token);
-    let stored = state
-        .store
-        .one_time_token(OneTimeKind::PasswordReset, &digest)
-        .await?
-        .filter(|t| t.expires_at > now)
-        .ok_or_else(invalid_token)?;
+    let stored =
+        state.store.one_time_token(OneTimeKind::PasswordReset, &digest).await?.filter(|t| t.expires_at > now).ok_or_else(invalid_token)?;
     let user = state.store.user(&stored.user_id).await?.ok_or_else(invalid_token)?;
     let new = NewPassword::parse(new, &user.email).map_err(|m| ApiError::invalid_field("new_password", m))?;
     let hash = password::hash(new.secret().clone()).await?;

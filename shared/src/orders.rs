@@ -126,10 +126,8 @@ pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyh
         state.store.settle_order(order_id, OrderStatus::AmountMismatch, &payment.reference, Utc::now()).await?;
         return Ok("order_amount_mismatch");
     }
-    let kind = state
-        .fulfilment
-        .get(&order.kind)
-        .ok_or_else(|| anyhow::anyhow!("no fulfilment registered for order kind {:?}", order.kind))?;
+    let kind =
+        state.fulfilment.get(&order.kind).ok_or_else(|| anyhow::anyhow!("no fulfilment registered for order kind {:?}", order.kind))?;
     match kind.deliver(state, &order).await? {
         Delivery::Delivered => {
             state.store.settle_order(order_id, OrderStatus::Fulfilled, &payment.reference, Utc::now()).await?;

@@ -104,7 +104,14 @@ pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: Check
         included,
         addons: addons.into_iter().cloned().collect(),
     };
-    let order = Order::new(PETITION_CHECKOUT, caller.account_id(), caller.user_id(), total, serde_json::to_value(&delivery).map_err(anyhow::Error::from)?, Utc::now());
+    let order = Order::new(
+        PETITION_CHECKOUT,
+        caller.account_id(),
+        caller.user_id(),
+        total,
+        serde_json::to_value(&delivery).map_err(anyhow::Error::from)?,
+        Utc::now(),
+    );
     let user = crate::identity::current_user(state, caller.user_id()).await?;
     crate::orders::start_checkout(state, order, &format!("{} petition, {} plan", template.name, plan.name), Some(user.email.as_str())).await
 }
@@ -158,7 +165,12 @@ pub struct PurchaseAddonsInput {
 }
 
 /// Add-ons for an existing petition (Order `addon_purchase`); free ones apply at once.
-pub async fn purchase_addons(state: &AppState, caller: &AuthUser, petition_id: &str, input: PurchaseAddonsInput) -> ApiResult<CheckoutStarted> {
+pub async fn purchase_addons(
+    state: &AppState,
+    caller: &AuthUser,
+    petition_id: &str,
+    input: PurchaseAddonsInput,
+) -> ApiResult<CheckoutStarted> {
     if input.benefit_ids.is_empty() {
         return Err(ApiError::invalid_field("benefit_ids", "choose at least one add-on"));
     }
@@ -169,7 +181,14 @@ pub async fn purchase_addons(state: &AppState, caller: &AuthUser, petition_id: &
     let addons = petition::choose_addons(&offered, &input.benefit_ids).map_err(not_purchasable)?;
     let total = addons.iter().map(|b| b.cost_cents).sum();
     let delivery = AddonDelivery { petition_id: petition.id.clone(), addons: addons.into_iter().cloned().collect() };
-    let order = Order::new(ADDON_PURCHASE, caller.account_id(), caller.user_id(), total, serde_json::to_value(&delivery).map_err(anyhow::Error::from)?, Utc::now());
+    let order = Order::new(
+        ADDON_PURCHASE,
+        caller.account_id(),
+        caller.user_id(),
+        total,
+        serde_json::to_value(&delivery).map_err(anyhow::Error::from)?,
+        Utc::now(),
+    );
     let user = crate::identity::current_user(state, caller.user_id()).await?;
     crate::orders::start_checkout(state, order, "Petition add-ons", Some(user.email.as_str())).await
 }

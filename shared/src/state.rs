@@ -31,10 +31,7 @@ const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("amazon-trust-services.pem"
 pub fn aws_config_loader() -> ConfigLoader {
     let roots = TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes());
     let tls = TlsContext::builder().with_trust_store(roots).build().expect("a trust store without native roots always builds");
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .tls_context(tls)
-        .build_https();
+    let https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).tls_context(tls).build_https();
     aws_config::defaults(BehaviorVersion::latest()).http_client(https)
 }
 
@@ -107,8 +104,17 @@ mod tests {
         let roots: Vec<CertificateDer> = CertificateDer::pem_slice_iter(pem).collect::<Result<_, _>>().expect("valid PEM");
         assert_eq!(roots.len(), 5);
         let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
-        assert!(roots.iter().all(|root| mozilla.iter().any(|m| m.as_ref() == root.as_ref())), "every root is one of Mozilla's, byte for byte");
-        for name in ["Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Root CA 4", "Starfield Services Root Certificate Authority - G2"] {
+        assert!(
+            roots.iter().all(|root| mozilla.iter().any(|m| m.as_ref() == root.as_ref())),
+            "every root is one of Mozilla's, byte for byte"
+        );
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ] {
             let found = roots.iter().any(|root| root.as_ref().windows(name.len()).any(|w| w == name.as_bytes()));
             assert!(found, "{name} is missing");
         }

@@ -2,7 +2,6 @@
 //! tasks waiting on it), paid upgrades, and the worker's side — applying the task
 //! effects of acquired benefits, exactly once per (petition, benefit, model).
 
-
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -49,7 +48,8 @@ pub async fn get(state: &AppState, account_id: &str, task_id: &str) -> ApiResult
 }
 
 fn not_editable(status: TaskStatus) -> ApiError {
-    ApiError::conflict("task_not_editable", "the task is not with the client").with("status", serde_json::to_value(status).unwrap_or(Value::Null))
+    ApiError::conflict("task_not_editable", "the task is not with the client")
+        .with("status", serde_json::to_value(status).unwrap_or(Value::Null))
 }
 
 fn changed_meanwhile() -> ApiError {
@@ -81,7 +81,8 @@ pub async fn patch_data(state: &AppState, account_id: &str, task_id: &str, value
         task.updated_at = Utc::now();
         let changes: Vec<(String, Value)> = values.clone().into_iter().collect();
         if state.store.save_task(&task, seen, &changes, &[]).await? {
-            let data = data.into_iter().map(|row| TaskData { value: values.get(&row.key).cloned().unwrap_or(row.value.clone()), ..row }).collect();
+            let data =
+                data.into_iter().map(|row| TaskData { value: values.get(&row.key).cloned().unwrap_or(row.value.clone()), ..row }).collect();
             return Ok(TaskDetail { task, data });
         }
     }
@@ -197,7 +198,14 @@ pub async fn start_upgrade(state: &AppState, caller: &AuthUser, task_id: &str, i
         from_task_model_id: current.id.clone(),
         to_task_model_id: target.id.clone(),
     };
-    let order = Order::new(TASK_UPGRADE, caller.account_id(), caller.user_id(), amount, serde_json::to_value(&delivery).map_err(anyhow::Error::from)?, Utc::now());
+    let order = Order::new(
+        TASK_UPGRADE,
+        caller.account_id(),
+        caller.user_id(),
+        amount,
+        serde_json::to_value(&delivery).map_err(anyhow::Error::from)?,
+        Utc::now(),
+    );
     let user = crate::identity::current_user(state, caller.user_id()).await?;
     let started = crate::orders::start_checkout(state, order, &format!("Upgrade to {}", target.name), Some(user.email.as_str())).await?;
     Ok(UpgradeStarted { order_id: started.order_id, amount_cents: started.total_cents, checkout_url: started.checkout_url })

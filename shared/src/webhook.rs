@@ -55,12 +55,7 @@ fn invalid_signature(detail: &str) -> ApiError {
 }
 
 /// Verifies and applies one delivery. `signature` is the `Stripe-Signature` header.
-pub async fn receive(
-    state: &AppState,
-    payload: &str,
-    signature: Option<&str>,
-    faults: &dyn FaultInjector,
-) -> ApiResult<WebhookOutcome> {
+pub async fn receive(state: &AppState, payload: &str, signature: Option<&str>, faults: &dyn FaultInjector) -> ApiResult<WebhookOutcome> {
     let secret = state.config.stripe.webhook_secret.as_ref().ok_or_else(crate::payments::not_configured)?;
     let signature = signature.ok_or_else(|| invalid_signature("missing Stripe-Signature header"))?;
     let event = Webhook::construct_event(payload, signature, secret.expose_secret()).map_err(|err| match err {

@@ -1,7 +1,6 @@
 //! Will use cases: the wizard, verification, payment, regeneration and download.
 //! Wills are per user: every read is by (caller, id), so another user's will is a 404.
 
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -122,7 +121,10 @@ pub async fn put_section(state: &AppState, user_id: &str, will_id: &str, section
 
 pub async fn set_current_section(state: &AppState, user_id: &str, will_id: &str, input: CurrentSectionInput) -> ApiResult<WillView> {
     if !will::is_valid_current_section(&input.current_section) {
-        return Err(ApiError::bad_request("invalid_section", format!("{:?} is not a section or step of the wizard", input.current_section)));
+        return Err(ApiError::bad_request(
+            "invalid_section",
+            format!("{:?} is not a section or step of the wizard", input.current_section),
+        ));
     }
     let mut will = load(state, user_id, will_id).await?;
     let seen = will.updated_at;

@@ -44,9 +44,8 @@ async fn the_owner_updates_the_account_and_bad_values_change_nothing() {
     let app = spawn_app().await;
     let session = app.register(&unique_email()).await;
     let token = &session.access_token;
-    let updated = app
-        .patch("/v1/accounts/me", &json!({"name": "Acme IT", "team_size_bucket": "6-15", "primary_psa": "halopsa"}), token)
-        .await;
+    let updated =
+        app.patch("/v1/accounts/me", &json!({"name": "Acme IT", "team_size_bucket": "6-15", "primary_psa": "halopsa"}), token).await;
     assert_eq!(updated.status, 200, "{}", updated.body);
     assert_eq!(updated.body["name"], "Acme IT");
     for bad in [

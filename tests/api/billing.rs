@@ -39,8 +39,7 @@ async fn state_resolves_plan_defaults_under_account_overrides() {
         .expression_attribute_values(
             ":o",
             AttributeValue::M(
-                [("escalation_mode".to_owned(), AttributeValue::Bool(true)), ("analytics".to_owned(), AttributeValue::Bool(false))]
-                    .into(),
+                [("escalation_mode".to_owned(), AttributeValue::Bool(true)), ("analytics".to_owned(), AttributeValue::Bool(false))].into(),
             ),
         )
         .send()
@@ -83,7 +82,11 @@ async fn sales_leads_are_recorded_and_bad_ones_refused() {
     let app = spawn_app().await;
     let email = unique_email();
     let reply = app
-        .post("/v1/sales-leads", &json!({"email": email, "name": "Ada", "company": "Acme", "team_size": "16-50", "source": "pricing_page"}), None)
+        .post(
+            "/v1/sales-leads",
+            &json!({"email": email, "name": "Ada", "company": "Acme", "team_size": "16-50", "source": "pricing_page"}),
+            None,
+        )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     let leads = app.store().sales_leads_by_email(&email.to_uppercase()).await.unwrap();

@@ -33,7 +33,11 @@ async fn an_invitation_is_mailed_and_joins_the_account_with_its_role() {
     let code = invite_code(&app, &email).await;
 
     let joined = app
-        .post("/v1/auth/register", &json!({"email": email.to_uppercase(), "password": PASSWORD, "name": "Eng", "account_invite_code": code}), None)
+        .post(
+            "/v1/auth/register",
+            &json!({"email": email.to_uppercase(), "password": PASSWORD, "name": "Eng", "account_invite_code": code}),
+            None,
+        )
         .await;
     assert_eq!(joined.status, 201, "{}", joined.body);
     assert_eq!(joined.body["user"]["account_id"], owner.account_id.as_str());
@@ -79,9 +83,8 @@ async fn revoke_is_idempotent_and_kills_the_code() {
     assert_eq!(delete(&app, &path, &owner.access_token).await.status, 204);
     let listed = app.get("/v1/accounts/me/invites", Some(&owner.access_token)).await;
     assert_eq!(listed.body[0]["status"], "revoked");
-    let joined = app
-        .post("/v1/auth/register", &json!({"email": email, "password": PASSWORD, "name": "X", "account_invite_code": code}), None)
-        .await;
+    let joined =
+        app.post("/v1/auth/register", &json!({"email": email, "password": PASSWORD, "name": "X", "account_invite_code": code}), None).await;
     joined.assert_error(400, "invite_invalid_or_expired");
 }
 
@@ -117,7 +120,12 @@ async fn invitation_bad_input() {
     let app = spawn_app().await;
     let owner = app.register(&unique_email()).await;
     let token = Some(owner.access_token.as_str());
-    for bad in [json!({"email": "x"}), json!({"email": "nope", "role": "viewer"}), json!({"email": unique_email(), "role": "king"}), json!({"email": unique_email(), "role": "owner"})] {
+    for bad in [
+        json!({"email": "x"}),
+        json!({"email": "nope", "role": "viewer"}),
+        json!({"email": unique_email(), "role": "king"}),
+        json!({"email": unique_email(), "role": "owner"}),
+    ] {
         app.post("/v1/accounts/me/invites", &bad, token).await.assert_error(422, "validation_failed");
     }
     app.post("/v1/accounts/me/invites/bulk", &json!({"invites": []}), token).await.assert_error(422, "validation_failed");

@@ -127,7 +127,11 @@ async fn petition_checkout_and_task_list_events_run_through_their_handlers() {
     assert_eq!((status, body["total_cents"].as_i64()), (200, Some(49900 + 9900)), "{body}");
 
     let free = app
-        .post("/v1/petitions/initiate-checkout", &serde_json::json!({"template_id": "family-petition", "plan_id": "family-self-serve"}), Some(&session.access_token))
+        .post(
+            "/v1/petitions/initiate-checkout",
+            &serde_json::json!({"template_id": "family-petition", "plan_id": "family-self-serve"}),
+            Some(&session.access_token),
+        )
         .await;
     assert_eq!(free.status, 200, "{}", free.body);
     let petition = app.get("/v1/petitions", Some(&session.access_token)).await.body[0]["id"].as_str().unwrap().to_owned();

@@ -96,7 +96,13 @@ async fn an_unverified_email_matching_a_user_is_refused_and_writes_nothing() {
         reply.assert_error(409, "oauth_email_unverified");
         let after = app.all_items().await;
         let without_states = |items: &Vec<_>| -> Vec<_> {
-            items.iter().filter(|i: &&std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| !i["pk"].as_s().unwrap().starts_with("OAUTHSTATE#")).cloned().collect()
+            items
+                .iter()
+                .filter(|i: &&std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+                    !i["pk"].as_s().unwrap().starts_with("OAUTHSTATE#")
+                })
+                .cloned()
+                .collect()
         };
         assert_eq!(without_states(&before), without_states(&after));
         assert_eq!(count(&after, "IDENTITY#"), 0);
@@ -177,9 +183,7 @@ async fn an_unconfigured_or_unknown_provider() {
     app.get(&format!("/v1/auth/google/authorize?redirect_uri={OAUTH_REDIRECT_URI}"), None)
         .await
         .assert_error(503, "provider_not_configured");
-    app.post("/v1/auth/google/callback", &json!({"code": "c", "state": "s"}), None)
-        .await
-        .assert_error(503, "provider_not_configured");
+    app.post("/v1/auth/google/callback", &json!({"code": "c", "state": "s"}), None).await.assert_error(503, "provider_not_configured");
     app.get(&format!("/v1/auth/github/authorize?redirect_uri={OAUTH_REDIRECT_URI}"), None).await.assert_error(404, "not_found");
     app.post("/v1/auth/microsoft/callback", &json!({"code": 1}), None).await.assert_error(422, "validation_failed");
     app.post_raw("/v1/auth/microsoft/callback", "application/json", "{").await.assert_error(400, "invalid_json");

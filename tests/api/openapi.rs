@@ -47,10 +47,7 @@ fn template_routes() -> BTreeSet<String> {
 fn committed_document_is_the_generated_one() {
     let generated = serde_json::to_value(local::openapi()).unwrap();
     let committed: Value = serde_json::from_str(COMMITTED).unwrap();
-    assert!(
-        generated == committed,
-        "docs/openapi.json is stale: run `cargo run -p local --bin ops -- openapi > docs/openapi.json`"
-    );
+    assert!(generated == committed, "docs/openapi.json is stale: run `cargo run -p local --bin ops -- openapi > docs/openapi.json`");
 }
 
 #[test]
@@ -70,12 +67,8 @@ async fn every_documented_operation_is_mounted() {
     for operation in operations(&document) {
         let (method, path) = operation.split_once(' ').unwrap();
         let concrete: String = path.split('/').map(|s| if s.starts_with('{') { "some-id" } else { s }).collect::<Vec<_>>().join("/");
-        let response = app
-            .http
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{concrete}", app.address))
-            .send()
-            .await
-            .unwrap();
+        let response =
+            app.http.request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{concrete}", app.address)).send().await.unwrap();
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         assert_ne!(status, 405, "{operation} is documented but not mounted with that method");

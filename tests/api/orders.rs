@@ -66,11 +66,8 @@ async fn delivered(app: &TestApp, order: &Order) -> usize {
 }
 
 async fn deliver_event(app: &TestApp, payload: &str) -> api_tests::Reply {
-    let request = app
-        .http
-        .post(format!("{}/webhooks/stripe", app.address))
-        .header("stripe-signature", sign(payload, None))
-        .body(payload.to_owned());
+    let request =
+        app.http.post(format!("{}/webhooks/stripe", app.address)).header("stripe-signature", sign(payload, None)).body(payload.to_owned());
     api_tests::Reply::from(request.send().await.unwrap()).await
 }
 
@@ -85,7 +82,8 @@ async fn a_payment_checkout_carries_the_server_amount_and_its_webhook_fulfils_on
     assert_eq!(field("line_items[0][price_data][currency]").as_deref(), Some("usd"));
     assert_eq!(field("metadata[order_id]"), Some(order.id.clone()));
 
-    let first = deliver_event(&app, &event("evt_pay_1", "checkout.session.completed", 1_800_000_000, paid_session(&order, 12_345, "usd"))).await;
+    let first =
+        deliver_event(&app, &event("evt_pay_1", "checkout.session.completed", 1_800_000_000, paid_session(&order, 12_345, "usd"))).await;
     assert_eq!(first.body["applied"], true, "{}", first.body);
     // Stripe may also send the same payment under another event id: still one delivery.
     deliver_event(&app, &event("evt_pay_2", "checkout.session.completed", 1_800_000_001, paid_session(&order, 12_345, "usd"))).await;
@@ -99,7 +97,8 @@ async fn a_payment_checkout_carries_the_server_amount_and_its_webhook_fulfils_on
 async fn a_payment_that_does_not_match_the_order_delivers_nothing() {
     let (app, order, _) = app_with_order(5_000).await;
     for (id, amount, currency) in [("evt_low", 4_999, "usd"), ("evt_eur", 5_000, "eur")] {
-        let reply = deliver_event(&app, &event(id, "checkout.session.completed", 1_800_000_000, paid_session(&order, amount, currency))).await;
+        let reply =
+            deliver_event(&app, &event(id, "checkout.session.completed", 1_800_000_000, paid_session(&order, amount, currency))).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
     assert_eq!(delivered(&app, &order).await, 0);

@@ -70,13 +70,12 @@ async fn password_change_checks_the_current_password() {
     app.post("/v1/auth/password/change", &json!({"current_password": PASSWORD, "new_password": "short"}), token)
         .await
         .assert_error(422, "validation_failed");
-    app.post("/v1/auth/password/change", &json!({"current_password": PASSWORD}), token)
-        .await
-        .assert_error(422, "validation_failed");
+    app.post("/v1/auth/password/change", &json!({"current_password": PASSWORD}), token).await.assert_error(422, "validation_failed");
     app.post("/v1/auth/password/change", &json!({"current_password": PASSWORD, "new_password": "battery staple 42"}), None)
         .await
         .assert_error(401, "unauthorized");
-    let changed = app.post("/v1/auth/password/change", &json!({"current_password": PASSWORD, "new_password": "battery staple 42"}), token).await;
+    let changed =
+        app.post("/v1/auth/password/change", &json!({"current_password": PASSWORD, "new_password": "battery staple 42"}), token).await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     let login = app.post("/v1/auth/login", &json!({"email": email, "password": "battery staple 42"}), None).await;
     assert_eq!(login.status, 200);

@@ -43,7 +43,8 @@ pub async fn detail(app: &TestApp, session: &Session, petition: &str) -> Value {
 }
 
 fn models(detail: &Value) -> Vec<String> {
-    let mut models: Vec<String> = detail["tasks"].as_array().unwrap().iter().map(|t| t["task_model_id"].as_str().unwrap().to_owned()).collect();
+    let mut models: Vec<String> =
+        detail["tasks"].as_array().unwrap().iter().map(|t| t["task_model_id"].as_str().unwrap().to_owned()).collect();
     models.sort();
     models
 }
@@ -285,7 +286,13 @@ async fn a_failed_or_crashed_fulfilment_is_finished_by_the_redelivery() {
         let failed = match crash {
             None => {
                 let mut broken = app.state.clone();
-                broken.queue = shared::queue::TaskQueue::new({ let sqs = app.sqs().await; move || sqs }, Some(format!("{}-missing", app.queue_url)));
+                broken.queue = shared::queue::TaskQueue::new(
+                    {
+                        let sqs = app.sqs().await;
+                        move || sqs
+                    },
+                    Some(format!("{}-missing", app.queue_url)),
+                );
                 shared::webhook::receive(&broken, &payload, Some(&signature), &NoFaults).await
             }
             Some(step) => shared::webhook::receive(&app.state, &payload, Some(&signature), &api_tests::CrashOnceAt::new(step)).await,

@@ -39,9 +39,7 @@ async fn logout_revokes_the_session_but_not_others() {
 
     let out = app.post("/v1/auth/logout", &json!({"refresh_token": session.refresh_token}), Some(&session.access_token)).await;
     assert_eq!(out.status, 200, "{}", out.body);
-    app.post("/v1/auth/refresh", &json!({"refresh_token": session.refresh_token}), None)
-        .await
-        .assert_error(401, "unauthorized");
+    app.post("/v1/auth/refresh", &json!({"refresh_token": session.refresh_token}), None).await.assert_error(401, "unauthorized");
     let still = app.post("/v1/auth/refresh", &json!({"refresh_token": other.body["refresh_token"]}), None).await;
     assert_eq!(still.status, 200, "{}", still.body);
 }

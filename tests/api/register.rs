@@ -13,8 +13,7 @@ async fn register_creates_a_shop_with_a_trial_and_mails_a_verification_link() {
     assert_eq!(me.body["role"], "owner");
     assert_eq!(me.body["subscription"]["status"], "trialing");
     assert_eq!(me.body["subscription"]["plan"], "pro");
-    let trial_end: chrono::DateTime<chrono::Utc> =
-        me.body["subscription"]["current_period_end"].as_str().unwrap().parse().unwrap();
+    let trial_end: chrono::DateTime<chrono::Utc> = me.body["subscription"]["current_period_end"].as_str().unwrap().parse().unwrap();
     let days = (trial_end - chrono::Utc::now()).num_hours() as f64 / 24.0;
     assert!((13.9..=14.0).contains(&days), "trial of {days} days");
 
@@ -29,9 +28,7 @@ async fn the_same_email_in_another_case_is_taken() {
     let app = spawn_app().await;
     let email = unique_email();
     app.register(&email).await;
-    let again = app
-        .post("/v1/auth/register", &json!({"email": email.to_uppercase(), "password": PASSWORD, "name": "Eve"}), None)
-        .await;
+    let again = app.post("/v1/auth/register", &json!({"email": email.to_uppercase(), "password": PASSWORD, "name": "Eve"}), None).await;
     again.assert_error(409, "email_taken");
 }
 
@@ -62,8 +59,18 @@ async fn bad_input_gets_the_error_body_and_writes_nothing() {
         ("application/json", "{\"password\": \"correct horse 9\", \"name\": \"A\"}", 422, "validation_failed"),
         ("application/json", "{\"email\": \"not-an-email\", \"password\": \"correct horse 9\", \"name\": \"A\"}", 422, "validation_failed"),
         ("application/json", "{\"email\": \"a@example.com\", \"password\": \"short\", \"name\": \"A\"}", 422, "validation_failed"),
-        ("application/json", "{\"email\": \"a@example.com\", \"password\": \"correct horse 9\", \"name\": \"  \"}", 422, "validation_failed"),
-        ("application/json", "{\"email\": \"a@example.com\", \"password\": \"correct horse 9\", \"name\": \"A\", \"admin\": true}", 422, "validation_failed"),
+        (
+            "application/json",
+            "{\"email\": \"a@example.com\", \"password\": \"correct horse 9\", \"name\": \"  \"}",
+            422,
+            "validation_failed",
+        ),
+        (
+            "application/json",
+            "{\"email\": \"a@example.com\", \"password\": \"correct horse 9\", \"name\": \"A\", \"admin\": true}",
+            422,
+            "validation_failed",
+        ),
         ("text/plain", "email=a@example.com", 415, "unsupported_media_type"),
     ];
     for (content_type, body, status, code) in cases {

@@ -1,6 +1,5 @@
 //! Billing checkout/portal against the Stripe fake, and the signed webhook.
 
-
 use api_tests::stripe_fake::{self, event, fixture, sign, subscription};
 use api_tests::{Session, TestApp, spawn_app, unique_email};
 use serde_json::{Value, json};
@@ -86,7 +85,12 @@ async fn checkout_bad_input() {
         .await
         .assert_error(400, "no_price_for_interval");
     checkout(&app, &session, json!({"plan": "enterprise", "seats": 1})).await.assert_error(400, "no_price_for_interval");
-    for bad in [json!({"plan": "pro", "seats": 0}), json!({"plan": "pro", "seats": -2}), json!({"plan": "pro"}), json!({"plan": "pro", "seats": 1, "billing_interval": "weekly"})] {
+    for bad in [
+        json!({"plan": "pro", "seats": 0}),
+        json!({"plan": "pro", "seats": -2}),
+        json!({"plan": "pro"}),
+        json!({"plan": "pro", "seats": 1, "billing_interval": "weekly"}),
+    ] {
         checkout(&app, &session, bad).await.assert_error(422, "validation_failed");
     }
     assert!(app.stripe.requests_to("/v1/checkout/sessions").await.is_empty());
@@ -279,9 +283,14 @@ async fn billing_routes_are_owner_only() {
     assert_eq!(invite.status, 201);
     let mails = app.emails_to(&email).await;
     let link = &mails[0].1;
-    let code: String = link[link.find("code=").unwrap() + 5..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let code: String =
+        link[link.find("code=").unwrap() + 5..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     let admin = app
-        .post("/v1/auth/register", &json!({"email": email, "password": api_tests::PASSWORD, "name": "Ad", "account_invite_code": code}), None)
+        .post(
+            "/v1/auth/register",
+            &json!({"email": email, "password": api_tests::PASSWORD, "name": "Ad", "account_invite_code": code}),
+            None,
+        )
         .await;
     let token = admin.body["access_token"].as_str().unwrap();
     app.post("/v1/billing/checkout-session", &json!({"plan": "pro", "seats": 1}), Some(token)).await.assert_error(403, "owner_required");

@@ -15,7 +15,8 @@ fn task_of<'a>(detail: &'a Value, model: &str) -> &'a Value {
 
 async fn task_id(app: &TestApp, session: &Session, petition: &str, preset: &str) -> String {
     let tasks = detail(app, session, petition).await["tasks"].clone();
-    let task = tasks.as_array().unwrap().iter().find(|t| t["document_type_preset_id"] == preset).unwrap_or_else(|| panic!("no {preset} task"));
+    let task =
+        tasks.as_array().unwrap().iter().find(|t| t["document_type_preset_id"] == preset).unwrap_or_else(|| panic!("no {preset} task"));
     task["id"].as_str().unwrap().to_owned()
 }
 
@@ -119,8 +120,7 @@ async fn a_redelivered_message_creates_no_second_task_and_a_poison_message_is_de
 #[tokio::test]
 async fn the_worker_handler_reports_failed_messages_as_partial_batch_failures() {
     let app = petition_app().await;
-    let event: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_str(include_str!("../../events/task-worker-sqs.json")).unwrap();
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(include_str!("../../events/task-worker-sqs.json")).unwrap();
     let response = task_worker::handle(&app.state, event).await;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     // The sample's petition does not exist in a fresh table: its message fails.
@@ -134,7 +134,15 @@ async fn upgrades_are_offered_for_the_same_preset_at_a_higher_cost_while_with_th
     let petition = bought_petition(&app, &ada, "family-basic", &[]).await;
     let evidence = task_id(&app, &ada, &petition, "evidence").await;
     let t = Some(ada.access_token.as_str());
-    let offers = |reply: Reply| reply.body.as_array().unwrap().iter().map(|o| (o["task_model_id"].as_str().unwrap().to_owned(), o["additional_cost_cents"].as_i64().unwrap())).collect::<Vec<_>>();
+    let offers = |reply: Reply| {
+        reply
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["task_model_id"].as_str().unwrap().to_owned(), o["additional_cost_cents"].as_i64().unwrap()))
+            .collect::<Vec<_>>()
+    };
     assert!(offers(app.get(&format!("/v1/tasks/{evidence}/available-upgrades"), t).await).is_empty(), "LOCKED: none offered");
     let path = format!("/v1/tasks/{evidence}/upgrade");
     app.post(&path, &json!({"task_model_id": "evidence-assisted"}), t).await.assert_error(400, "invalid_upgrade");
@@ -159,7 +167,8 @@ async fn a_paid_upgrade_switches_the_model_keeps_data_and_adds_placeholders() {
     let evidence = task_id(&app, &ada, &petition, "evidence").await;
     patch(&app, &ada, &evidence, json!({"documents": ["passport.pdf"]})).await;
 
-    let started = app.post(&format!("/v1/tasks/{evidence}/upgrade"), &json!({"task_model_id": "evidence-expert"}), Some(&ada.access_token)).await;
+    let started =
+        app.post(&format!("/v1/tasks/{evidence}/upgrade"), &json!({"task_model_id": "evidence-expert"}), Some(&ada.access_token)).await;
     assert_eq!(started.body["amount_cents"], 30000, "{}", started.body);
     let order = started.body["order_id"].as_str().unwrap().to_owned();
     let unpaid = app.get(&format!("/v1/tasks/{evidence}"), Some(&ada.access_token)).await;
@@ -183,7 +192,8 @@ async fn an_upgrade_paid_after_the_task_left_the_client_is_not_applied() {
     let petition = bought_petition(&app, &ada, "family-self-serve", &[]).await;
     submit_root_form(&app, &ada, &petition).await;
     let evidence = task_id(&app, &ada, &petition, "evidence").await;
-    let started = app.post(&format!("/v1/tasks/{evidence}/upgrade"), &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
+    let started =
+        app.post(&format!("/v1/tasks/{evidence}/upgrade"), &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
     let order = started.body["order_id"].as_str().unwrap().to_owned();
     patch(&app, &ada, &evidence, json!({"documents": ["a.pdf"]})).await;
     app.post(&format!("/v1/tasks/{evidence}/submit"), &json!({}), Some(&ada.access_token)).await;
@@ -204,7 +214,9 @@ async fn an_upgrade_effect_benefit_switches_the_existing_task_and_keeps_its_data
     let evidence = task_id(&app, &ada, &petition, "evidence").await;
     patch(&app, &ada, &evidence, json!({"documents": ["birth-certificate.pdf"]})).await;
 
-    let started = app.post(&format!("/v1/petitions/{petition}/purchase-addons"), &json!({"benefit_ids": ["expert-evidence"]}), Some(&ada.access_token)).await;
+    let started = app
+        .post(&format!("/v1/petitions/{petition}/purchase-addons"), &json!({"benefit_ids": ["expert-evidence"]}), Some(&ada.access_token))
+        .await;
     app.pay_order(started.body["order_id"].as_str().unwrap(), 20000, "evt_expert").await;
     app.run_task_worker().await;
 

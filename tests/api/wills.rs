@@ -61,7 +61,11 @@ async fn deliver_payment(app: &TestApp, order_id: &str, event_id: &str) {
 /// The text a PDF shows (literal strings of its `Tj` operators).
 fn pdf_text(pdf: &[u8]) -> String {
     let content = String::from_utf8_lossy(pdf);
-    content.split(") Tj").filter_map(|chunk| chunk.rsplit_once('(').map(|(_, text)| text.replace("\\'", "'"))).collect::<Vec<_>>().join("\n")
+    content
+        .split(") Tj")
+        .filter_map(|chunk| chunk.rsplit_once('(').map(|(_, text)| text.replace("\\'", "'")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 async fn download(app: &TestApp, will: &str, token: &str) -> (u16, Vec<u8>, String) {

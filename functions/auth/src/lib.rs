@@ -208,11 +208,7 @@ async fn users_me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<
 #[utoipa::path(patch, path = "/v1/users/me/onboarding-step", tag = "accounts", security(("bearer" = [])),
     request_body = StepBody,
     responses((status = 200, body = UserView), (status = "4XX", body = ErrorBody)))]
-async fn onboarding_step(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    ApiJson(body): ApiJson<StepBody>,
-) -> ApiResult<Json<UserView>> {
+async fn onboarding_step(State(state): State<AppState>, caller: AuthUser, ApiJson(body): ApiJson<StepBody>) -> ApiResult<Json<UserView>> {
     Ok(Json(UserView::from(&identity::set_onboarding_step(&state, caller.user_id(), body.step).await?)))
 }
 

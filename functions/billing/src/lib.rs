@@ -40,7 +40,10 @@ async fn billing_state(State(state): State<AppState>, caller: AuthUser) -> ApiRe
 /// Public. Round trips: one PutItem.
 #[utoipa::path(post, path = "/v1/sales-leads", tag = "billing", request_body = SalesLeadInput,
     responses((status = 201, body = SalesLeadReceipt), (status = "4XX", body = ErrorBody)))]
-async fn sales_lead(State(state): State<AppState>, ApiJson(input): ApiJson<SalesLeadInput>) -> ApiResult<(StatusCode, Json<SalesLeadReceipt>)> {
+async fn sales_lead(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<SalesLeadInput>,
+) -> ApiResult<(StatusCode, Json<SalesLeadReceipt>)> {
     Ok((StatusCode::CREATED, Json(billing::create_sales_lead(&state, input).await?)))
 }
 

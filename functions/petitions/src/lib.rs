@@ -39,7 +39,11 @@ async fn list_templates(State(state): State<AppState>, _caller: AuthUser) -> Api
 #[utoipa::path(get, path = "/v1/petition-templates/{template_id}/plans", tag = "petitions", security(("bearer" = [])),
     params(("template_id" = String, Path)),
     responses((status = 200, body = Vec<PetitionPlan>), (status = "4XX", body = ErrorBody)))]
-async fn list_template_plans(State(state): State<AppState>, _caller: AuthUser, Path(template_id): Path<String>) -> ApiResult<Json<Vec<PetitionPlan>>> {
+async fn list_template_plans(
+    State(state): State<AppState>,
+    _caller: AuthUser,
+    Path(template_id): Path<String>,
+) -> ApiResult<Json<Vec<PetitionPlan>>> {
     Ok(Json(petitions::plans(&state, &template_id).await?))
 }
 
@@ -87,7 +91,11 @@ async fn get_petition(State(state): State<AppState>, caller: AuthUser, Path(id):
 #[utoipa::path(get, path = "/v1/petitions/{id}/available-purchase-addons", tag = "petitions", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<Benefit>), (status = "4XX", body = ErrorBody)))]
-async fn list_available_purchase_addons(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Benefit>>> {
+async fn list_available_purchase_addons(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Benefit>>> {
     Ok(Json(petitions::available_purchase_addons(&state, caller.account_id(), &id).await?))
 }
 

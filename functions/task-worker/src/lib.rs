@@ -6,10 +6,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use shared::AppState;
 
 pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
-    let messages = event
-        .records
-        .into_iter()
-        .map(|record| (record.message_id.unwrap_or_default(), record.body.unwrap_or_default()));
+    let messages = event.records.into_iter().map(|record| (record.message_id.unwrap_or_default(), record.body.unwrap_or_default()));
     let mut response = SqsBatchResponse::default();
     for failed in shared::tasks::apply_batch(state, messages).await {
         response.add_failure(failed);

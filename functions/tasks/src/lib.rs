@@ -69,7 +69,11 @@ async fn submit_task(State(state): State<AppState>, caller: AuthUser, Path(id): 
 #[utoipa::path(get, path = "/v1/tasks/{id}/available-upgrades", tag = "tasks", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<UpgradeOffer>), (status = "4XX", body = ErrorBody)))]
-async fn list_available_upgrades(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<UpgradeOffer>>> {
+async fn list_available_upgrades(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<UpgradeOffer>>> {
     Ok(Json(tasks::available_upgrades(&state, caller.account_id(), &id).await?))
 }
 

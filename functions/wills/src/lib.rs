@@ -23,9 +23,7 @@ pub fn routes() -> ApiRoutes {
 }
 
 pub fn router(state: AppState) -> Router {
-    guarded(wizard().into_router(), state.clone())
-        .merge(download_route().into_router())
-        .with_state(state)
+    guarded(wizard().into_router(), state.clone()).merge(download_route().into_router()).with_state(state)
 }
 
 /// The guarded routes.
@@ -142,7 +140,11 @@ struct DownloadQuery {
         (status = 200, description = "The will document", content_type = "application/pdf", body = String),
         (status = "4XX", body = ErrorBody),
     ))]
-async fn download_will(State(state): State<AppState>, Path(id): Path<String>, ApiQuery(query): ApiQuery<DownloadQuery>) -> ApiResult<Response> {
+async fn download_will(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<DownloadQuery>,
+) -> ApiResult<Response> {
     let token = query.token.ok_or_else(|| ApiError::invalid_field("token", "is required"))?;
     let pdf = wills::download(&state, &token, &id).await?;
     Response::builder()

@@ -107,7 +107,8 @@ impl Intercept for Counting {
 /// Swaps the state's AWS clients for counting ones (same endpoint and credentials).
 fn count_calls(sdk: &SdkConfig, state: &mut AppState, calls: &Calls) {
     let counting = |service| Counting { service, calls: calls.clone() };
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(counting("DynamoDB")).build());
+    let dynamodb =
+        aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(counting("DynamoDB")).build());
     state.store = shared::store::Store::new(dynamodb, state.config.table_name.clone());
     let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).interceptor(counting("SQS")).build());
     state.queue = shared::queue::TaskQueue::new(move || sqs, state.config.task_queue_url.clone());
@@ -196,7 +197,13 @@ struct Bench {
 impl Bench {
     /// `n` requests, each prepared by `prepare` (not timed, not counted), then sent and
     /// timed until its whole body has arrived.
-    async fn endpoint(&mut self, function: &'static str, endpoint: &str, expect: u16, mut prepare: impl AsyncFnMut(&Fixture, usize) -> anyhow::Result<Req>) -> anyhow::Result<()> {
+    async fn endpoint(
+        &mut self,
+        function: &'static str,
+        endpoint: &str,
+        expect: u16,
+        mut prepare: impl AsyncFnMut(&Fixture, usize) -> anyhow::Result<Req>,
+    ) -> anyhow::Result<()> {
         let mut row = Row::new(function, endpoint, expect);
         row.items.0 = item_count(&self.fx).await?;
         for i in 0..self.n {
@@ -246,14 +253,25 @@ impl Bench {
 
 impl Row {
     fn new(function: &'static str, endpoint: &str, status: u16) -> Row {
-        Row { function, endpoint: endpoint.to_owned(), status, latencies: Vec::new(), calls: Vec::new(), aws_wait: Vec::new(), floor_samples: Vec::new(), items: (0, 0) }
+        Row {
+            function,
+            endpoint: endpoint.to_owned(),
+            status,
+            latencies: Vec::new(),
+            calls: Vec::new(),
+            aws_wait: Vec::new(),
+            floor_samples: Vec::new(),
+            items: (0, 0),
+        }
     }
 
     /// Σ over one request's AWS calls of the median bare call of that operation.
     fn floor(&self) -> Duration {
         self.calls[0]
             .iter()
-            .map(|call| self.floor_samples.iter().find(|(c, _)| c == call).map(|(_, s)| stats::summary(s.clone()).median).unwrap_or_default())
+            .map(|call| {
+                self.floor_samples.iter().find(|(c, _)| c == call).map(|(_, s)| stats::summary(s.clone()).median).unwrap_or_default()
+            })
             .sum()
     }
 }
@@ -263,7 +281,8 @@ async fn item_count(fx: &Fixture) -> anyhow::Result<usize> {
     let mut count = 0usize;
     let mut start = None;
     loop {
-        let page = db.scan().table_name(&fx.table).select(aws_sdk_dynamodb::types::Select::Count).set_exclusive_start_key(start).send().await?;
+        let page =
+            db.scan().table_name(&fx.table).select(aws_sdk_dynamodb::types::Select::Count).set_exclusive_start_key(start).send().await?;
         count += page.count as usize;
         match page.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
@@ -309,11 +328,17 @@ pub async fn run(n: usize) -> anyhow::Result<()> {
     let floor_before = floor_table(&bench, n.max(30)).await?;
     let (m, w, b, h) = (&main, &wills_user, &buyer, &holder);
     let login = json!({"email": main.email, "password": fixture::PASSWORD});
-    bench.endpoint("auth", "POST /v1/auth/register", 201, async |_, _| {
-        Ok(req("POST", "/v1/auth/register", None).json(json!({"email": fixture::unique_email("bench-new"), "password": fixture::PASSWORD, "name": "New"})))
-    })
-    .await?;
-    bench.endpoint("auth", "POST /v1/auth/login", 200, async |_, i| Ok(req("POST", "/v1/auth/login", None).json(login.clone()).from(address(i)))).await?;
+    bench
+        .endpoint("auth", "POST /v1/auth/register", 201, async |_, _| {
+            Ok(req("POST", "/v1/auth/register", None)
+                .json(json!({"email": fixture::unique_email("bench-new"), "password": fixture::PASSWORD, "name": "New"})))
+        })
+        .await?;
+    bench
+        .endpoint("auth", "POST /v1/auth/login", 200, async |_, i| {
+            Ok(req("POST", "/v1/auth/login", None).json(login.clone()).from(address(i)))
+        })
+        .await?;
     bench
         .endpoint("auth", "POST /v1/auth/login (unknown email → 401)", 401, async |_, i| {
             Ok(req("POST", "/v1/auth/login", None)
@@ -353,8 +378,14 @@ pub async fn run(n: usize) -> anyhow::Result<()> {
         })
         .await?;
     bench.endpoint("petitions", "GET /v1/petitions (one petition)", 200, async |_, _| Ok(req("GET", "/v1/petitions", Some(h)))).await?;
-    bench.endpoint("petitions", "GET /v1/petitions/{id}", 200, async |_, _| Ok(req("GET", format!("/v1/petitions/{petition}"), Some(h)))).await?;
-    bench.endpoint("tasks", "GET /v1/petitions/{id}/tasks", 200, async |_, _| Ok(req("GET", format!("/v1/petitions/{petition}/tasks"), Some(h)))).await?;
+    bench
+        .endpoint("petitions", "GET /v1/petitions/{id}", 200, async |_, _| Ok(req("GET", format!("/v1/petitions/{petition}"), Some(h))))
+        .await?;
+    bench
+        .endpoint("tasks", "GET /v1/petitions/{id}/tasks", 200, async |_, _| {
+            Ok(req("GET", format!("/v1/petitions/{petition}/tasks"), Some(h)))
+        })
+        .await?;
     bench.endpoint("tasks", "GET /v1/tasks/{id}", 200, async |_, _| Ok(req("GET", format!("/v1/tasks/{root_task}"), Some(h)))).await?;
     let root_data = json!({"petitioner_name": "Ada", "beneficiary_name": "Byron", "relationship": "child"});
     bench
@@ -390,7 +421,9 @@ async fn worker_row(bench: &mut Bench, buyer: &Session) -> anyhow::Result<()> {
         bench.fx.free_petition(buyer).await?;
         let bodies = bench.fx.take_queue().await?;
         let body = bodies.first().context("the checkout sent no task message")?;
-        let event: SqsEvent = serde_json::from_value(json!({"Records": [{"messageId": uuid::Uuid::new_v4().to_string(), "body": body, "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}]}))?;
+        let event: SqsEvent = serde_json::from_value(
+            json!({"Records": [{"messageId": uuid::Uuid::new_v4().to_string(), "body": body, "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}]}),
+        )?;
         bench.calls.reset();
         let started = Instant::now();
         let response = task_worker::handle(&bench.fx.state, event).await;
@@ -437,7 +470,9 @@ fn print_latency(rows: &[Row], n: usize) {
          `bare-call floor` = Σ over the request's calls of the median bare SDK call of that operation, one bare call \
          of each taken after every request (so on the same table). Medians.\n"
     );
-    println!("| function | endpoint | p50 ms | p95 ms | AWS calls | in AWS calls ms | app ms | bare-call floor ms | items in table (start → end) |");
+    println!(
+        "| function | endpoint | p50 ms | p95 ms | AWS calls | in AWS calls ms | app ms | bare-call floor ms | items in table (start → end) |"
+    );
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for row in rows {
         let s = stats::summary(row.latencies.clone());
@@ -505,7 +540,9 @@ impl Floor {
     async fn once(&self, service: &str, operation: &str) -> anyhow::Result<()> {
         let (db, table) = (&self.db, self.table.as_str());
         match (service, operation) {
-            ("DynamoDB", "GetItem") => drop(db.get_item().table_name(table).set_key(Some(key("BENCH#get"))).consistent_read(true).send().await?),
+            ("DynamoDB", "GetItem") => {
+                drop(db.get_item().table_name(table).set_key(Some(key("BENCH#get"))).consistent_read(true).send().await?)
+            }
             ("DynamoDB", "BatchGetItem") => {
                 let keys = KeysAndAttributes::builder().keys(key("BENCH#get")).keys(key("BENCH#none")).consistent_read(true).build()?;
                 drop(db.batch_get_item().request_items(table, keys).send().await?)
@@ -531,7 +568,11 @@ impl Floor {
             ),
             ("DynamoDB", "DeleteItem") => drop(db.delete_item().table_name(table).set_key(Some(key("BENCH#none"))).send().await?),
             ("DynamoDB", "TransactWriteItems") => {
-                let put = |pk: &str| Ok::<_, anyhow::Error>(TransactWriteItem::builder().put(Put::builder().table_name(table).set_item(Some(key(pk))).build()?).build());
+                let put = |pk: &str| {
+                    Ok::<_, anyhow::Error>(
+                        TransactWriteItem::builder().put(Put::builder().table_name(table).set_item(Some(key(pk))).build()?).build(),
+                    )
+                };
                 drop(db.transact_write_items().transact_items(put("BENCH#tx#a")?).transact_items(put("BENCH#tx#b")?).send().await?)
             }
             ("SQS", "SendMessage") => drop(self.sqs.send_message().queue_url(&self.queue_url).message_body("{}").send().await?),
@@ -587,7 +628,6 @@ impl Floor {
         }
         Ok(stats::summary(samples))
     }
-
 }
 
 struct FloorTable {
@@ -605,7 +645,9 @@ async fn floor_table(bench: &Bench, n: usize) -> anyhow::Result<FloorTable> {
 
 fn print_floor(before: &FloorTable, after: &FloorTable) {
     println!("### Emulator floor: bare SDK calls against moto ({} each), before and after the requests above\n", before.rows[0].2.n);
-    println!("moto's Query scans every item of the table and TransactWriteItems deep-copies it, so both grow with the table; real DynamoDB's do not.\n");
+    println!(
+        "moto's Query scans every item of the table and TransactWriteItems deep-copies it, so both grow with the table; real DynamoDB's do not.\n"
+    );
     println!("| service | operation | p50 ms ({} items) | p95 ms | p50 ms ({} items) | p95 ms |", before.items, after.items);
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for ((service, operation, b), (_, _, a)) in before.rows.iter().zip(&after.rows) {

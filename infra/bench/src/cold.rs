@@ -74,10 +74,7 @@ async fn next(State(api): State<Api>) -> Response {
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("lambda-runtime-aws-request-id", HeaderValue::from_str(&request_id).unwrap());
     headers.insert("lambda-runtime-deadline-ms", HeaderValue::from_str(&deadline.to_string()).unwrap());
-    headers.insert(
-        "lambda-runtime-invoked-function-arn",
-        HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:bench"),
-    );
+    headers.insert("lambda-runtime-invoked-function-arn", HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:bench"));
     headers.insert("lambda-runtime-trace-id", HeaderValue::from_static("Root=1-00000000-000000000000000000000000;Sampled=0"));
     (StatusCode::OK, headers, event).into_response()
 }
@@ -331,9 +328,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         event["body"] = json!(fixture::free_checkout().to_string());
         event
     };
-    let tasks_event: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("events/tasks-petition-tasks.json"))?.replace("PETITION_ID", &petition),
-    )?;
+    let tasks_event: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("events/tasks-petition-tasks.json"))?.replace("PETITION_ID", &petition))?;
     let same = |value: Value| vec![bytes(&value); total];
     let plans = read_event(root, "billing-plans.json")?;
 
@@ -471,7 +467,8 @@ async fn phases_once(env: &[(String, String)]) -> anyhow::Result<Vec<Duration>> 
         .stdin(Stdio::null())
         .output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().find_map(|l| l.strip_prefix("PHASES ")).with_context(|| format!("init-phases printed no result: {stdout}"))?;
+    let line =
+        stdout.lines().find_map(|l| l.strip_prefix("PHASES ")).with_context(|| format!("init-phases printed no result: {stdout}"))?;
     line.split_whitespace().map(|v| Ok(Duration::from_micros(v.parse()?))).collect()
 }
 

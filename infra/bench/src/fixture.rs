@@ -177,7 +177,8 @@ impl Fixture {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let mut bodies = Vec::new();
         loop {
-            let received = sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).visibility_timeout(30).send().await?;
+            let received =
+                sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).visibility_timeout(30).send().await?;
             let messages = received.messages.unwrap_or_default();
             if messages.is_empty() {
                 return Ok(bodies);

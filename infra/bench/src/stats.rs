@@ -13,7 +13,13 @@ pub struct Summary {
 pub fn summary(mut samples: Vec<Duration>) -> Summary {
     assert!(!samples.is_empty(), "no samples");
     samples.sort();
-    Summary { n: samples.len(), min: samples[0], median: percentile(&samples, 50.0), p95: percentile(&samples, 95.0), max: samples[samples.len() - 1] }
+    Summary {
+        n: samples.len(),
+        min: samples[0],
+        median: percentile(&samples, 50.0),
+        p95: percentile(&samples, 95.0),
+        max: samples[samples.len() - 1],
+    }
 }
 
 /// Nearest-rank percentile of sorted samples.

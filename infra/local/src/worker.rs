@@ -11,13 +11,8 @@ use shared::AppState;
 
 /// One receive–handle–delete round; returns how many messages it received.
 pub async fn poll_once(state: &AppState, sqs: &aws_sdk_sqs::Client, queue_url: &str, visibility_timeout: i32) -> anyhow::Result<usize> {
-    let received = sqs
-        .receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(10)
-        .visibility_timeout(visibility_timeout)
-        .send()
-        .await?;
+    let received =
+        sqs.receive_message().queue_url(queue_url).max_number_of_messages(10).visibility_timeout(visibility_timeout).send().await?;
     let messages = received.messages.unwrap_or_default();
     if messages.is_empty() {
         return Ok(0);

@@ -43,11 +43,7 @@ pub enum SubscriptionDenial {
 }
 
 /// `require_active_subscription` as a rule.
-pub fn check_subscription(
-    path: &str,
-    subscription: Option<&Subscription>,
-    now: DateTime<Utc>,
-) -> Result<(), SubscriptionDenial> {
+pub fn check_subscription(path: &str, subscription: Option<&Subscription>, now: DateTime<Utc>) -> Result<(), SubscriptionDenial> {
     if SUBSCRIPTION_GUARD_ALLOWLIST.contains(&path) {
         return Ok(());
     }

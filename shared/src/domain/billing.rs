@@ -58,10 +58,7 @@ pub fn public_plans(mut plans: Vec<Plan>) -> Vec<Plan> {
 }
 
 /// Plan defaults overridden by the account's overrides.
-pub fn resolve_features(
-    defaults: &BTreeMap<String, bool>,
-    overrides: &BTreeMap<String, bool>,
-) -> BTreeMap<String, bool> {
+pub fn resolve_features(defaults: &BTreeMap<String, bool>, overrides: &BTreeMap<String, bool>) -> BTreeMap<String, bool> {
     let mut resolved = defaults.clone();
     resolved.extend(overrides.iter().map(|(k, v)| (k.clone(), *v)));
     resolved

@@ -2,11 +2,11 @@
 //! no clock reads (callers pass `now`), no network.
 
 pub mod access;
-pub mod billing;
 pub mod account;
+pub mod billing;
 pub mod email;
 pub mod invite;
 pub mod order;
-pub mod will;
 pub mod password;
 pub mod petition;
+pub mod will;

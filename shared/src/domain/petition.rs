@@ -327,7 +327,14 @@ pub fn done_presets(tasks: &[Task]) -> BTreeSet<String> {
 
 impl Task {
     /// A new task of `model`: LOCKED while a prerequisite preset is not done, else OPEN.
-    pub fn new(petition: &Petition, origin: &str, benefit_id: Option<&str>, model: &TaskModel, done: &BTreeSet<String>, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        petition: &Petition,
+        origin: &str,
+        benefit_id: Option<&str>,
+        model: &TaskModel,
+        done: &BTreeSet<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
         let locked = model.prerequisites.iter().any(|p| !done.contains(p));
         Task {
             id: task_id(&petition.id, origin, &model.id),

@@ -44,7 +44,9 @@ pub struct Will {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WillEvent {
     /// A section was saved; `complete` says whether all sections are now complete.
-    EditSection { complete: bool },
+    EditSection {
+        complete: bool,
+    },
     Verify,
     Pay,
     Regenerate,
@@ -95,10 +97,7 @@ impl Will {
     }
 
     pub fn missing_sections(&self) -> Vec<&'static str> {
-        SECTIONS
-            .into_iter()
-            .filter(|name| !self.sections.get(*name).is_some_and(|v| validate_section(name, v).is_ok()))
-            .collect()
+        SECTIONS.into_iter().filter(|name| !self.sections.get(*name).is_some_and(|v| validate_section(name, v).is_ok())).collect()
     }
 
     /// The testator's name, for the document.

@@ -42,9 +42,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonOrForm<T> {
         }
         let bytes = body_bytes(req).await?;
         if is_form {
-            serde_urlencoded::from_bytes(&bytes)
-                .map(JsonOrForm)
-                .map_err(|e| ApiError::validation([("body".to_owned(), e.to_string())]))
+            serde_urlencoded::from_bytes(&bytes).map(JsonOrForm).map_err(|e| ApiError::validation([("body".to_owned(), e.to_string())]))
         } else {
             parse_json(&bytes).map(JsonOrForm)
         }
@@ -60,11 +58,7 @@ fn has_content_type(headers: &axum::http::HeaderMap, expected: &str) -> bool {
 }
 
 fn unsupported_media_type() -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-        "send the body as application/json",
-    )
+    ApiError::new(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json")
 }
 
 async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {

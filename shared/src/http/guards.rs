@@ -43,14 +43,12 @@ fn subscription_error(denial: SubscriptionDenial) -> ApiError {
             ApiError::new(StatusCode::PAYMENT_REQUIRED, "no_subscription", "this account has no subscription")
                 .with("upgrade_url", UPGRADE_URL)
         }
-        SubscriptionDenial::Inactive(sub) => ApiError::new(
-            StatusCode::PAYMENT_REQUIRED,
-            "subscription_inactive",
-            "this account's subscription is not active",
-        )
-        .with("status", serde_json::to_value(sub.status).unwrap_or(Value::Null))
-        .with("plan", sub.plan)
-        .with("current_period_end", sub.current_period_end.map(|t| Value::String(t.to_rfc3339())).unwrap_or(Value::Null))
-        .with("upgrade_url", UPGRADE_URL),
+        SubscriptionDenial::Inactive(sub) => {
+            ApiError::new(StatusCode::PAYMENT_REQUIRED, "subscription_inactive", "this account's subscription is not active")
+                .with("status", serde_json::to_value(sub.status).unwrap_or(Value::Null))
+                .with("plan", sub.plan)
+                .with("current_period_end", sub.current_period_end.map(|t| Value::String(t.to_rfc3339())).unwrap_or(Value::Null))
+                .with("upgrade_url", UPGRADE_URL)
+        }
     }
 }

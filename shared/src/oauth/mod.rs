@@ -150,10 +150,8 @@ pub async fn callback(state: &AppState, provider_name: &str, input: CallbackInpu
         .await?
         .filter(|p| p.expires_at > Utc::now() && p.provider == provider_name)
         .ok_or_else(invalid_state)?;
-    let claims = provider
-        .exchange(state.oauth.http(), &input.code, &pending.pkce_verifier, &pending.redirect_uri)
-        .await
-        .map_err(provider_error)?;
+    let claims =
+        provider.exchange(state.oauth.http(), &input.code, &pending.pkce_verifier, &pending.redirect_uri).await.map_err(provider_error)?;
     if claims.nonce.as_deref() != Some(pending.nonce.as_str()) {
         tracing::warn!(provider = provider_name, "ID token nonce mismatch");
         return Err(invalid_id_token());

@@ -11,13 +11,13 @@ mod client;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::subscription::RetrieveSubscription;
 use stripe_checkout::checkout_session::{
-    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-    CreateCheckoutSessionSubscriptionData, ProductData,
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionSubscriptionData,
+    ProductData,
 };
+use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_core::customer::CreateCustomer;
 use stripe_shared::CheckoutSessionMode;
 use stripe_types::Currency;

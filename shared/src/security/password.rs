@@ -3,16 +3,15 @@
 
 use std::sync::LazyLock;
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use secrecy::{ExposeSecret, SecretString};
 
 /// A hash of a random password, verified against when the email is unknown so that
 /// unknown emails and wrong passwords take similar time.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_blocking(&SecretString::from(uuid::Uuid::new_v4().to_string())).expect("hashing a dummy password")
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_blocking(&SecretString::from(uuid::Uuid::new_v4().to_string())).expect("hashing a dummy password"));
 
 fn hash_blocking(password: &SecretString) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
@@ -23,8 +22,7 @@ fn hash_blocking(password: &SecretString) -> anyhow::Result<String> {
 }
 
 fn verify_blocking(password: &SecretString, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
+    PasswordHash::new(phc).is_ok_and(|parsed| Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
 }
 
 pub async fn hash(password: SecretString) -> anyhow::Result<String> {

@@ -37,12 +37,7 @@ pub struct SalesLead {
 
 impl Store {
     pub async fn put_plan(&self, plan: &Plan) -> anyhow::Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(CATALOGUE_PK, &plan_sk(&plan.plan), plan)?))
-            .send()
-            .await?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item(CATALOGUE_PK, &plan_sk(&plan.plan), plan)?)).send().await?;
         Ok(())
     }
 
@@ -151,12 +146,8 @@ impl Store {
             request = request.set_exclusive_start_key(Some(key(&account_pk(after), ACCOUNT_SK)));
         }
         let output = request.send().await?;
-        let account_ids = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned())
-            .collect();
+        let account_ids =
+            output.items.unwrap_or_default().into_iter().filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned()).collect();
         let resume_after = output
             .last_evaluated_key
             .and_then(|k| k.get("pk").and_then(|v| v.as_s().ok()).cloned())

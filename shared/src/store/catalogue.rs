@@ -49,9 +49,8 @@ impl Store {
                 let plan = PetitionPlan { template_id: template.id.clone(), ..plan.clone() };
                 items.push(item(&pk, &format!("PLAN#{}", plan.id), &plan)?);
             }
-            let referenced = |id: &String| {
-                template.addon_benefit_ids.contains(id) || seed.plans.iter().any(|p| p.included_benefit_ids.contains(id))
-            };
+            let referenced =
+                |id: &String| template.addon_benefit_ids.contains(id) || seed.plans.iter().any(|p| p.included_benefit_ids.contains(id));
             for benefit in catalogue.benefits.iter().filter(|b| referenced(&b.id)) {
                 items.push(item(&pk, &format!("BENEFIT#{}", benefit.id), benefit)?);
             }

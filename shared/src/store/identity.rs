@@ -60,12 +60,7 @@ pub struct AccountPatch {
 impl Store {
     /// Writes a new shop in one transaction: the email claim (conditional: emails are
     /// unique case-insensitively), the owner user, the account and its trial.
-    pub async fn create_shop(
-        &self,
-        account: &Account,
-        owner: &User,
-        subscription: &Subscription,
-    ) -> Result<(), CreateUserError> {
+    pub async fn create_shop(&self, account: &Account, owner: &User, subscription: &Subscription) -> Result<(), CreateUserError> {
         self.transact_creating_user(self.shop_items(account, owner, subscription)?).await
     }
 
@@ -144,11 +139,7 @@ impl Store {
 
     /// The user and their account's subscription in one round trip (BatchGetItem),
     /// as every guarded request needs both.
-    pub async fn user_and_subscription(
-        &self,
-        user_id: &str,
-        account_id: &str,
-    ) -> anyhow::Result<(Option<User>, Option<Subscription>)> {
+    pub async fn user_and_subscription(&self, user_id: &str, account_id: &str) -> anyhow::Result<(Option<User>, Option<Subscription>)> {
         self.get_pair((&user_pk(user_id), USER_SK), (&account_pk(account_id), SUBSCRIPTION_SK)).await
     }
 
@@ -160,12 +151,7 @@ impl Store {
         self.update_user(user_id, "SET onboarding_step_completed = :v", super::n(step)).await
     }
 
-    async fn update_user(
-        &self,
-        user_id: &str,
-        expression: &str,
-        value: aws_sdk_dynamodb::types::AttributeValue,
-    ) -> anyhow::Result<()> {
+    async fn update_user(&self, user_id: &str, expression: &str, value: aws_sdk_dynamodb::types::AttributeValue) -> anyhow::Result<()> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -208,11 +194,7 @@ impl Store {
     }
 
     /// Marks a user's email verified (keeps the first time).
-    pub(crate) fn verify_email_update(
-        &self,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
+    pub(crate) fn verify_email_update(&self, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
         Ok(aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(user_id), USER_SK)))
@@ -222,11 +204,7 @@ impl Store {
             .build()?)
     }
 
-    pub(crate) fn set_password_update(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-    ) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
+    pub(crate) fn set_password_update(&self, user_id: &str, password_hash: &str) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
         Ok(aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(user_id), USER_SK)))

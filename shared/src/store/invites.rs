@@ -40,11 +40,7 @@ pub enum RevokeOutcome {
 impl Store {
     /// Writes the invite and its code item in one transaction.
     pub async fn create_invite(&self, invite: &Invite, code_digest: &str) -> anyhow::Result<()> {
-        let code = InviteCode {
-            account_id: invite.account_id.clone(),
-            invite_id: invite.id.clone(),
-            ttl: invite.expires_at.timestamp(),
-        };
+        let code = InviteCode { account_id: invite.account_id.clone(), invite_id: invite.id.clone(), ttl: invite.expires_at.timestamp() };
         let put = |item, condition: &str| -> anyhow::Result<TransactWriteItem> {
             let put = Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression(condition).build()?;
             Ok(TransactWriteItem::builder().put(put).build())
@@ -126,9 +122,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(&account_pk(&invite.account_id), &invite_sk(&invite.id))))
             .update_expression("SET used_at = :now")
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(used_at) AND attribute_not_exists(revoked_at)",
-            )
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(used_at) AND attribute_not_exists(revoked_at)")
             .expression_attribute_values(":now", s(now.to_rfc3339()))
             .build()
             .map_err(anyhow::Error::from)?;
@@ -157,4 +151,3 @@ pub enum AcceptError {
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
-

@@ -61,8 +61,8 @@ pub mod billing;
 pub mod catalogue;
 pub mod identity;
 pub mod invites;
-pub mod orders;
 pub mod oauth;
+pub mod orders;
 pub mod petitions;
 pub mod schema;
 pub mod stripe;
@@ -100,14 +100,7 @@ impl Store {
 
     /// Reads one item (strongly consistent) and maps it to `T`.
     async fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await?;
+        let output = self.client.get_item().table_name(&self.table).set_key(Some(key(pk, sk))).consistent_read(true).send().await?;
         output.item.map(|item| from_item(item)).transpose()
     }
 }
@@ -165,14 +158,11 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
 }
 
 /// For a cancelled transaction, the index of the first item whose condition failed.
-pub(crate) fn first_condition_failed(
-    err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-) -> Option<usize> {
+pub(crate) fn first_condition_failed(err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError) -> Option<usize> {
     match err {
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => e
-            .cancellation_reasons()
-            .iter()
-            .position(|reason| reason.code() == Some("ConditionalCheckFailed")),
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => {
+            e.cancellation_reasons().iter().position(|reason| reason.code() == Some("ConditionalCheckFailed"))
+        }
         _ => None,
     }
 }

@@ -19,13 +19,7 @@ impl Store {
         let mut item = item(&order_pk(&order.id), ORDER_SK, order)?;
         item.insert("gsi1pk".into(), s(account_pk(&order.account_id)));
         item.insert("gsi1sk".into(), s(format!("ORDER#{}", order.created_at.to_rfc3339())));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)").send().await?;
         Ok(())
     }
 

@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 
 pub const GSI1: &str = "gsi1";
@@ -47,9 +47,7 @@ pub async fn ensure_table(client: &Client, table: &str) -> anyhow::Result<bool> 
     client
         .update_time_to_live()
         .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder().attribute_name(TTL_ATTRIBUTE).enabled(true).build()?,
-        )
+        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(TTL_ATTRIBUTE).enabled(true).build()?)
         .send()
         .await?;
     Ok(true)

@@ -102,11 +102,7 @@ impl Store {
             .expression_attribute_values(":c", s(format!("STRIPECUSTOMER#{customer_id}")))
             .send()
             .await?;
-        Ok(output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .find_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned()))
+        Ok(output.items.unwrap_or_default().into_iter().find_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned()))
     }
 
     /// Applies a change unless the subscription already reflects a newer event

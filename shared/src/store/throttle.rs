@@ -86,12 +86,7 @@ impl Store {
     }
 
     pub async fn clear_login_failures(&self, scope: &str, subject: &str) -> anyhow::Result<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&throttle_pk(scope, subject), THROTTLE_SK)))
-            .send()
-            .await?;
+        self.client.delete_item().table_name(&self.table).set_key(Some(key(&throttle_pk(scope, subject), THROTTLE_SK))).send().await?;
         Ok(())
     }
 }

@@ -148,12 +148,7 @@ impl Store {
     }
 
     pub async fn put_one_time_token(&self, kind: OneTimeKind, digest: &str, token: &OneTimeToken) -> anyhow::Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(&onetime_pk(kind, digest), ONETIME_SK, token)?))
-            .send()
-            .await?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item(&onetime_pk(kind, digest), ONETIME_SK, token)?)).send().await?;
         Ok(())
     }
 
@@ -183,10 +178,7 @@ impl Store {
             OneTimeEffect::VerifyEmail => self.verify_email_update(user_id, now)?,
             OneTimeEffect::SetPassword { password_hash } => self.set_password_update(user_id, password_hash)?,
         };
-        let items = vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().update(update).build(),
-        ];
+        let items = vec![TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().update(update).build()];
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(true),
             Err(err) => {
@@ -196,4 +188,3 @@ impl Store {
         }
     }
 }
-

@@ -14,9 +14,10 @@ async fn main() -> anyhow::Result<()> {
     if let Some(queue_url) = state.config.task_queue_url.clone() {
         tokio::spawn(local::worker::run(state.clone(), aws_sdk_sqs::Client::new(&sdk), queue_url));
     }
-    axum::serve(listener, local::app(state)).with_graceful_shutdown(async {
-        tokio::signal::ctrl_c().await.ok();
-    })
-    .await?;
+    axum::serve(listener, local::app(state))
+        .with_graceful_shutdown(async {
+            tokio::signal::ctrl_c().await.ok();
+        })
+        .await?;
     Ok(())
 }

@@ -113,7 +113,9 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("{} {} -> {} {}", event["type"], event["id"], response.status(), response.text().await?);
         }
-        other => anyhow::bail!("unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot"),
+        other => anyhow::bail!(
+            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot"
+        ),
     }
     Ok(())
 }
