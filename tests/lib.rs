@@ -294,18 +294,34 @@ impl TestApp {
     }
 
     /// Reports a Checkout payment of `amount_cents` for `order_id` the way Stripe
-    /// does: a signed `checkout.session.completed` to the webhook.
+    /// does: a signed `checkout.session.completed` to the webhook, for the order's own
+    /// session (`cs_test_<order>`, paid by `pi_<order>`).
     pub async fn pay_order(&self, order_id: &str, amount_cents: i64, event_id: &str) -> Reply {
-        use stripe_fake::{event, fixture, sign};
-        let mut session = fixture("checkout.session");
-        session["mode"] = serde_json::json!("payment");
-        session["payment_status"] = serde_json::json!("paid");
-        session["amount_total"] = serde_json::json!(amount_cents);
-        session["currency"] = serde_json::json!("usd");
-        session["metadata"] = serde_json::json!({"order_id": order_id});
-        let payload = event(event_id, "checkout.session.completed", 1_800_000_000, session);
-        let request =
-            self.http.post(format!("{}/webhooks/stripe", self.address)).header("stripe-signature", sign(&payload, None)).body(payload);
+        let session = paid_session(order_id, amount_cents, "usd");
+        self.deliver_event(&stripe_fake::event(event_id, "checkout.session.completed", 1_800_000_000, session)).await
+    }
+
+    /// Sends a signed webhook delivery.
+    pub async fn deliver_event(&self, payload: &str) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}/webhooks/stripe", self.address))
+            .header("stripe-signature", stripe_fake::sign(payload, None))
+            .body(payload.to_owned());
         Reply::from(request.send().await.unwrap()).await
     }
+}
+
+/// A completed, paid Checkout session in payment mode for `order_id`, in Stripe's shape.
+pub fn paid_session(order_id: &str, amount_cents: i64, currency: &str) -> Value {
+    let mut session = stripe_fake::fixture("checkout.session");
+    session["id"] = serde_json::json!(format!("cs_test_{order_id}"));
+    session["mode"] = serde_json::json!("payment");
+    session["status"] = serde_json::json!("complete");
+    session["payment_status"] = serde_json::json!("paid");
+    session["payment_intent"] = serde_json::json!(format!("pi_{order_id}"));
+    session["amount_total"] = serde_json::json!(amount_cents);
+    session["currency"] = serde_json::json!(currency);
+    session["metadata"] = serde_json::json!({"order_id": order_id});
+    session
 }

@@ -49,6 +49,15 @@ struct CheckoutSessions;
 
 impl Respond for CheckoutSessions {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        // Stripe: `expires_at` must be 30 minutes to 24 hours after creation.
+        if let Some(expires_at) = form_value(request, "expires_at").and_then(|v| v.parse::<i64>().ok()) {
+            let now = chrono::Utc::now().timestamp();
+            if !(now + 1800..=now + 86_400).contains(&expires_at) {
+                let error = json!({"error": {"type": "invalid_request_error", "param": "expires_at",
+                    "message": "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation."}});
+                return ResponseTemplate::new(400).set_body_json(error);
+            }
+        }
         let mut session = fixture("checkout.session");
         let id = new_id("cs_test");
         session["id"] = json!(id);
@@ -87,6 +96,57 @@ impl Respond for Subscriptions {
     }
 }
 
+/// Refunds, one per idempotency key as Stripe does: a second request with a key whose
+/// first request is still in flight gets 409 `idempotency_key_in_use`, a later one the
+/// first answer again. Each answer takes `REFUND_LATENCY`, so concurrent requests overlap.
+#[derive(Clone, Default)]
+pub struct Refunds(Arc<Mutex<RefundState>>);
+
+#[derive(Default)]
+pub struct RefundState {
+    /// Answers by idempotency key, with when each becomes final.
+    by_key: HashMap<String, (std::time::Instant, Value)>,
+    /// Every refund created (not replays): (payment intent, amount).
+    pub created: Vec<(String, i64)>,
+    /// While set, every refund request fails with a 500 (Stripe down).
+    pub failing: bool,
+}
+
+const REFUND_LATENCY: std::time::Duration = std::time::Duration::from_millis(60);
+
+impl Respond for Refunds {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.0.lock().unwrap();
+        if state.failing {
+            return ResponseTemplate::new(500).set_body_json(json!({"error": {"type": "api_error", "message": "try again"}}));
+        }
+        let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let now = std::time::Instant::now();
+        if let Some((ready, answer)) = key.as_ref().and_then(|k| state.by_key.get(k)) {
+            if now < *ready {
+                let error = json!({"error": {"type": "idempotency_error", "code": "idempotency_key_in_use",
+                    "message": "There is currently another in-progress request using this Idempotent Key."}});
+                return ResponseTemplate::new(409).set_body_json(error);
+            }
+            return ResponseTemplate::new(200).set_body_json(answer.clone());
+        }
+        let intent = form_value(request, "payment_intent").unwrap_or_default();
+        let amount: i64 = form_value(request, "amount").and_then(|a| a.parse().ok()).unwrap_or_default();
+        if intent.is_empty() || amount <= 0 {
+            let error =
+                json!({"error": {"type": "invalid_request_error", "message": "Refunds need a payment_intent and a positive amount."}});
+            return ResponseTemplate::new(400).set_body_json(error);
+        }
+        let refund = json!({"id": new_id("re"), "object": "refund", "amount": amount, "currency": "usd",
+            "payment_intent": intent, "status": "succeeded"});
+        state.created.push((intent, amount));
+        if let Some(key) = key {
+            state.by_key.insert(key, (now + REFUND_LATENCY, refund.clone()));
+        }
+        ResponseTemplate::new(200).set_body_json(refund).set_delay(REFUND_LATENCY)
+    }
+}
+
 /// A request without the account's secret key, which Stripe refuses before anything else.
 struct WithoutTheKey;
 
@@ -100,6 +160,7 @@ impl wiremock::Match for WithoutTheKey {
 pub struct StripeFake {
     pub server: MockServer,
     pub subscriptions: Subscriptions,
+    pub refunds: Refunds,
 }
 
 impl StripeFake {
@@ -116,7 +177,9 @@ impl StripeFake {
         Mock::given(method("POST")).and(path("/v1/checkout/sessions")).respond_with(CheckoutSessions).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/billing_portal/sessions")).respond_with(PortalSessions).mount(&server).await;
         Mock::given(method("GET")).and(path_regex("^/v1/subscriptions/[^/]+$")).respond_with(subscriptions.clone()).mount(&server).await;
-        StripeFake { server, subscriptions }
+        let refunds = Refunds::default();
+        Mock::given(method("POST")).and(path("/v1/refunds")).respond_with(refunds.clone()).mount(&server).await;
+        StripeFake { server, subscriptions, refunds }
     }
 
     pub fn uri(&self) -> String {
@@ -126,6 +189,17 @@ impl StripeFake {
     /// The form bodies Stripe received at `path`, oldest first.
     pub async fn requests_to(&self, path: &str) -> Vec<Vec<(String, String)>> {
         self.server.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == path).map(form).collect()
+    }
+
+    /// The refunds created so far (replays of one idempotency key not counted):
+    /// (payment intent, amount).
+    pub fn refunds_created(&self) -> Vec<(String, i64)> {
+        self.refunds.0.lock().unwrap().created.clone()
+    }
+
+    /// Makes every refund request fail (or succeed again).
+    pub fn fail_refunds(&self, failing: bool) {
+        self.refunds.0.lock().unwrap().failing = failing;
     }
 
     /// Registers a subscription (Stripe's fixture shape) the fake will serve.

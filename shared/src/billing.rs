@@ -220,7 +220,7 @@ fn require_owner(role: crate::domain::account::Role) -> ApiResult<()> {
 pub async fn checkout_session(state: &AppState, caller: &crate::http::extract::AuthUser, input: CheckoutInput) -> ApiResult<RedirectUrl> {
     require_owner(caller.0.role)?;
     if !state.payments.is_configured() {
-        return Err(crate::payments::not_configured());
+        return Err(crate::payments::PaymentsError::NotConfigured.into());
     }
     let seats = u32::try_from(input.seats)
         .ok()
@@ -280,7 +280,7 @@ async fn stripe_customer(
 pub async fn portal_session(state: &AppState, caller: &crate::http::extract::AuthUser) -> ApiResult<RedirectUrl> {
     require_owner(caller.0.role)?;
     if !state.payments.is_configured() {
-        return Err(crate::payments::not_configured());
+        return Err(crate::payments::PaymentsError::NotConfigured.into());
     }
     let account = state.store.account(caller.account_id()).await?.ok_or_else(ApiError::not_found)?;
     let customer_id = account

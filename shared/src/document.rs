@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn renders_a_one_page_pdf_with_the_testator_and_version() {
-        let mut will = Will::new("u", Utc::now());
+        let mut will = Will::new("w".into(), "u", Utc::now());
         will.sections.insert("personal".into(), json!({"full_name": "Ada Lovelace", "date_of_birth": "1815-12-10", "address": "London"}));
         will.sections.insert("executors".into(), json!({"executors": [{"full_name": "Mary Somerville"}]}));
         will.version = 3;

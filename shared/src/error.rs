@@ -117,3 +117,14 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<crate::payments::PaymentsError> for ApiError {
+    fn from(err: crate::payments::PaymentsError) -> Self {
+        match err {
+            crate::payments::PaymentsError::NotConfigured => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "stripe_not_configured", "payments are not configured")
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}

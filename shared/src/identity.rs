@@ -271,7 +271,7 @@ async fn create_shop(
     role_at_signup: Option<String>,
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
-    let account = Account::new(account_name, now);
+    let account = Account::new(crate::new_id(), account_name, now);
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),

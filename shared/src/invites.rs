@@ -87,7 +87,7 @@ pub async fn create(state: &AppState, owner: &Owner<'_>, input: InviteInput) -> 
     }
     let account = state.store.account(owner.account_id).await?.ok_or_else(ApiError::not_found)?;
     let now = Utc::now();
-    let mut invite = Invite::new(owner.account_id, email, role, owner.user_id, now);
+    let mut invite = Invite::new(crate::new_id(), owner.account_id, email, role, owner.user_id, now);
     let code = token::generate();
     state.store.create_invite(&invite, &token::digest(&code)).await?;
     let mail = state.mailer.invitation(&account.name, &code);
@@ -127,7 +127,7 @@ pub async fn list(state: &AppState, owner: &Owner<'_>) -> ApiResult<Vec<InviteVi
     require_owner(owner)?;
     let now = Utc::now();
     let mut invites = state.store.invites(owner.account_id).await?;
-    invites.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    invites.sort_by_key(|x| std::cmp::Reverse(x.created_at));
     Ok(invites.iter().map(|i| InviteView::new(i, now)).collect())
 }
 

@@ -3,9 +3,9 @@
 pub mod billing;
 pub mod config;
 pub mod document;
-pub mod domain;
 pub mod email;
 pub mod error;
+pub mod fulfilment;
 pub mod http;
 pub mod identity;
 pub mod invites;
@@ -22,6 +22,13 @@ pub mod telemetry;
 pub mod webhook;
 pub mod wills;
 
+/// A new random id (UUID v4) for something about to be stored; the domain takes ids
+/// as arguments.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub use domain;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 

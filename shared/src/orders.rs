@@ -1,69 +1,20 @@
-//! The one fulfilment path every paid product uses: an Order with a server-computed
-//! amount, a Stripe Checkout session in payment mode (metadata `order_id`), and
-//! `fulfil` when the payment is reported. Products plug in an [`OrderKind`].
+//! Buying: an Order with a server-computed amount and a Stripe Checkout session in
+//! payment mode (metadata `order_id`), at most one open per purchasable thing; and the
+//! customer's view of their orders. Delivery is `fulfilment`'s.
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, RwLock};
-
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::domain::order::{Order, OrderStatus, Payment};
-use crate::error::ApiResult;
-use crate::payments::PaymentCheckout;
+use crate::domain::order::{Order, OrderItem, OrderStatus, RefundReason};
+use crate::error::{ApiError, ApiResult};
+use crate::payments::{PaymentCheckout, PaymentsError};
 use crate::state::AppState;
+use crate::store::orders::{OpenPurchase, OrderCursor};
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Delivers one kind of order. `deliver` must be idempotent (conditional writes keyed
-/// by the order): after a crash it runs again for the same order.
-pub trait OrderKind: Send + Sync {
-    fn kind(&self) -> &'static str;
-    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>>;
-}
-
-/// What a delivery came to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Delivery {
-    Delivered,
-    /// Paid, but it can no longer be delivered as ordered (e.g. a rival order got
-    /// the same add-on first): the order is settled `needs_refund`, never delivered
-    /// twice. The reason goes to the error log for the refund.
-    Refused(String),
-}
-
-/// Order kinds by name: the products' own ([`product_kind`]) and any registered at
-/// run time (tests register their own).
-#[derive(Default)]
-pub struct Fulfilment {
-    registered: RwLock<HashMap<&'static str, Arc<dyn OrderKind>>>,
-}
-
-impl Fulfilment {
-    pub fn register(&self, kind: Arc<dyn OrderKind>) {
-        self.registered.write().expect("fulfilment registry").insert(kind.kind(), kind);
-    }
-
-    fn get(&self, kind: &str) -> Option<Arc<dyn OrderKind>> {
-        product_kind(kind).or_else(|| self.registered.read().expect("fulfilment registry").get(kind).cloned())
-    }
-}
-
-/// The products' order kinds. Looked up only by [`fulfil`], so a function that never
-/// fulfils an order (auth, oauth, billing, task-worker) does not link their deliveries.
-fn product_kind(kind: &str) -> Option<Arc<dyn OrderKind>> {
-    use crate::{petitions, tasks, wills};
-    let kind: Arc<dyn OrderKind> = match kind {
-        wills::WILL_PAYMENT => Arc::new(wills::WillPaymentKind),
-        petitions::PETITION_CHECKOUT => Arc::new(petitions::PetitionCheckoutKind),
-        petitions::ADDON_PURCHASE => Arc::new(petitions::AddonPurchaseKind),
-        tasks::TASK_UPGRADE => Arc::new(tasks::TaskUpgradeKind),
-        _ => return None,
-    };
-    Some(kind)
-}
+/// How long a Checkout session takes payment (Stripe's default and maximum).
+const CHECKOUT_LIFETIME: Duration = Duration::hours(24);
+/// The longest page of `GET /v1/orders`.
+pub const MAX_PAGE: i32 = 100;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CheckoutStarted {
@@ -73,23 +24,79 @@ pub struct CheckoutStarted {
     pub checkout_url: Option<String>,
 }
 
-/// Stores the order and opens a Stripe Checkout session for its amount; a zero total
-/// skips payment and fulfils at once.
-pub async fn start_checkout(state: &AppState, order: Order, description: &str, email: Option<&str>) -> ApiResult<CheckoutStarted> {
-    if order.amount_cents > 0 && !state.payments.is_configured() {
-        return Err(crate::payments::not_configured());
+impl CheckoutStarted {
+    fn of(order: &Order) -> Self {
+        CheckoutStarted { order_id: order.id.clone(), total_cents: order.amount_cents, checkout_url: order.checkout_url.clone() }
     }
-    state.store.put_order(&order).await?;
-    if order.amount_cents == 0 {
-        let free = Payment { amount_cents: 0, currency: order.currency.clone(), reference: "free".into() };
-        fulfil(state, &order.id, &free).await?;
-        return Ok(CheckoutStarted { order_id: order.id, total_cents: 0, checkout_url: None });
+}
+
+/// What opening a purchase came to.
+pub enum Opened {
+    /// Pay at `checkout_url`.
+    Payment(CheckoutStarted),
+    /// Nothing is owed: the caller delivers the stored, pending order at once and
+    /// settles it with [`settle_free`].
+    Free(Box<Order>),
+}
+
+/// Opens payment of `item` for `amount_cents`, or returns the order already open for
+/// the same thing (same order, same Checkout URL) while its session takes payment.
+///
+/// Round trips: GetItem (open purchase), GetItem (its order) when there is one; else
+/// one Checkout session at Stripe and one transaction (order + open purchase).
+pub async fn start_checkout(
+    state: &AppState,
+    item: OrderItem,
+    amount_cents: i64,
+    caller: (&str, &str),
+    description: &str,
+    email: Option<&str>,
+) -> ApiResult<Opened> {
+    let (account_id, user_id) = caller;
+    let now = Utc::now();
+    let order = Order::new(crate::new_id(), item, account_id, user_id, amount_cents, now);
+    if amount_cents == 0 {
+        state.store.put_free_order(&order).await?;
+        return Ok(Opened::Free(Box::new(order)));
     }
+    if !state.payments.is_configured() {
+        return Err(PaymentsError::NotConfigured.into());
+    }
+    let purchase_key = order.item.purchase_key();
+    // Twice at most: a rival checkout that wins the race is read on the second pass.
+    for _ in 0..2 {
+        let replacing = match state.store.open_purchase(account_id, &purchase_key).await? {
+            None => None,
+            Some(open) => match state.store.order(&open.order_id).await? {
+                Some(existing) if existing.status == OrderStatus::Pending && open.expires_at > now && existing.checkout_url.is_some() => {
+                    return Ok(Opened::Payment(CheckoutStarted::of(&existing)));
+                }
+                _ => Some(open.order_id),
+            },
+        };
+        let expires_at = now + CHECKOUT_LIFETIME;
+        let mut order = order.clone();
+        order.checkout_url = Some(open_session(state, &order, expires_at, description, email).await?);
+        if state.store.put_order(&order, &OpenPurchase { order_id: order.id.clone(), expires_at }, replacing.as_deref()).await? {
+            return Ok(Opened::Payment(CheckoutStarted::of(&order)));
+        }
+    }
+    Err(ApiError::conflict("checkout_in_progress", "another checkout of this purchase is starting; try again"))
+}
+
+async fn open_session(
+    state: &AppState,
+    order: &Order,
+    expires_at: DateTime<Utc>,
+    description: &str,
+    email: Option<&str>,
+) -> ApiResult<String> {
     let base = &state.config.app_base_url;
     let url = state
         .payments
         .payment_checkout(PaymentCheckout {
             order_id: &order.id,
+            expires_at: expires_at.timestamp(),
             description,
             amount_cents: order.amount_cents,
             customer_email: email,
@@ -97,47 +104,87 @@ pub async fn start_checkout(state: &AppState, order: Order, description: &str, e
             cancel_url: format!("{base}/orders/{}", order.id),
         })
         .await?;
-    Ok(CheckoutStarted { order_id: order.id, total_cents: order.amount_cents, checkout_url: Some(url) })
+    Ok(url)
 }
 
-/// Delivers a paid order, once: checks the payment against the order's amount and
-/// currency, runs the kind's (idempotent) delivery, then settles the order
-/// conditionally. Returns a label for the webhook's record.
-pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyhow::Result<&'static str> {
-    let Some(order) = state.store.order(order_id).await? else {
-        tracing::warn!(order_id, "payment for an unknown order");
-        return Ok("unknown_order");
+/// Settles a free order its caller delivered.
+pub async fn settle_free(state: &AppState, order: &Order) -> ApiResult<CheckoutStarted> {
+    state.store.settle_order(&order.id, &[OrderStatus::Pending], OrderStatus::Fulfilled, "free", None, Utc::now()).await?;
+    Ok(CheckoutStarted { order_id: order.id.clone(), total_cents: 0, checkout_url: None })
+}
+
+/// An order as its buyer sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    /// What was bought: `petition_checkout`, `addon_purchase`, `task_upgrade` or `will_payment`.
+    pub kind: &'static str,
+    /// The thing bought: the petition, task or will it is for.
+    pub subject_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub status: OrderStatus,
+    /// Where to pay while the order is pending.
+    pub checkout_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When it was settled (fulfilled or refunded).
+    pub settled_at: Option<DateTime<Utc>>,
+    pub refund_reason: Option<RefundReason>,
+    pub refunded_cents: Option<i64>,
+}
+
+impl From<Order> for OrderView {
+    fn from(order: Order) -> Self {
+        let subject_id = match &order.item {
+            OrderItem::PetitionCheckout(c) => c.petition_id.clone(),
+            OrderItem::AddonPurchase(a) => a.petition_id.clone(),
+            OrderItem::TaskUpgrade(u) => u.task_id.clone(),
+            OrderItem::WillPayment(w) => w.will_id.clone(),
+        };
+        let pending = order.status == OrderStatus::Pending;
+        OrderView {
+            id: order.id,
+            kind: order.item.kind(),
+            subject_id,
+            amount_cents: order.amount_cents,
+            currency: order.currency,
+            status: order.status,
+            checkout_url: order.checkout_url.filter(|_| pending),
+            created_at: order.created_at,
+            settled_at: order.fulfilled_at,
+            refund_reason: order.refund.as_ref().map(|r| r.reason),
+            refunded_cents: order.refund.as_ref().filter(|r| r.id.is_some()).map(|r| r.amount_cents),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderList {
+    pub orders: Vec<OrderView>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// One of the account's orders; 404 for anyone else's (one GetItem).
+pub async fn get(state: &AppState, account_id: &str, order_id: &str) -> ApiResult<OrderView> {
+    match state.store.order(order_id).await? {
+        Some(order) if order.account_id == account_id => Ok(order.into()),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// The account's orders, newest first (one Query on GSI1 per page).
+pub async fn list(state: &AppState, account_id: &str, limit: Option<i32>, cursor: Option<&str>) -> ApiResult<OrderList> {
+    let limit = limit.unwrap_or(20);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", format!("between 1 and {MAX_PAGE}")));
+    }
+    let cursor = match cursor {
+        Some(text) => {
+            Some(OrderCursor::parse(account_id, text).ok_or_else(|| ApiError::invalid_field("cursor", "not a cursor of this list"))?)
+        }
+        None => None,
     };
-    match order.status {
-        OrderStatus::Fulfilled => return Ok("order_already_fulfilled"),
-        OrderStatus::AmountMismatch => return Ok("order_amount_mismatch"),
-        OrderStatus::NeedsRefund => return Ok("order_needs_refund"),
-        OrderStatus::Pending => {}
-    }
-    if !order.is_paid_by(payment) {
-        tracing::error!(
-            order_id,
-            expected_cents = order.amount_cents,
-            expected_currency = %order.currency,
-            paid_cents = payment.amount_cents,
-            paid_currency = %payment.currency,
-            "payment does not match the order; not fulfilled"
-        );
-        state.store.settle_order(order_id, OrderStatus::AmountMismatch, &payment.reference, Utc::now()).await?;
-        return Ok("order_amount_mismatch");
-    }
-    let kind =
-        state.fulfilment.get(&order.kind).ok_or_else(|| anyhow::anyhow!("no fulfilment registered for order kind {:?}", order.kind))?;
-    match kind.deliver(state, &order).await? {
-        Delivery::Delivered => {
-            state.store.settle_order(order_id, OrderStatus::Fulfilled, &payment.reference, Utc::now()).await?;
-            tracing::info!(order_id, kind = %order.kind, "order fulfilled");
-            Ok("order_fulfilled")
-        }
-        Delivery::Refused(reason) => {
-            state.store.settle_order(order_id, OrderStatus::NeedsRefund, &payment.reference, Utc::now()).await?;
-            tracing::error!(order_id, kind = %order.kind, reason, "paid order not deliverable; refund it");
-            Ok("order_needs_refund")
-        }
-    }
+    let page = state.store.orders_of_account(account_id, limit, cursor).await?;
+    Ok(OrderList { orders: page.orders.into_iter().map(OrderView::from).collect(), next_cursor: page.next })
 }

@@ -8,18 +8,16 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::order::Order;
+use crate::domain::order::{AddonPurchase, Delivery, Order, OrderItem, PetitionCheckout, RefundReason};
 use crate::domain::petition::{
     self, Benefit, BenefitSource, Petition, PetitionBenefit, PetitionPlan, Task, TaskMessage, Template, TemplateCatalogue,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::AuthUser;
-use crate::orders::{BoxFuture, CheckoutStarted, Delivery, OrderKind};
+use crate::orders::{CheckoutStarted, Opened};
 use crate::state::AppState;
 use crate::store::petitions::{BenefitClaim, PetitionRecord};
 
-pub const PETITION_CHECKOUT: &str = "petition_checkout";
-pub const ADDON_PURCHASE: &str = "addon_purchase";
 /// More than any template offers; bounds the work one request can ask for.
 const MAX_ADDONS: usize = 50;
 
@@ -55,24 +53,6 @@ pub struct CheckoutInput {
     pub addon_benefit_ids: Vec<String>,
 }
 
-/// What a petition checkout order delivers: snapshots taken when it was priced, so a
-/// later catalogue change cannot alter what was paid for.
-#[derive(Debug, Serialize, Deserialize)]
-struct CheckoutDelivery {
-    petition_id: String,
-    template_id: String,
-    plan_id: String,
-    root_form_task_model_id: String,
-    included: Vec<Benefit>,
-    addons: Vec<Benefit>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct AddonDelivery {
-    petition_id: String,
-    addons: Vec<Benefit>,
-}
-
 fn not_purchasable(benefit_id: String) -> ApiError {
     ApiError::bad_request("addon_not_purchasable", "this add-on cannot be bought here").with("benefit_id", benefit_id)
 }
@@ -96,24 +76,33 @@ pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: Check
     let addons = petition::choose_addons(&offered, &input.addon_benefit_ids).map_err(not_purchasable)?;
     let total = petition::checkout_total(plan, &addons);
     let included = plan.included_benefit_ids.iter().filter_map(|id| catalogue.benefits.get(id)).cloned().collect();
-    let delivery = CheckoutDelivery {
-        petition_id: uuid::Uuid::new_v4().to_string(),
+    let item = OrderItem::PetitionCheckout(PetitionCheckout {
+        petition_id: crate::new_id(),
         template_id: template.id.clone(),
         plan_id: plan.id.clone(),
         root_form_task_model_id: template.root_form_task_model_id.clone(),
         included,
         addons: addons.into_iter().cloned().collect(),
-    };
-    let order = Order::new(
-        PETITION_CHECKOUT,
-        caller.account_id(),
-        caller.user_id(),
-        total,
-        serde_json::to_value(&delivery).map_err(anyhow::Error::from)?,
-        Utc::now(),
-    );
+    });
+    let description = format!("{} petition, {} plan", template.name, plan.name);
+    checkout(state, caller, item, total, &description).await
+}
+
+/// Opens payment of a petition purchase, or delivers it at once when it is free.
+async fn checkout(state: &AppState, caller: &AuthUser, item: OrderItem, total: i64, description: &str) -> ApiResult<CheckoutStarted> {
     let user = crate::identity::current_user(state, caller.user_id()).await?;
-    crate::orders::start_checkout(state, order, &format!("{} petition, {} plan", template.name, plan.name), Some(user.email.as_str())).await
+    let caller = (caller.account_id(), caller.user_id());
+    match crate::orders::start_checkout(state, item, total, caller, description, Some(user.email.as_str())).await? {
+        Opened::Payment(started) => Ok(started),
+        Opened::Free(order) => {
+            match &order.item {
+                OrderItem::PetitionCheckout(item) => deliver_checkout(state, &order, item).await?,
+                OrderItem::AddonPurchase(item) => deliver_addons(state, &order, item).await?,
+                other => return Err(anyhow::anyhow!("not a petition order: {}", other.kind()).into()),
+            };
+            crate::orders::settle_free(state, &order).await
+        }
+    }
 }
 
 /// The caller's account's petition collection, or 404.
@@ -128,7 +117,7 @@ pub(crate) async fn owned_record(state: &AppState, account_id: &str, petition_id
 /// The caller's account's petitions, newest first (one Query on GSI1).
 pub async fn list(state: &AppState, account_id: &str) -> ApiResult<Vec<Petition>> {
     let mut petitions = state.store.petitions_of_account(account_id).await?;
-    petitions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    petitions.sort_by_key(|x| std::cmp::Reverse(x.created_at));
     Ok(petitions)
 }
 
@@ -180,17 +169,8 @@ pub async fn purchase_addons(
     let offered = catalogue.available_purchase_addons(&held(&record));
     let addons = petition::choose_addons(&offered, &input.benefit_ids).map_err(not_purchasable)?;
     let total = addons.iter().map(|b| b.cost_cents).sum();
-    let delivery = AddonDelivery { petition_id: petition.id.clone(), addons: addons.into_iter().cloned().collect() };
-    let order = Order::new(
-        ADDON_PURCHASE,
-        caller.account_id(),
-        caller.user_id(),
-        total,
-        serde_json::to_value(&delivery).map_err(anyhow::Error::from)?,
-        Utc::now(),
-    );
-    let user = crate::identity::current_user(state, caller.user_id()).await?;
-    crate::orders::start_checkout(state, order, "Petition add-ons", Some(user.email.as_str())).await
+    let item = OrderItem::AddonPurchase(AddonPurchase { petition_id: petition.id.clone(), addons: addons.into_iter().cloned().collect() });
+    checkout(state, caller, item, total, "Petition add-ons").await
 }
 
 /// One message per task effect of each benefit.
@@ -210,71 +190,45 @@ fn task_messages<'a>(petition_id: &str, benefits: impl IntoIterator<Item = &'a P
 /// Delivers a paid petition checkout: the petition, its benefit rows and root form
 /// task in one transaction (once), then the task messages (again on a retry: the
 /// worker ignores duplicates).
-pub(crate) struct PetitionCheckoutKind;
-
-impl OrderKind for PetitionCheckoutKind {
-    fn kind(&self) -> &'static str {
-        PETITION_CHECKOUT
-    }
-
-    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
-        Box::pin(async move {
-            let ordered: CheckoutDelivery = serde_json::from_value(order.deliver.clone())?;
-            let now = Utc::now();
-            let petition = Petition {
-                id: ordered.petition_id.clone(),
-                account_id: order.account_id.clone(),
-                template_id: ordered.template_id.clone(),
-                plan_id: ordered.plan_id.clone(),
-                order_id: order.id.clone(),
-                created_at: now,
-            };
-            let root_model = state
-                .store
-                .task_model(&ordered.root_form_task_model_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("root form task model {} is missing", ordered.root_form_task_model_id))?;
-            let root_task = Task::new(&petition, petition::ROOT_FORM_ORIGIN, None, &root_model, &BTreeSet::new(), now);
-            let row = |source| move |b: &Benefit| PetitionBenefit::new(b, source, &order.id, now);
-            let benefits: Vec<PetitionBenefit> = (ordered.included.iter().map(row(BenefitSource::PlanIncluded)))
-                .chain(ordered.addons.iter().map(row(BenefitSource::AddonPurchased)))
-                .collect();
-            state.store.create_petition(&petition, &benefits, &root_task, &petition::placeholders(&root_model)).await?;
-            state.queue.send(&task_messages(&petition.id, &benefits)).await?;
-            Ok(Delivery::Delivered)
-        })
-    }
+pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &PetitionCheckout) -> anyhow::Result<Delivery> {
+    let now = Utc::now();
+    let petition = Petition {
+        id: ordered.petition_id.clone(),
+        account_id: order.account_id.clone(),
+        template_id: ordered.template_id.clone(),
+        plan_id: ordered.plan_id.clone(),
+        order_id: order.id.clone(),
+        created_at: now,
+    };
+    let root_model = state
+        .store
+        .task_model(&ordered.root_form_task_model_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("root form task model {} is missing", ordered.root_form_task_model_id))?;
+    let root_task = Task::new(&petition, petition::ROOT_FORM_ORIGIN, None, &root_model, &BTreeSet::new(), now);
+    let row = |source| move |b: &Benefit| PetitionBenefit::new(b, source, &order.id, now);
+    let benefits: Vec<PetitionBenefit> = (ordered.included.iter().map(row(BenefitSource::PlanIncluded)))
+        .chain(ordered.addons.iter().map(row(BenefitSource::AddonPurchased)))
+        .collect();
+    state.store.create_petition(&petition, &benefits, &root_task, &petition::placeholders(&root_model)).await?;
+    state.queue.send(&task_messages(&petition.id, &benefits)).await?;
+    Ok(Delivery::Delivered)
 }
 
 /// Delivers add-ons bought after creation: each benefit row by conditional put, so a
-/// benefit is never held twice; one already held through another order makes this
-/// order `needs_refund` (the rest is delivered).
-pub(crate) struct AddonPurchaseKind;
-
-impl OrderKind for AddonPurchaseKind {
-    fn kind(&self) -> &'static str {
-        ADDON_PURCHASE
+/// benefit is never held twice; one already held through another order is refunded
+/// (the rest is delivered).
+pub(crate) async fn deliver_addons(state: &AppState, order: &Order, ordered: &AddonPurchase) -> anyhow::Result<Delivery> {
+    let now = Utc::now();
+    let mut delivered = Vec::new();
+    let mut refund_cents = 0;
+    for addon in &ordered.addons {
+        let row = PetitionBenefit::new(addon, BenefitSource::AddonPurchasedPostCreation, &order.id, now);
+        match state.store.claim_benefit(&ordered.petition_id, &row).await? {
+            BenefitClaim::Claimed | BenefitClaim::AlreadyOurs => delivered.push(row),
+            BenefitClaim::HeldElsewhere => refund_cents += addon.cost_cents,
+        }
     }
-
-    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
-        Box::pin(async move {
-            let ordered: AddonDelivery = serde_json::from_value(order.deliver.clone())?;
-            let now = Utc::now();
-            let mut delivered = Vec::new();
-            let mut held_elsewhere = Vec::new();
-            for addon in &ordered.addons {
-                let row = PetitionBenefit::new(addon, BenefitSource::AddonPurchasedPostCreation, &order.id, now);
-                match state.store.claim_benefit(&ordered.petition_id, &row).await? {
-                    BenefitClaim::Claimed | BenefitClaim::AlreadyOurs => delivered.push(row),
-                    BenefitClaim::HeldElsewhere => held_elsewhere.push(row.benefit_id),
-                }
-            }
-            state.queue.send(&task_messages(&ordered.petition_id, &delivered)).await?;
-            if held_elsewhere.is_empty() {
-                Ok(Delivery::Delivered)
-            } else {
-                Ok(Delivery::Refused(format!("already held through another order: {}", held_elsewhere.join(", "))))
-            }
-        })
-    }
+    state.queue.send(&task_messages(&ordered.petition_id, &delivered)).await?;
+    if refund_cents == 0 { Ok(Delivery::Delivered) } else { Ok(Delivery::Refused { reason: RefundReason::AlreadyDelivered, refund_cents }) }
 }

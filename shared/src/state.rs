@@ -9,7 +9,6 @@ use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provi
 use crate::config::Config;
 use crate::email::Mailer;
 use crate::oauth::OAuth;
-use crate::orders::Fulfilment;
 use crate::payments::Payments;
 use crate::queue::TaskQueue;
 use crate::security::jwt::JwtKeys;
@@ -67,8 +66,6 @@ pub struct AppState {
     pub oauth: Arc<OAuth>,
     pub payments: Arc<Payments>,
     pub queue: TaskQueue,
-    /// Order kinds by name: the products' own (`orders::product_kind`) and any a test registers.
-    pub fulfilment: Arc<Fulfilment>,
 }
 
 impl AppState {
@@ -88,8 +85,7 @@ impl AppState {
         let payments = Arc::new(Payments::new(config.stripe.clone()));
         let sqs = sdk.clone();
         let queue = TaskQueue::new(move || aws_sdk_sqs::Client::new(&sqs), config.task_queue_url.clone());
-        let fulfilment = Arc::new(Fulfilment::default());
-        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue, fulfilment }
+        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue }
     }
 }
 

@@ -7,14 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::domain::order::Order;
+use crate::domain::order::{self, Delivery, Order, OrderItem, RefundReason};
 use crate::domain::petition::{self, DataDirection, Petition, Task, TaskData, TaskEffect, TaskMessage, TaskModel, TaskStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::AuthUser;
-use crate::orders::{BoxFuture, Delivery, OrderKind};
+use crate::orders::Opened;
 use crate::state::AppState;
 
-pub const TASK_UPGRADE: &str = "task_upgrade";
 /// Bounds one PATCH to one DynamoDB transaction (100 items, one is the task).
 const MAX_PATCH_KEYS: usize = 50;
 /// Attempts at an optimistic read-modify-write before answering 409.
@@ -73,12 +72,8 @@ pub async fn patch_data(state: &AppState, account_id: &str, task_id: &str, value
         if !unknown.is_empty() {
             return Err(ApiError::validation(unknown));
         }
-        if !task.status.is_with_client() {
-            return Err(not_editable(task.status));
-        }
         let seen = task.updated_at;
-        task.status = TaskStatus::InProgressClient;
-        task.updated_at = Utc::now();
+        task.fill(Utc::now()).map_err(not_editable)?;
         let changes: Vec<(String, Value)> = values.clone().into_iter().collect();
         if state.store.save_task(&task, seen, &changes, &[]).await? {
             let data =
@@ -94,9 +89,8 @@ pub async fn patch_data(state: &AppState, account_id: &str, task_id: &str, value
 pub async fn submit(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<TaskDetail> {
     for _ in 0..ATTEMPTS {
         let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
-        if !task.status.is_with_client() {
-            return Err(not_editable(task.status));
-        }
+        let seen = task.updated_at;
+        task.submit(Utc::now()).map_err(not_editable)?;
         let missing: Vec<(String, String)> = data
             .iter()
             .filter(|row| row.direction == DataDirection::Input && row.value.is_null())
@@ -105,9 +99,6 @@ pub async fn submit(state: &AppState, account_id: &str, task_id: &str) -> ApiRes
         if !missing.is_empty() {
             return Err(ApiError::validation(missing));
         }
-        let seen = task.updated_at;
-        task.status = TaskStatus::Submitted;
-        task.updated_at = Utc::now();
         if state.store.save_task(&task, seen, &[], &[]).await? {
             unlock_ready(state, &task.petition_id).await?;
             return Ok(TaskDetail { task, data });
@@ -174,14 +165,6 @@ pub struct UpgradeStarted {
     pub checkout_url: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct UpgradeDelivery {
-    petition_id: String,
-    task_id: String,
-    from_task_model_id: String,
-    to_task_model_id: String,
-}
-
 fn invalid_upgrade(message: &str) -> ApiError {
     ApiError::bad_request("invalid_upgrade", message)
 }
@@ -192,67 +175,62 @@ pub async fn start_upgrade(state: &AppState, caller: &AuthUser, task_id: &str, i
     let current = model(state, &task.task_model_id).await?;
     let target = state.store.task_model(&input.task_model_id).await?.ok_or_else(|| invalid_upgrade("no such task model"))?;
     let amount = petition::upgrade_cost(task.status, &current, &target).map_err(|refusal| invalid_upgrade(refusal.message()))?;
-    let delivery = UpgradeDelivery {
+    let item = OrderItem::TaskUpgrade(order::TaskUpgrade {
         petition_id: task.petition_id.clone(),
         task_id: task.id.clone(),
         from_task_model_id: current.id.clone(),
         to_task_model_id: target.id.clone(),
-    };
-    let order = Order::new(
-        TASK_UPGRADE,
-        caller.account_id(),
-        caller.user_id(),
-        amount,
-        serde_json::to_value(&delivery).map_err(anyhow::Error::from)?,
-        Utc::now(),
-    );
+    });
     let user = crate::identity::current_user(state, caller.user_id()).await?;
-    let started = crate::orders::start_checkout(state, order, &format!("Upgrade to {}", target.name), Some(user.email.as_str())).await?;
-    Ok(UpgradeStarted { order_id: started.order_id, amount_cents: started.total_cents, checkout_url: started.checkout_url })
+    let caller = (caller.account_id(), caller.user_id());
+    let description = format!("Upgrade to {}", target.name);
+    match crate::orders::start_checkout(state, item, amount, caller, &description, Some(user.email.as_str())).await? {
+        Opened::Payment(started) => {
+            Ok(UpgradeStarted { order_id: started.order_id, amount_cents: started.total_cents, checkout_url: started.checkout_url })
+        }
+        Opened::Free(_) => Err(anyhow::anyhow!("an upgrade always costs the difference").into()),
+    }
 }
 
 /// Switches a task to another model, keeping its data and adding placeholders for
 /// the new model's extra keys; false when the task changed meanwhile.
-async fn switch(state: &AppState, mut task: Task, data: &[TaskData], from: &TaskModel, to: &TaskModel) -> anyhow::Result<bool> {
+async fn switch(
+    state: &AppState,
+    mut task: Task,
+    data: &[TaskData],
+    (from, to): (&TaskModel, &TaskModel),
+    by_order: Option<&str>,
+) -> anyhow::Result<bool> {
     let seen = task.updated_at;
-    petition::switch_model(&mut task, from, to, Utc::now());
+    petition::switch_model(&mut task, from, to, by_order, Utc::now());
     let new_rows: Vec<TaskData> = petition::placeholders(to).into_iter().filter(|row| !data.iter().any(|d| d.key == row.key)).collect();
     state.store.save_task(&task, seen, &[], &new_rows).await
 }
 
 /// Delivers a paid upgrade after checking it still holds: the task is still on the
-/// model it was priced from and still with the client. Otherwise `needs_refund`.
-pub(crate) struct TaskUpgradeKind;
-
-impl OrderKind for TaskUpgradeKind {
-    fn kind(&self) -> &'static str {
-        TASK_UPGRADE
+/// model it was priced from and still with the client. Otherwise (a rival order or a
+/// benefit got there first, the task moved on) the payment is refunded.
+pub(crate) async fn deliver_upgrade(state: &AppState, order: &Order, ordered: &order::TaskUpgrade) -> anyhow::Result<Delivery> {
+    let refused = |reason| Ok(Delivery::Refused { reason, refund_cents: order.amount_cents });
+    let (from, to) = (model(state, &ordered.from_task_model_id).await?, model(state, &ordered.to_task_model_id).await?);
+    for _ in 0..ATTEMPTS {
+        let Some((task, data)) = state.store.task_with_data(&ordered.petition_id, &ordered.task_id).await? else {
+            return refused(RefundReason::NoLongerDeliverable);
+        };
+        if task.task_model_id == to.id {
+            return match task.upgrade_order_id.as_deref() == Some(order.id.as_str()) {
+                true => Ok(Delivery::Delivered), // a retried delivery
+                false => refused(RefundReason::AlreadyDelivered),
+            };
+        }
+        if task.task_model_id != from.id || petition::upgrade_cost(task.status, &from, &to).is_err() {
+            return refused(RefundReason::NoLongerDeliverable);
+        }
+        if switch(state, task, &data, (&from, &to), Some(&order.id)).await? {
+            return Ok(Delivery::Delivered);
+        }
     }
-
-    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
-        Box::pin(async move {
-            let ordered: UpgradeDelivery = serde_json::from_value(order.deliver.clone())?;
-            let (from, to) = (model(state, &ordered.from_task_model_id).await?, model(state, &ordered.to_task_model_id).await?);
-            for _ in 0..ATTEMPTS {
-                let Some((task, data)) = state.store.task_with_data(&ordered.petition_id, &ordered.task_id).await? else {
-                    return Ok(Delivery::Refused("the task no longer exists".into()));
-                };
-                if task.task_model_id == to.id {
-                    return Ok(Delivery::Delivered); // a retried delivery
-                }
-                if task.task_model_id != from.id {
-                    return Ok(Delivery::Refused("the task changed model since the order".into()));
-                }
-                if let Err(refusal) = petition::upgrade_cost(task.status, &from, &to) {
-                    return Ok(Delivery::Refused(refusal.message().into()));
-                }
-                if switch(state, task, &data, &from, &to).await? {
-                    return Ok(Delivery::Delivered);
-                }
-            }
-            anyhow::bail!("task {} kept changing during its upgrade", ordered.task_id)
-        })
-    }
+    anyhow::bail!("task {} kept changing during its upgrade", ordered.task_id)
 }
 
 /// Applies one queue message. Idempotent: an added task has a deterministic id and a
@@ -295,7 +273,7 @@ async fn upgrade_task(state: &AppState, petition: &Petition, preset_id: &str, to
             return Ok(()); // already on an equal or better model
         }
         let data = record.data.remove(&task.id).unwrap_or_default();
-        if switch(state, task, &data, &from, to).await? {
+        if switch(state, task, &data, (&from, to), None).await? {
             return Ok(());
         }
     }

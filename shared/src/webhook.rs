@@ -56,7 +56,7 @@ fn invalid_signature(detail: &str) -> ApiError {
 
 /// Verifies and applies one delivery. `signature` is the `Stripe-Signature` header.
 pub async fn receive(state: &AppState, payload: &str, signature: Option<&str>, faults: &dyn FaultInjector) -> ApiResult<WebhookOutcome> {
-    let secret = state.config.stripe.webhook_secret.as_ref().ok_or_else(crate::payments::not_configured)?;
+    let secret = state.config.stripe.webhook_secret.as_ref().ok_or(crate::payments::PaymentsError::NotConfigured)?;
     let signature = signature.ok_or_else(|| invalid_signature("missing Stripe-Signature header"))?;
     let event = Webhook::construct_event(payload, signature, secret.expose_secret()).map_err(|err| match err {
         WebhookError::BadParse(detail) => ApiError::bad_request("invalid_payload", format!("not a Stripe event: {detail}")),
@@ -94,7 +94,7 @@ async fn apply(state: &AppState, event_id: &str, created: i64, object: EventObje
             let Some(subscription_id) = session.subscription.as_ref().map(|s| s.id().as_str().to_owned()) else {
                 return Ok("ignored_no_subscription");
             };
-            let details = state.payments.subscription(&subscription_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let details = state.payments.subscription(&subscription_id).await?;
             let mut change = change_from(state, &details).await?;
             change.status = Some(SubscriptionStatus::Active);
             (session.customer.as_ref().map(|c| c.id().as_str().to_owned()), change)
@@ -139,16 +139,18 @@ async fn fulfil_order(state: &AppState, session: &stripe_shared::CheckoutSession
     let Some(order_id) = session.metadata.as_ref().and_then(|m| m.get("order_id")) else {
         return Ok("ignored_no_order");
     };
-    if !matches!(session.payment_status.as_str(), "paid" | "no_payment_required") {
-        // Delayed payment methods complete later (checkout.session.async_payment_succeeded).
+    // Only money received counts: `no_payment_required` or an open session is not a
+    // payment. Delayed methods complete later (checkout.session.async_payment_succeeded).
+    if session.status.as_ref().map(|s| s.as_str()) != Some("complete") || session.payment_status.as_str() != "paid" {
         return Ok("awaiting_payment");
     }
     let payment = Payment {
         amount_cents: session.amount_total.unwrap_or_default(),
         currency: session.currency.as_ref().map(|c| c.to_string()).unwrap_or_default(),
         reference: session.id.as_str().to_owned(),
+        payment_intent: session.payment_intent.as_ref().map(|p| p.id().as_str().to_owned()),
     };
-    crate::orders::fulfil(state, order_id, &payment).await
+    crate::fulfilment::fulfil(state, order_id, &payment).await
 }
 
 /// The local view of a Stripe subscription: status, plan (by price id), seats, period.

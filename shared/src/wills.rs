@@ -5,14 +5,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::order::Order;
-use crate::domain::will::{self, TransitionError, WILL_PRICE_CENTS, Will, WillEvent, WillStatus};
+use crate::domain::order::{self, Delivery, Order, OrderItem, RefundReason};
+use crate::domain::will::{self, TransitionError, WILL_PRICE_CENTS, Will, WillEvent, WillPaymentOutcome, WillStatus};
 use crate::error::{ApiError, ApiResult};
-use crate::orders::{BoxFuture, CheckoutStarted, Delivery, OrderKind};
+use crate::orders::{CheckoutStarted, Opened};
 use crate::state::AppState;
 use crate::store::wills::WillPayment;
 
-pub const WILL_PAYMENT: &str = "will_payment";
+/// Attempts at an optimistic read-modify-write of a will.
+const ATTEMPTS: usize = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WillSummary {
@@ -84,7 +85,7 @@ async fn load(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<Will>
 }
 
 pub async fn create(state: &AppState, user_id: &str) -> ApiResult<WillView> {
-    let will = Will::new(user_id, Utc::now());
+    let will = Will::new(crate::new_id(), user_id, Utc::now());
     state.store.create_will(&will).await?;
     view(state, &will)
 }
@@ -92,7 +93,7 @@ pub async fn create(state: &AppState, user_id: &str) -> ApiResult<WillView> {
 /// The caller's wills, newest first (one Query).
 pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<WillSummary>> {
     let mut wills: Vec<WillSummary> = state.store.wills_of_user(user_id).await?;
-    wills.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    wills.sort_by_key(|x| std::cmp::Reverse(x.created_at));
     Ok(wills)
 }
 
@@ -106,7 +107,7 @@ pub async fn put_section(state: &AppState, user_id: &str, will_id: &str, section
     if !will::is_section(section) {
         return Err(ApiError::bad_request("unknown_section", format!("there is no section {section:?}")));
     }
-    will::validate_section(section, &content).map_err(ApiError::validation)?;
+    will::validate_section(section, &content, Utc::now().date_naive()).map_err(ApiError::validation)?;
     let mut will = load(state, user_id, will_id).await?;
     let seen = will.updated_at;
     will.sections.insert(section.to_owned(), content);
@@ -150,18 +151,24 @@ pub async fn verify(state: &AppState, user_id: &str, will_id: &str) -> ApiResult
     view(state, &will)
 }
 
-/// Starts payment for a verified, unpaid will (Order kind `will_payment`).
+/// Starts payment for a verified, unpaid will (Order kind `will_payment`); a second
+/// checkout while one is open returns the same order.
 pub async fn checkout(state: &AppState, user_id: &str, account_id: &str, will_id: &str) -> ApiResult<CheckoutStarted> {
     let will = load(state, user_id, will_id).await?;
     if will.paid_at.is_some() {
-        return Err(ApiError::bad_request("already_paid", "this will is paid for; edit, verify and regenerate instead"));
+        return Err(ApiError::conflict("already_paid", "this will is paid for; edit, verify and regenerate instead"));
     }
     if will.status != WillStatus::Verified {
         return Err(ApiError::bad_request("verification_required", "verify the will before paying"));
     }
     let user = crate::identity::current_user(state, user_id).await?;
-    let order = Order::new(WILL_PAYMENT, account_id, user_id, WILL_PRICE_CENTS, serde_json::json!({"will_id": will.id}), Utc::now());
-    crate::orders::start_checkout(state, order, "Will document", Some(user.email.as_str())).await
+    let item = OrderItem::WillPayment(order::WillPayment { will_id: will.id });
+    match crate::orders::start_checkout(state, item, WILL_PRICE_CENTS, (account_id, user_id), "Will document", Some(user.email.as_str()))
+        .await?
+    {
+        Opened::Payment(started) => Ok(started),
+        Opened::Free(_) => Err(ApiError::Internal(anyhow::anyhow!("a will is never free"))),
+    }
 }
 
 /// A fresh document version for a paid will that was edited and verified again.
@@ -196,25 +203,26 @@ pub async fn download(state: &AppState, token: &str, will_id: &str) -> ApiResult
     Ok(crate::document::render_will(&will))
 }
 
-/// Delivers a paid will: a completed Payment, `paid_at`, status generated.
-pub(crate) struct WillPaymentKind;
-
-impl OrderKind for WillPaymentKind {
-    fn kind(&self) -> &'static str {
-        WILL_PAYMENT
+/// Delivers a paid will: a completed Payment, `paid_at`, status generated. A will
+/// already paid through another order refuses the payment (it is refunded).
+pub(crate) async fn deliver_payment(state: &AppState, order: &Order, item: &order::WillPayment) -> anyhow::Result<Delivery> {
+    for _ in 0..ATTEMPTS {
+        let mut will =
+            state.store.will(&order.user_id, &item.will_id).await?.ok_or_else(|| anyhow::anyhow!("payment for a missing will"))?;
+        let seen = will.updated_at;
+        let now = Utc::now();
+        match will.pay(&order.id, now) {
+            WillPaymentOutcome::AlreadyRecorded => return Ok(Delivery::Delivered),
+            WillPaymentOutcome::PaidByAnotherOrder => {
+                return Ok(Delivery::Refused { reason: RefundReason::AlreadyDelivered, refund_cents: order.amount_cents });
+            }
+            WillPaymentOutcome::Recorded => {}
+        }
+        let payment =
+            WillPayment { will_id: will.id.clone(), order_id: order.id.clone(), amount_cents: order.amount_cents, completed_at: now };
+        if state.store.record_will_payment(&will, seen, &payment).await? {
+            return Ok(Delivery::Delivered);
+        }
     }
-
-    fn deliver<'a>(&'a self, state: &'a AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
-        Box::pin(async move {
-            let will_id = order.deliver["will_id"].as_str().ok_or_else(|| anyhow::anyhow!("will order without will_id"))?;
-            let payment = WillPayment {
-                will_id: will_id.to_owned(),
-                order_id: order.id.clone(),
-                amount_cents: order.amount_cents,
-                completed_at: Utc::now(),
-            };
-            state.store.record_will_payment(&order.user_id, &payment).await?;
-            Ok(Delivery::Delivered)
-        })
-    }
+    anyhow::bail!("the will kept changing while its payment was recorded")
 }

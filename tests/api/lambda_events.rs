@@ -140,3 +140,14 @@ async fn petition_checkout_and_task_list_events_run_through_their_handlers() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body[0]["task_model_id"], "family-root-form");
 }
+
+/// The orders list through the billing handler, with a fresh bearer token.
+#[tokio::test]
+async fn the_orders_list_event_runs_through_the_billing_handler() {
+    let app = spawn_app().await;
+    let session = app.register(&api_tests::unique_email()).await;
+    let (status, body) =
+        call(shared::http::serve(billing::router(app.state.clone())), fresh_event("billing-orders.json", &session.access_token, "")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["orders"], serde_json::json!([]));
+}

@@ -1,145 +1,274 @@
-//! Orders and the one fulfilment path, with a test order kind (the product kinds plug
-//! in the same way).
+//! Money: one open order per purchasable thing, paid ⇔ delivered or refunded exactly
+//! once (under duplicate and concurrent webhook deliveries, crashes and a Stripe
+//! outage), and the orders API.
+//!
+//! The Stripe fake stands for these documented behaviours of Stripe's API: a refund
+//! request with a used idempotency key replays the first answer, and one sent while
+//! the first is in flight gets 409 `idempotency_key_in_use`
+//! (docs.stripe.com/api/idempotent_requests); Checkout's `expires_at` must lie 30
+//! minutes to 24 hours ahead.
 
-use std::sync::Arc;
-
-use api_tests::stripe_fake::{event, fixture, sign};
-use api_tests::{TestApp, spawn_app, unique_email};
+use api_tests::{Session, TestApp, paid_session, spawn_app, unique_email};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
-use shared::domain::order::{Order, OrderStatus};
-use shared::orders::{BoxFuture, Delivery, OrderKind};
+use shared::domain::order::{OrderStatus, RefundReason};
 use shared::webhook::{NoFaults, Step};
 
-/// Delivers by writing one item per order, conditionally (idempotent, as required).
-struct TestDelivery;
+use crate::petitions::{bought_petition, petition_app};
+use crate::tasks::{submit_root_form, task_id};
+use crate::wills::verified_will;
 
-impl OrderKind for TestDelivery {
-    fn kind(&self) -> &'static str {
-        "test_delivery"
-    }
+async fn will_checkout(app: &TestApp, session: &Session, will: &str) -> api_tests::Reply {
+    app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&session.access_token)).await
+}
 
-    fn deliver<'a>(&'a self, state: &'a shared::AppState, order: &'a Order) -> BoxFuture<'a, anyhow::Result<Delivery>> {
-        Box::pin(async move {
-            let put = state
-                .store
+fn order_id(reply: &api_tests::Reply) -> String {
+    reply.body["order_id"].as_str().unwrap_or_else(|| panic!("no order: {}", reply.body)).to_owned()
+}
+
+/// Lets the account's open checkouts lapse, as 24 hours would (their sessions expire),
+/// so that a new checkout of the same thing opens a second order.
+async fn expire_open_checkouts(app: &TestApp, account_id: &str) {
+    for item in app.all_items().await {
+        let sk = item["sk"].as_s().unwrap();
+        if item["pk"].as_s().unwrap() == &format!("ACCOUNT#{account_id}") && sk.starts_with("PURCHASE#") {
+            app.store()
                 .client()
-                .put_item()
-                .table_name(state.store.table())
-                .item("pk", AttributeValue::S(format!("DELIVERY#{}", order.id)))
-                .item("sk", AttributeValue::S("DELIVERY".into()))
-                .condition_expression("attribute_not_exists(pk)")
+                .update_item()
+                .table_name(app.store().table())
+                .key("pk", item["pk"].clone())
+                .key("sk", item["sk"].clone())
+                .update_expression("SET expires_at = :past")
+                .expression_attribute_values(":past", AttributeValue::S("2000-01-01T00:00:00Z".into()))
                 .send()
-                .await;
-            match put {
-                Ok(_) => Ok(Delivery::Delivered),
-                Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(Delivery::Delivered),
-                Err(err) => Err(err.into()),
-            }
-        })
+                .await
+                .unwrap();
+        }
     }
 }
 
-async fn app_with_order(amount_cents: i64) -> (TestApp, Order, Option<String>) {
+async fn status(app: &TestApp, order: &str) -> OrderStatus {
+    app.store().order(order).await.unwrap().unwrap().status
+}
+
+#[tokio::test]
+async fn a_second_checkout_of_the_same_thing_returns_the_open_order_and_a_paid_will_is_unpurchasable() {
     let app = spawn_app().await;
-    app.state.fulfilment.register(Arc::new(TestDelivery));
-    let session = app.register(&unique_email()).await;
-    let order = Order::new("test_delivery", &session.account_id, &session.user_id, amount_cents, json!({"thing": 1}), chrono::Utc::now());
-    let started = shared::orders::start_checkout(&app.state, order.clone(), "A test thing", Some(&session.email)).await.unwrap();
-    assert_eq!(started.order_id, order.id);
-    (app, order, started.checkout_url)
-}
-
-fn paid_session(order: &Order, amount: i64, currency: &str) -> serde_json::Value {
-    let mut session = fixture("checkout.session");
-    session["id"] = json!(format!("cs_test_{}", order.id));
-    session["mode"] = json!("payment");
-    session["payment_status"] = json!("paid");
-    session["amount_total"] = json!(amount);
-    session["currency"] = json!(currency);
-    session["metadata"] = json!({"order_id": order.id});
-    session
-}
-
-async fn delivered(app: &TestApp, order: &Order) -> usize {
-    app.all_items().await.iter().filter(|i| i["pk"].as_s().unwrap() == &format!("DELIVERY#{}", order.id)).count()
-}
-
-async fn deliver_event(app: &TestApp, payload: &str) -> api_tests::Reply {
-    let request =
-        app.http.post(format!("{}/webhooks/stripe", app.address)).header("stripe-signature", sign(payload, None)).body(payload.to_owned());
-    api_tests::Reply::from(request.send().await.unwrap()).await
-}
-
-#[tokio::test]
-async fn a_payment_checkout_carries_the_server_amount_and_its_webhook_fulfils_once() {
-    let (app, order, url) = app_with_order(12_345).await;
-    assert!(url.unwrap().starts_with("https://checkout.stripe.test/"));
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let first = will_checkout(&app, &ada, &will).await;
+    let again = will_checkout(&app, &ada, &will).await;
+    assert_eq!((order_id(&again), &again.body["checkout_url"]), (order_id(&first), &first.body["checkout_url"]));
+    // Concurrent checkouts of one thing open one order between them.
+    let other = verified_will(&app, &ada).await;
+    let replies = futures::future::join_all((0..8).map(|_| will_checkout(&app, &ada, &other))).await;
+    let ids: std::collections::BTreeSet<String> = replies.iter().map(order_id).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    // The Checkout session ends when the open order does.
     let form = &app.stripe.requests_to("/v1/checkout/sessions").await[0];
-    let field = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-    assert_eq!(field("mode").as_deref(), Some("payment"));
-    assert_eq!(field("line_items[0][price_data][unit_amount]").as_deref(), Some("12345"));
-    assert_eq!(field("line_items[0][price_data][currency]").as_deref(), Some("usd"));
-    assert_eq!(field("metadata[order_id]"), Some(order.id.clone()));
+    let expires_at: i64 = form.iter().find(|(k, _)| k == "expires_at").unwrap().1.parse().unwrap();
+    assert!(expires_at > chrono::Utc::now().timestamp() + 23 * 3600 - 60);
 
-    let first =
-        deliver_event(&app, &event("evt_pay_1", "checkout.session.completed", 1_800_000_000, paid_session(&order, 12_345, "usd"))).await;
-    assert_eq!(first.body["applied"], true, "{}", first.body);
-    // Stripe may also send the same payment under another event id: still one delivery.
-    deliver_event(&app, &event("evt_pay_2", "checkout.session.completed", 1_800_000_001, paid_session(&order, 12_345, "usd"))).await;
-    assert_eq!(delivered(&app, &order).await, 1);
-    let stored = app.store().order(&order.id).await.unwrap().unwrap();
-    assert_eq!(stored.status, OrderStatus::Fulfilled);
-    assert_eq!(stored.payment_reference, Some(format!("cs_test_{}", order.id)));
+    assert_eq!(app.pay_order(&order_id(&first), 9900, "evt_will_paid").await.status, 200);
+    will_checkout(&app, &ada, &will).await.assert_error(409, "already_paid");
 }
 
 #[tokio::test]
-async fn a_payment_that_does_not_match_the_order_delivers_nothing() {
-    let (app, order, _) = app_with_order(5_000).await;
-    for (id, amount, currency) in [("evt_low", 4_999, "usd"), ("evt_eur", 5_000, "eur")] {
-        let reply =
-            deliver_event(&app, &event(id, "checkout.session.completed", 1_800_000_000, paid_session(&order, amount, currency))).await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+async fn a_second_upgrade_checkout_returns_the_open_order() {
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    let petition = bought_petition(&app, &ada, "family-self-serve", &[]).await;
+    submit_root_form(&app, &ada, &petition).await;
+    let evidence = task_id(&app, &ada, &petition, "evidence").await;
+    let path = format!("/v1/tasks/{evidence}/upgrade");
+    let first = app.post(&path, &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
+    let again = app.post(&path, &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
+    assert_eq!(order_id(&first), order_id(&again));
+    assert_eq!(first.body["checkout_url"], again.body["checkout_url"]);
+}
+
+#[tokio::test]
+async fn a_will_paid_through_two_orders_is_delivered_once_and_the_other_payment_refunded_once() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let first = order_id(&will_checkout(&app, &ada, &will).await);
+    expire_open_checkouts(&app, &ada.account_id).await;
+    let second = order_id(&will_checkout(&app, &ada, &will).await);
+    assert_ne!(first, second);
+
+    // Both paid; each event delivered three times at once.
+    let deliveries = [&first, &second].into_iter().flat_map(|order| {
+        let payload = stripe_event(&format!("evt_{order}"), &paid_session(order, 9900, "usd"));
+        (0..3).map(move |_| payload.clone())
+    });
+    let replies = futures::future::join_all(deliveries.map(|payload| {
+        let app = &app;
+        async move { app.deliver_event(&payload).await }
+    }))
+    .await;
+    assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
+
+    assert_eq!(app.store().will_payments(&ada.user_id, &will).await.unwrap().len(), 1);
+    let statuses = [status(&app, &first).await, status(&app, &second).await];
+    let refunds = app.stripe.refunds_created();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    let refunded = if statuses[0] == OrderStatus::Refunded { &first } else { &second };
+    assert!(statuses.contains(&OrderStatus::Fulfilled) && statuses.contains(&OrderStatus::Refunded), "{statuses:?}");
+    assert_eq!(refunds[0], (format!("pi_{refunded}"), 9900));
+    let stored = app.store().order(refunded).await.unwrap().unwrap();
+    assert_eq!(stored.refund.as_ref().map(|r| (r.reason, r.id.is_some())), Some((RefundReason::AlreadyDelivered, true)));
+    let mails = app.emails_to(&ada.email).await;
+    assert_eq!(mails.iter().filter(|(subject, _)| subject == "Your payment was refunded").count(), 1);
+}
+
+#[tokio::test]
+async fn a_task_upgrade_bought_twice_is_delivered_once_and_refunded_once() {
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    let petition = bought_petition(&app, &ada, "family-self-serve", &[]).await;
+    submit_root_form(&app, &ada, &petition).await;
+    let evidence = task_id(&app, &ada, &petition, "evidence").await;
+    let path = format!("/v1/tasks/{evidence}/upgrade");
+    let first = app.post(&path, &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
+    let amount = first.body["amount_cents"].as_i64().unwrap();
+    expire_open_checkouts(&app, &ada.account_id).await;
+    let second = app.post(&path, &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
+    let (first, second) = (order_id(&first), order_id(&second));
+    assert_ne!(first, second);
+
+    let (a, b) = tokio::join!(app.pay_order(&first, amount, "evt_up_1"), app.pay_order(&second, amount, "evt_up_2"));
+    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    // Redeliveries change nothing.
+    app.pay_order(&first, amount, "evt_up_1").await;
+    app.pay_order(&second, amount, "evt_up_2").await;
+
+    let mut statuses = [status(&app, &first).await, status(&app, &second).await];
+    statuses.sort_by_key(|s| format!("{s:?}"));
+    assert_eq!(statuses, [OrderStatus::Fulfilled, OrderStatus::Refunded]);
+    let refunds = app.stripe.refunds_created();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].1, amount);
+    let task = app.get(&format!("/v1/tasks/{evidence}"), Some(&ada.access_token)).await.body;
+    assert_eq!(task["task_model_id"], "evidence-assisted");
+}
+
+fn stripe_event(id: &str, session: &serde_json::Value) -> String {
+    api_tests::stripe_fake::event(id, "checkout.session.completed", 1_800_000_000, session.clone())
+}
+
+#[tokio::test]
+async fn a_payment_that_does_not_match_its_order_is_refunded_once_whatever_the_duplicates() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let order = order_id(&will_checkout(&app, &ada, &will).await);
+    let low = stripe_event("evt_low", &paid_session(&order, 4999, "usd"));
+    let replies = futures::future::join_all((0..5).map(|_| app.deliver_event(&low))).await;
+    assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
+    // The same payment under another event id: still one refund.
+    app.deliver_event(&stripe_event("evt_low_again", &paid_session(&order, 4999, "usd"))).await;
+
+    assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), 4999)]);
+    let stored = app.store().order(&order).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Refunded);
+    assert_eq!(stored.refund.map(|r| r.reason), Some(RefundReason::AmountMismatch));
+    assert!(app.store().will(&ada.user_id, &will).await.unwrap().unwrap().paid_at.is_none(), "nothing delivered");
+}
+
+#[tokio::test]
+async fn a_crash_between_refund_and_settle_refunds_once() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let order = order_id(&will_checkout(&app, &ada, &will).await);
+    let payload = stripe_event("evt_eur", &paid_session(&order, 9900, "eur"));
+    let signature = api_tests::stripe_fake::sign(&payload, None);
+    // The first attempt refunds, then dies before anything is written.
+    app.state.payments.refund(&format!("pi_{order}"), 9900, &format!("refund-cs_test_{order}")).await.unwrap();
+    // Another settles, then dies before the event's processed mark.
+    let crash = api_tests::CrashOnceAt::new(Step::Applied);
+    assert!(shared::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
+    let retry = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
+    assert!(retry.applied);
+    assert_eq!(app.stripe.refunds_created().len(), 1);
+    assert_eq!(status(&app, &order).await, OrderStatus::Refunded);
+}
+
+#[tokio::test]
+async fn a_refund_stripe_refuses_is_kept_as_refund_failed_and_retried_by_the_redelivery() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let order = order_id(&will_checkout(&app, &ada, &will).await);
+    let payload = stripe_event("evt_mismatch", &paid_session(&order, 100, "usd"));
+    app.stripe.fail_refunds(true);
+    assert_eq!(app.deliver_event(&payload).await.status, 500, "Stripe retries the event");
+    let stored = app.store().order(&order).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.refund.map(|r| r.id)), (OrderStatus::RefundFailed, Some(None)));
+
+    app.stripe.fail_refunds(false);
+    assert_eq!(app.deliver_event(&payload).await.status, 200);
+    assert_eq!(status(&app, &order).await, OrderStatus::Refunded);
+    assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), 100)]);
+}
+
+#[tokio::test]
+async fn a_session_that_is_not_paid_delivers_nothing() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let order = order_id(&will_checkout(&app, &ada, &will).await);
+    let mut free = paid_session(&order, 9900, "usd");
+    free["payment_status"] = json!("no_payment_required");
+    let mut open = paid_session(&order, 9900, "usd");
+    open["status"] = json!("open");
+    for (id, session) in [("evt_free", free), ("evt_open", open)] {
+        assert_eq!(app.deliver_event(&stripe_event(id, &session)).await.status, 200);
     }
-    assert_eq!(delivered(&app, &order).await, 0);
-    assert_eq!(app.store().order(&order.id).await.unwrap().unwrap().status, OrderStatus::AmountMismatch);
-    assert_eq!(app.store().stripe_event("evt_low").await.unwrap().unwrap().outcome.as_deref(), Some("order_amount_mismatch"));
-    // A later correct-looking payment cannot revive a flagged order.
-    deliver_event(&app, &event("evt_ok", "checkout.session.completed", 1_800_000_100, paid_session(&order, 5_000, "usd"))).await;
-    assert_eq!(delivered(&app, &order).await, 0);
+    assert_eq!(status(&app, &order).await, OrderStatus::Pending);
+    assert!(app.store().will(&ada.user_id, &will).await.unwrap().unwrap().paid_at.is_none());
 }
 
 #[tokio::test]
-async fn concurrent_deliveries_of_the_payment_fulfil_once() {
-    let (app, order, _) = app_with_order(900).await;
-    let payload = event("evt_pay_dup", "checkout.session.completed", 1_800_000_000, paid_session(&order, 900, "usd"));
-    let replies = futures::future::join_all((0..20).map(|_| deliver_event(&app, &payload))).await;
-    assert!(replies.iter().all(|r| r.status == 200));
-    assert_eq!(replies.iter().filter(|r| r.body["applied"] == true).count(), 1);
-    assert_eq!(delivered(&app, &order).await, 1);
-    assert_eq!(app.store().order(&order.id).await.unwrap().unwrap().status, OrderStatus::Fulfilled);
-}
-
-#[tokio::test]
-async fn a_crash_during_fulfilment_is_finished_by_the_redelivery() {
-    for step in [Step::Recorded, Step::Applied] {
-        let (app, order, _) = app_with_order(700).await;
-        let payload = event("evt_pay_crash", "checkout.session.completed", 1_800_000_000, paid_session(&order, 700, "usd"));
-        let signature = sign(&payload, None);
-        let crash = api_tests::CrashOnceAt::new(step);
-        assert!(shared::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
-        let retry = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
-        assert!(retry.applied, "{step:?}");
-        assert_eq!(delivered(&app, &order).await, 1, "{step:?}");
-        assert_eq!(app.store().order(&order.id).await.unwrap().unwrap().status, OrderStatus::Fulfilled, "{step:?}");
+async fn orders_are_listed_newest_first_page_by_page_and_only_to_their_account() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        let will = verified_will(&app, &ada).await;
+        orders.push(order_id(&will_checkout(&app, &ada, &will).await));
     }
-}
+    let t = Some(ada.access_token.as_str());
+    let one = app.get(&format!("/v1/orders/{}", orders[0]), t).await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(
+        (one.body["kind"].as_str(), one.body["status"].as_str(), one.body["amount_cents"].as_i64()),
+        (Some("will_payment"), Some("pending"), Some(9900))
+    );
+    assert!(one.body["checkout_url"].as_str().is_some());
 
-#[tokio::test]
-async fn a_zero_total_is_fulfilled_without_payment() {
-    let (app, order, url) = app_with_order(0).await;
-    assert_eq!(url, None);
-    assert!(app.stripe.requests_to("/v1/checkout/sessions").await.is_empty());
-    assert_eq!(delivered(&app, &order).await, 1);
-    assert_eq!(app.store().order(&order.id).await.unwrap().unwrap().status, OrderStatus::Fulfilled);
+    let page = app.get("/v1/orders?limit=2", t).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let listed: Vec<&str> = page.body["orders"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [orders[2].as_str(), orders[1].as_str()]);
+    let cursor = page.body["next_cursor"].as_str().unwrap().to_owned();
+    let rest = app.get(&format!("/v1/orders?limit=2&cursor={cursor}"), t).await;
+    let listed: Vec<&str> = rest.body["orders"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [orders[0].as_str()]);
+
+    // Bad input.
+    app.get("/v1/orders?limit=0", t).await.assert_error(422, "validation_failed");
+    app.get("/v1/orders?limit=101", t).await.assert_error(422, "validation_failed");
+    app.get("/v1/orders?cursor=not-a-cursor", t).await.assert_error(422, "validation_failed");
+    app.get("/v1/orders?colour=red", t).await.assert_error(422, "validation_failed");
+    app.get("/v1/orders", None).await.assert_error(401, "unauthorized");
+
+    // Another account sees none of them, not even through Ada's cursor.
+    let bob = app.register(&unique_email()).await;
+    let b = Some(bob.access_token.as_str());
+    app.get(&format!("/v1/orders/{}", orders[0]), b).await.assert_error(404, "not_found");
+    assert_eq!(app.get("/v1/orders", b).await.body["orders"], json!([]));
+    app.get(&format!("/v1/orders?cursor={cursor}"), b).await.assert_error(422, "validation_failed");
+    app.get("/v1/orders/no-such-order", t).await.assert_error(404, "not_found");
 }

@@ -77,7 +77,7 @@ async fn checkout_total_is_plan_plus_addons_and_only_purchasable_addons_are_acce
     assert_eq!(started.body["total_cents"], 49900 + 2500 + 9900);
     assert!(started.body["checkout_url"].as_str().is_some_and(|u| u.starts_with("https://")));
     let order = app.store().order(started.body["order_id"].as_str().unwrap()).await.unwrap().unwrap();
-    assert_eq!((order.kind.as_str(), order.amount_cents), ("petition_checkout", 62300));
+    assert_eq!((order.item.kind(), order.amount_cents), ("petition_checkout", 62300));
 
     for addons in [vec!["evidence-review"], vec!["no-such-benefit"], vec!["priority-support", "priority-support"]] {
         let before = app.all_items().await.len();
@@ -209,16 +209,18 @@ async fn concurrent_purchases_of_one_addon_deliver_it_once() {
     let ada = app.register(&unique_email()).await;
     let petition = bought_petition(&app, &ada, "family-basic", &[]).await;
     let path = format!("/v1/petitions/{petition}/purchase-addons");
-    // Two orders for the same add-on, both opened before either is paid.
+    // Two orders holding the same add-on (a second checkout of the very same choice
+    // would return the first order), both opened before either is paid.
     let mut orders = Vec::new();
-    for _ in 0..2 {
-        let started = app.post(&path, &json!({"benefit_ids": ["interview-coaching"]}), Some(&ada.access_token)).await;
-        orders.push(started.body["order_id"].as_str().unwrap().to_owned());
+    for choice in [json!(["interview-coaching"]), json!(["interview-coaching", "expert-evidence"])] {
+        let started = app.post(&path, &json!({"benefit_ids": choice}), Some(&ada.access_token)).await;
+        let total = started.body["total_cents"].as_i64().unwrap();
+        orders.push((started.body["order_id"].as_str().unwrap().to_owned(), total));
     }
-    let payments = orders.iter().enumerate().map(|(i, order)| {
+    let payments = orders.iter().enumerate().map(|(i, (order, total))| {
         let event_id = format!("evt_race_{i}");
         let app = &app;
-        async move { app.pay_order(order, 9900, &event_id).await }
+        async move { app.pay_order(order, *total, &event_id).await }
     });
     for reply in futures::future::join_all(payments).await {
         assert_eq!(reply.status, 200, "{}", reply.body);
@@ -229,12 +231,19 @@ async fn concurrent_purchases_of_one_addon_deliver_it_once() {
     let held = after["benefits"].as_array().unwrap().iter().filter(|b| b["benefit_id"] == "interview-coaching").count();
     assert_eq!(held, 1);
     assert_eq!(models(&after).iter().filter(|m| *m == "interview-prep").count(), 1);
+    // The loser is refunded the add-on it could not get, once.
     let mut statuses = Vec::new();
-    for order in &orders {
+    for (order, _) in &orders {
         statuses.push(app.store().order(order).await.unwrap().unwrap().status);
     }
-    statuses.sort_by_key(|s| format!("{s:?}"));
-    assert_eq!(statuses, [OrderStatus::Fulfilled, OrderStatus::NeedsRefund]);
+    let refunds = app.stripe.refunds_created();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].1, 9900, "the interview-coaching add-on");
+    if refunds[0].0 == format!("pi_{}", orders[0].0) {
+        assert_eq!(statuses, [OrderStatus::Refunded, OrderStatus::Fulfilled]);
+    } else {
+        assert_eq!(statuses, [OrderStatus::Fulfilled, OrderStatus::PartiallyRefunded]);
+    }
 }
 
 #[tokio::test]
@@ -268,19 +277,14 @@ async fn petition_routes_need_a_token() {
 /// redelivery finishes the work, and nothing exists twice.
 #[tokio::test]
 async fn a_failed_or_crashed_fulfilment_is_finished_by_the_redelivery() {
-    use api_tests::stripe_fake::{event, fixture, sign};
+    use api_tests::stripe_fake::{event, sign};
     use shared::webhook::{NoFaults, Step};
     let app = petition_app().await;
     let ada = app.register(&unique_email()).await;
     for (attempt, crash) in [None, Some(Step::Recorded), Some(Step::Applied)].into_iter().enumerate() {
         let started = checkout(&app, &ada, "family-basic", &[]).await;
         let order = started.body["order_id"].as_str().unwrap().to_owned();
-        let mut session = fixture("checkout.session");
-        session["mode"] = json!("payment");
-        session["payment_status"] = json!("paid");
-        session["amount_total"] = json!(49900);
-        session["currency"] = json!("usd");
-        session["metadata"] = json!({"order_id": order});
+        let session = api_tests::paid_session(&order, 49900, "usd");
         let payload = event(&format!("evt_fail_{attempt}"), "checkout.session.completed", 1_800_000_000, session);
         let signature = sign(&payload, None);
         let failed = match crash {

@@ -312,7 +312,7 @@ async fn stripe_errors_keep_their_status_and_message() {
         webhook_secret: None,
         api_base: app.stripe.uri(),
     };
-    let refused = shared::payments::Payments::new(wrong_key).create_customer("acc", "a@example.com", "A").await.err().expect("refused");
+    let refused = shared::payments::Payments::new(wrong_key).create_customer("acc", "a@example.com", "A").await.expect_err("refused");
     let refused = format!("{refused:#}");
     assert!(refused.contains("401") && refused.contains("Invalid API Key"), "{refused}");
     assert!(!refused.contains("sk_test_not_this_account"), "the key is not in the error");

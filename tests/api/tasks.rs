@@ -13,7 +13,7 @@ fn task_of<'a>(detail: &'a Value, model: &str) -> &'a Value {
     tasks.iter().find(|t| t["task_model_id"] == model).unwrap_or_else(|| panic!("no {model} task in {detail}"))
 }
 
-async fn task_id(app: &TestApp, session: &Session, petition: &str, preset: &str) -> String {
+pub(crate) async fn task_id(app: &TestApp, session: &Session, petition: &str, preset: &str) -> String {
     let tasks = detail(app, session, petition).await["tasks"].clone();
     let task =
         tasks.as_array().unwrap().iter().find(|t| t["document_type_preset_id"] == preset).unwrap_or_else(|| panic!("no {preset} task"));
@@ -25,7 +25,7 @@ async fn patch(app: &TestApp, session: &Session, task: &str, body: Value) -> Rep
     Reply::from(request.send().await.unwrap()).await
 }
 
-async fn submit_root_form(app: &TestApp, session: &Session, petition: &str) {
+pub(crate) async fn submit_root_form(app: &TestApp, session: &Session, petition: &str) {
     let root = task_id(app, session, petition, "root_form").await;
     let filled = patch(app, session, &root, json!({"petitioner_name": "Ada", "beneficiary_name": "Byron", "relationship": "child"})).await;
     assert_eq!(filled.status, 200, "{}", filled.body);
@@ -202,7 +202,8 @@ async fn an_upgrade_paid_after_the_task_left_the_client_is_not_applied() {
     let task = app.get(&format!("/v1/tasks/{evidence}"), Some(&ada.access_token)).await.body;
     assert_eq!((task["task_model_id"].as_str(), task["status"].as_str()), (Some("evidence-self"), Some("SUBMITTED")));
     let stored = app.store().order(&order).await.unwrap().unwrap();
-    assert_eq!(stored.status, shared::domain::order::OrderStatus::NeedsRefund);
+    assert_eq!(stored.status, shared::domain::order::OrderStatus::Refunded);
+    assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), 15000)]);
 }
 
 #[tokio::test]

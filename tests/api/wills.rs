@@ -29,7 +29,7 @@ async fn put_section(app: &TestApp, session: &Session, will: &str, name: &str, b
 }
 
 /// A will with every section filled and verified.
-async fn verified_will(app: &TestApp, session: &Session) -> String {
+pub(crate) async fn verified_will(app: &TestApp, session: &Session) -> String {
     let created = app.post("/v1/wills", &json!({}), Some(&session.access_token)).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!((created.body["version"].as_u64(), created.body["current_section"].as_str()), (Some(1), Some("personal")));
@@ -151,7 +151,7 @@ async fn the_payment_webhook_twice_records_one_payment() {
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0].amount_cents, 9900);
     // Paid: a second checkout is refused.
-    app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&session.access_token)).await.assert_error(400, "already_paid");
+    app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&session.access_token)).await.assert_error(409, "already_paid");
 }
 
 #[tokio::test]

@@ -1,12 +1,15 @@
-//! Function `billing`: plans, billing state, sales leads (and the Stripe checkout and
-//! portal sessions). Routing only; rules live in `shared::billing`.
+//! Function `billing`: plans, billing state, sales leads, the Stripe checkout and
+//! portal sessions, and the account's orders. Routing only; rules live in
+//! `shared::billing` and `shared::orders`.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router};
+use serde::Deserialize;
 use shared::billing::{self, BillingState, CheckoutInput, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt};
-use shared::http::extract::{ApiJson, AuthUser};
+use shared::http::extract::{ApiJson, ApiQuery, AuthUser};
 use shared::http::openapi::{ApiRoutes, ErrorBody};
+use shared::orders::{self, OrderList, OrderView};
 use shared::{ApiResult, AppState};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
@@ -17,6 +20,8 @@ pub fn routes() -> ApiRoutes {
         .route(shared::route!(checkout_session))
         .route(shared::route!(portal_session))
         .route(shared::route!(sales_lead))
+        .route(shared::route!(list_orders))
+        .route(shared::route!(get_order))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -66,4 +71,34 @@ async fn checkout_session(
     responses((status = 200, body = RedirectUrl), (status = "4XX", body = ErrorBody)))]
 async fn portal_session(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<RedirectUrl>> {
     Ok(Json(billing::portal_session(&state, &caller).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct OrderListQuery {
+    /// Orders per page, 1 to 100 (default 20).
+    limit: Option<i32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The account's orders, newest first. Round trips: one Query on GSI1.
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("bearer" = [])), params(OrderListQuery),
+    responses((status = 200, body = OrderList), (status = "4XX", body = ErrorBody)))]
+async fn list_orders(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<OrderListQuery>,
+) -> ApiResult<Json<OrderList>> {
+    Ok(Json(orders::list(&state, caller.account_id(), query.limit, query.cursor.as_deref()).await?))
+}
+
+/// One of the account's orders (another account's is a 404): what the front end polls
+/// when Checkout returns to `/orders/{id}`. Round trips: one GetItem.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The order id")),
+    responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
+async fn get_order(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<OrderView>> {
+    Ok(Json(orders::get(&state, caller.account_id(), &id).await?))
 }

@@ -213,7 +213,7 @@ async fn sign_in_or_register(state: &AppState, provider: &str, claims: &IdClaims
 fn new_shop(email: Email, claims: &IdClaims, now: chrono::DateTime<Utc>) -> (Account, User, Subscription) {
     let name = account::parse_name(claims.name.as_deref().unwrap_or_default())
         .unwrap_or_else(|_| email.as_str().split('@').next().unwrap_or("New user").to_owned());
-    let account = Account::new(format!("{name}'s shop"), now);
+    let account = Account::new(crate::new_id(), format!("{name}'s shop"), now);
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),

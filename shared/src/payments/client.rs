@@ -14,6 +14,9 @@ use stripe_client_core::{CustomizedStripeRequest, Outcome, RequestBuilder, Reque
 
 /// Per attempt, unless the request sets its own.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Waits for a concurrent request with the same idempotency key (growing each time).
+const KEY_IN_USE_WAIT: Duration = Duration::from_millis(100);
+const KEY_IN_USE_RETRIES: u32 = 5;
 
 pub struct StripeHttp {
     http: reqwest::Client,
@@ -42,6 +45,12 @@ struct FailedAttempt {
     status: Option<u16>,
     should_retry: Option<bool>,
     failure: StripeFailure,
+}
+
+impl FailedAttempt {
+    fn is_key_in_use(&self) -> bool {
+        matches!(&self.failure, StripeFailure::Api { status: 409, code, .. } if code == "idempotency_key_in_use")
+    }
 }
 
 impl StripeHttp {
@@ -95,6 +104,7 @@ impl StripeClient for StripeHttp {
         // One key for every attempt, so a retry cannot do the work twice.
         let idempotency_key = strategy.get_key();
         let mut attempts = 0;
+        let mut in_use_waits = 0;
         let mut last: Option<FailedAttempt> = None;
         loop {
             let status = last.as_ref().and_then(|l| l.status);
@@ -109,6 +119,14 @@ impl StripeClient for StripeHttp {
             attempts += 1;
             match self.attempt(&request, idempotency_key.as_ref().map(|k| k.as_str()), timeout).await {
                 Ok(body) => return Ok(body),
+                // Another request with this key is still in flight (Stripe answers 409
+                // `idempotency_key_in_use`): wait for it, then get its answer replayed.
+                Err(failed) if failed.is_key_in_use() && in_use_waits < KEY_IN_USE_RETRIES => {
+                    in_use_waits += 1;
+                    attempts -= 1; // waiting for the other request is not an attempt of ours
+                    tracing::warn!(path = %request.path, in_use_waits, "idempotency key in use; waiting");
+                    tokio::time::sleep(KEY_IN_USE_WAIT * in_use_waits).await;
+                }
                 Err(failed) => {
                     tracing::warn!(path = %request.path, status = failed.status, attempts, "Stripe request failed");
                     last = Some(failed);

@@ -1,5 +1,5 @@
 //! The Stripe adapter (async-stripe, pointed at `STRIPE_API_BASE`): customers,
-//! Checkout sessions, the billing portal, subscription reads.
+//! Checkout sessions, the billing portal, subscription reads, refunds.
 //!
 //! Requests are async-stripe's, sent by [`client::StripeHttp`]; responses are read into
 //! the small types at the end of this file (`customize::<T>()`) with only the fields we
@@ -19,12 +19,25 @@ use stripe_checkout::checkout_session::{
 };
 use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_core::customer::CreateCustomer;
+use stripe_core::refund::CreateRefund;
 use stripe_shared::CheckoutSessionMode;
 use stripe_types::Currency;
 
-use self::client::{StripeFailure, StripeHttp};
+pub use self::client::StripeFailure;
+use self::client::StripeHttp;
 use crate::config::StripeConfig;
-use crate::error::ApiError;
+
+/// What can go wrong talking to Stripe.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentsError {
+    /// No `STRIPE_SECRET_KEY`: nothing can be charged.
+    #[error("payments are not configured")]
+    NotConfigured,
+    #[error("Stripe request failed: {0}")]
+    Stripe(#[from] StripeFailure),
+    #[error("{0}")]
+    Unexpected(String),
+}
 
 pub struct Payments {
     config: StripeConfig,
@@ -46,6 +59,8 @@ pub struct SubscriptionCheckout<'a> {
 /// A one-off payment for an order; the webhook finds the order by `order_id`.
 pub struct PaymentCheckout<'a> {
     pub order_id: &'a str,
+    /// When the session stops taking payment (epoch seconds; Stripe allows 30 min to 24 h).
+    pub expires_at: i64,
     pub description: &'a str,
     pub amount_cents: i64,
     pub customer_email: Option<&'a str>,
@@ -79,12 +94,8 @@ impl SubscriptionDetails {
     }
 }
 
-pub fn not_configured() -> ApiError {
-    ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "stripe_not_configured", "payments are not configured")
-}
-
-fn stripe_failed(err: StripeFailure) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("Stripe request failed: {err}"))
+fn idempotency_key(key: String) -> Result<IdempotencyKey, PaymentsError> {
+    IdempotencyKey::new(key).map_err(|e| PaymentsError::Unexpected(format!("idempotency key: {e}")))
 }
 
 impl Payments {
@@ -92,14 +103,14 @@ impl Payments {
         Payments { config, client: OnceLock::new() }
     }
 
-    /// The client, built on first use; 503 `stripe_not_configured` without a key.
-    fn client(&self) -> Result<&StripeHttp, ApiError> {
-        let key = self.config.secret_key.as_ref().ok_or_else(not_configured)?;
+    /// The client, built on first use; `NotConfigured` without a key.
+    fn client(&self) -> Result<&StripeHttp, PaymentsError> {
+        let key = self.config.secret_key.as_ref().ok_or(PaymentsError::NotConfigured)?;
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
         let client = StripeHttp::new(&self.config.api_base, key.clone())
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("building the Stripe client: {e}")))?;
+            .map_err(|e| PaymentsError::Unexpected(format!("building the Stripe client: {e}")))?;
         Ok(self.client.get_or_init(|| client))
     }
 
@@ -107,10 +118,9 @@ impl Payments {
         self.config.secret_key.is_some()
     }
 
-    pub async fn create_customer(&self, account_id: &str, email: &str, name: &str) -> Result<String, ApiError> {
+    pub async fn create_customer(&self, account_id: &str, email: &str, name: &str) -> Result<String, PaymentsError> {
         // One key per account: concurrent first checkouts get the same customer back.
-        let key = IdempotencyKey::new(format!("customer-for-account-{account_id}"))
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("idempotency key: {e:?}")))?;
+        let key = idempotency_key(format!("customer-for-account-{account_id}"))?;
         let customer: Created = CreateCustomer::new()
             .email(email)
             .name(name)
@@ -119,12 +129,11 @@ impl Payments {
             .customize()
             .request_strategy(RequestStrategy::Idempotent(key))
             .send(self.client()?)
-            .await
-            .map_err(stripe_failed)?;
+            .await?;
         Ok(customer.id)
     }
 
-    pub async fn subscription_checkout(&self, checkout: SubscriptionCheckout<'_>) -> Result<String, ApiError> {
+    pub async fn subscription_checkout(&self, checkout: SubscriptionCheckout<'_>) -> Result<String, PaymentsError> {
         let mut line = CreateCheckoutSessionLineItems::new();
         line.price = Some(checkout.price_id.to_owned());
         line.quantity = Some(u64::from(checkout.seats));
@@ -140,10 +149,12 @@ impl Payments {
             .metadata(HashMap::from([("account_id".to_owned(), checkout.account_id.to_owned())]))
             .success_url(checkout.success_url)
             .cancel_url(checkout.cancel_url);
-        self.session_url(&request).await
+        self.session_url(&request, None).await
     }
 
-    pub async fn payment_checkout(&self, checkout: PaymentCheckout<'_>) -> Result<String, ApiError> {
+    /// Opens a Checkout session for one order. The order id is the idempotency key, so
+    /// a retried request cannot open a second session for it.
+    pub async fn payment_checkout(&self, checkout: PaymentCheckout<'_>) -> Result<String, PaymentsError> {
         let mut price = CreateCheckoutSessionLineItemsPriceData::new(Currency::USD);
         price.unit_amount = Some(checkout.amount_cents);
         price.product_data = Some(ProductData::new(checkout.description));
@@ -154,22 +165,37 @@ impl Payments {
             .mode(CheckoutSessionMode::Payment)
             .client_reference_id(checkout.order_id)
             .line_items(vec![line])
+            .expires_at(checkout.expires_at)
             .metadata(HashMap::from([("order_id".to_owned(), checkout.order_id.to_owned())]))
             .success_url(checkout.success_url)
             .cancel_url(checkout.cancel_url);
         if let Some(email) = checkout.customer_email {
             request = request.customer_email(email);
         }
-        self.session_url(&request).await
+        self.session_url(&request, Some(format!("checkout-for-order-{}", checkout.order_id))).await
     }
 
-    pub async fn portal(&self, customer_id: &str, return_url: String) -> Result<String, ApiError> {
-        self.session_url(&CreateBillingPortalSession::new().customer(customer_id).return_url(return_url)).await
+    pub async fn portal(&self, customer_id: &str, return_url: String) -> Result<String, PaymentsError> {
+        self.session_url(&CreateBillingPortalSession::new().customer(customer_id).return_url(return_url), None).await
     }
 
-    pub async fn subscription(&self, subscription_id: &str) -> Result<SubscriptionDetails, ApiError> {
-        let sub: Subscription =
-            RetrieveSubscription::new(subscription_id).build().customize().send(self.client()?).await.map_err(stripe_failed)?;
+    /// Refunds `amount_cents` of a payment. `key` names the refund: the same key never
+    /// refunds twice (Stripe keeps idempotency keys for 24 hours; the caller records the
+    /// refund id before that).
+    pub async fn refund(&self, payment_intent: &str, amount_cents: i64, key: &str) -> Result<String, PaymentsError> {
+        let refund: Created = CreateRefund::new()
+            .payment_intent(payment_intent)
+            .amount(amount_cents)
+            .build()
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(idempotency_key(key.to_owned())?))
+            .send(self.client()?)
+            .await?;
+        Ok(refund.id)
+    }
+
+    pub async fn subscription(&self, subscription_id: &str) -> Result<SubscriptionDetails, PaymentsError> {
+        let sub: Subscription = RetrieveSubscription::new(subscription_id).build().customize().send(self.client()?).await?;
         let item = sub.items.data.into_iter().next();
         Ok(SubscriptionDetails {
             id: sub.id,
@@ -183,9 +209,13 @@ impl Payments {
     }
 
     /// Creates a Checkout or billing portal session and returns where to send the user.
-    async fn session_url(&self, request: &impl StripeRequest) -> Result<String, ApiError> {
-        let session: Session = request.build().customize().send(self.client()?).await.map_err(stripe_failed)?;
-        session.url.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("Stripe returned a session without a URL")))
+    async fn session_url(&self, request: &impl StripeRequest, key: Option<String>) -> Result<String, PaymentsError> {
+        let strategy = match key {
+            Some(key) => RequestStrategy::Idempotent(idempotency_key(key)?),
+            None => RequestStrategy::Once,
+        };
+        let session: Session = request.build().customize().request_strategy(strategy).send(self.client()?).await?;
+        session.url.ok_or_else(|| PaymentsError::Unexpected("Stripe returned a session without a URL".into()))
     }
 }
 

@@ -51,9 +51,10 @@
 //! 12. Order by id: GetItem `ORDER#id`; an account's orders: Query GSI1 `ACCOUNT#id`,
 //!     `begins_with(gsi1sk, ORDER#)`.
 //! 13. Sales leads by email: Query `LEAD#<email>`.
-//! 14.–17. Catalogue, petitions, benefits and tasks: see `catalogue.rs` and
-//!     `petitions.rs` (each pattern one Query or one GetItem).
-//! 18.–19. Wills and their payments: see `wills.rs`.
+//! - 14 to 17 (catalogue, petitions, benefits and tasks): see `catalogue.rs` and
+//!   `petitions.rs` (each pattern one Query or one GetItem).
+//! - 18 and 19 (wills and their payments): see `wills.rs`.
+
 //! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
 //!    with the user in one BatchGetItem.
 

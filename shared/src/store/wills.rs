@@ -3,7 +3,7 @@
 //! one Query. Payments: `USER#<user>` / `WILLPAY#<will>#<order id>` (pattern 19), one
 //! per order by conditional put.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -89,47 +89,29 @@ impl Store {
         written(result)
     }
 
-    /// Records a completed payment and marks the will paid — and generated if it is
-    /// verified — in one transaction. Idempotent: a payment already recorded for this
-    /// order leaves everything as it is.
-    pub async fn record_will_payment(&self, user_id: &str, payment: &WillPayment) -> anyhow::Result<()> {
-        // Retried when the will changes between the read and the write.
-        for _ in 0..3 {
-            let seen = self.will(user_id, &payment.will_id).await?.ok_or_else(|| anyhow::anyhow!("payment for a missing will"))?;
-            let status = match seen.status {
-                WillStatus::Verified => WillStatus::Generated,
-                // Edited since checkout: paid, but the user re-verifies and regenerates.
-                other => other,
-            };
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item(&user_pk(user_id), &format!("WILLPAY#{}#{}", payment.will_id, payment.order_id), payment)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()?;
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(&user_pk(user_id), &will_sk(&payment.will_id))))
-                .update_expression(
-                    "SET paid_at = if_not_exists(paid_at, :at), latest_payment_id = :order, #status = :status, updated_at = :at",
-                )
-                .condition_expression("updated_at = :seen")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":at", super::item_value(&payment.completed_at)?)
-                .expression_attribute_values(":seen", super::item_value(&seen.updated_at)?)
-                .expression_attribute_values(":order", s(&payment.order_id))
-                .expression_attribute_values(":status", super::item_value(&status)?)
-                .build()?;
-            let items = vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(update).build()];
-            match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-                Ok(_) => return Ok(()),
-                Err(err) => match first_condition_failed(&err.into_service_error()) {
-                    Some(0) => return Ok(()), // recorded before: nothing more to do
-                    Some(_) => continue,
-                    None => anyhow::bail!("recording the will payment failed"),
-                },
-            }
+    /// Records a completed payment with the will it paid (`will`, as `Will::pay` left
+    /// it) in one transaction, if the will is still as read at `seen` and the payment
+    /// was not recorded before; false otherwise (read again and decide again).
+    pub async fn record_will_payment(&self, will: &Will, seen: DateTime<Utc>, payment: &WillPayment) -> anyhow::Result<bool> {
+        let put_payment = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item(&user_pk(&will.user_id), &format!("WILLPAY#{}#{}", payment.will_id, payment.order_id), payment)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        let put_will = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item(&user_pk(&will.user_id), &will_sk(&will.id), will)?))
+            .condition_expression("updated_at = :seen")
+            .expression_attribute_values(":seen", super::item_value(&seen)?)
+            .build()?;
+        let items = vec![TransactWriteItem::builder().put(put_payment).build(), TransactWriteItem::builder().put(put_will).build()];
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(true),
+            Err(err) => match first_condition_failed(&err.into_service_error()) {
+                Some(_) => Ok(false),
+                None => anyhow::bail!("recording the will payment failed"),
+            },
         }
-        anyhow::bail!("the will kept changing while its payment was recorded")
     }
 
     /// A will's payments, latest completed first.
@@ -144,7 +126,7 @@ impl Store {
             .send()
             .await?;
         let mut payments: Vec<WillPayment> = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        payments.sort_by(|a, b| b.completed_at.cmp(&a.completed_at));
+        payments.sort_by_key(|p| std::cmp::Reverse(p.completed_at));
         Ok(payments)
     }
 }

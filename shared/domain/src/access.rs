@@ -64,12 +64,13 @@ pub fn check_email_verified(path: &str, user: &User, now: DateTime<Utc>) -> Resu
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock
 mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::domain::account::{Role, SubscriptionStatus};
-    use crate::domain::email::Email;
+    use crate::account::{Role, SubscriptionStatus};
+    use crate::email::Email;
 
     fn user(created_days_ago: i64, verified: bool) -> User {
         let now = Utc::now();

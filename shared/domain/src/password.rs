@@ -42,6 +42,7 @@ impl NewPassword {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock
 mod tests {
     use super::*;
 

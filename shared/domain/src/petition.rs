@@ -120,10 +120,10 @@ impl Catalogue {
             }
             for effect in &b.effects {
                 let target = model(effect.task_model_id(), &b.id)?;
-                if let TaskEffect::UpgradeTask { document_type_preset_id, .. } = effect {
-                    if &target.document_type_preset_id != document_type_preset_id {
-                        return Err(format!("benefit {:?}: upgrade target is not of preset {document_type_preset_id:?}", b.id));
-                    }
+                if let TaskEffect::UpgradeTask { document_type_preset_id, .. } = effect
+                    && &target.document_type_preset_id != document_type_preset_id
+                {
+                    return Err(format!("benefit {:?}: upgrade target is not of preset {document_type_preset_id:?}", b.id));
                 }
             }
         }
@@ -282,8 +282,35 @@ pub struct Task {
     pub prerequisites: Vec<String>,
     /// The benefit that triggered it (None for the root form).
     pub benefit_id: Option<String>,
+    /// The paid upgrade order that put the task on its current model (None when it was
+    /// created on it or a benefit upgraded it): a second order for the same upgrade
+    /// finds another id here and is refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_order_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Task {
+    /// Client input: only while the task is with the client; it is then in progress.
+    pub fn fill(&mut self, now: DateTime<Utc>) -> Result<(), TaskStatus> {
+        if !self.status.is_with_client() {
+            return Err(self.status);
+        }
+        self.status = TaskStatus::InProgressClient;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Handing the task in: only while it is with the client.
+    pub fn submit(&mut self, now: DateTime<Utc>) -> Result<(), TaskStatus> {
+        if !self.status.is_with_client() {
+            return Err(self.status);
+        }
+        self.status = TaskStatus::Submitted;
+        self.updated_at = now;
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -347,6 +374,7 @@ impl Task {
             current_step_number: 1,
             prerequisites: model.prerequisites.clone(),
             benefit_id: benefit_id.map(str::to_owned),
+            upgrade_order_id: None,
             created_at: now,
             updated_at: now,
         }
@@ -400,13 +428,14 @@ pub fn upgrade_cost(status: TaskStatus, current: &TaskModel, target: &TaskModel)
 /// Moves a task to another model, keeping its data (the caller adds placeholders for
 /// the new keys): the step is mapped by key or reset to 1, and a task returned to the
 /// client is opened again. Used by paid upgrades and by upgrade-effect benefits alike.
-pub fn switch_model(task: &mut Task, from: &TaskModel, to: &TaskModel, now: DateTime<Utc>) {
+pub fn switch_model(task: &mut Task, from: &TaskModel, to: &TaskModel, by_order: Option<&str>, now: DateTime<Utc>) {
     let step_key = from.steps.get(task.current_step_number.saturating_sub(1) as usize).map(|s| &s.key);
     let mapped = step_key.and_then(|key| to.steps.iter().position(|s| &s.key == key));
     task.current_step_number = mapped.map_or(1, |index| index as u32 + 1);
     task.task_model_id = to.id.clone();
     task.name = to.name.clone();
     task.prerequisites = to.prerequisites.clone();
+    task.upgrade_order_id = by_order.map(str::to_owned);
     if task.status == TaskStatus::ReturnedToClient {
         task.status = TaskStatus::Open;
     }
@@ -414,6 +443,7 @@ pub fn switch_model(task: &mut Task, from: &TaskModel, to: &TaskModel, now: Date
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock
 mod tests {
     use super::*;
 
@@ -523,10 +553,10 @@ mod tests {
         let mut task = Task::new(&petition, "b", Some("b"), &from, &BTreeSet::from(["root_form".to_owned()]), Utc::now());
         task.current_step_number = 2;
         task.status = TaskStatus::ReturnedToClient;
-        switch_model(&mut task, &from, &to, Utc::now());
+        switch_model(&mut task, &from, &to, Some("o1"), Utc::now());
         assert_eq!((task.task_model_id.as_str(), task.current_step_number, task.status), ("assisted", 3, TaskStatus::Open));
         let unmapped = model("other", "evidence", 20_000, &["x"]);
-        switch_model(&mut task, &to, &unmapped, Utc::now());
+        switch_model(&mut task, &to, &unmapped, None, Utc::now());
         assert_eq!(task.current_step_number, 1);
     }
 

@@ -38,9 +38,9 @@ pub enum InviteStatus {
 }
 
 impl Invite {
-    pub fn new(account_id: &str, email: Email, role: Role, invited_by: &str, now: DateTime<Utc>) -> Self {
+    pub fn new(id: String, account_id: &str, email: Email, role: Role, invited_by: &str, now: DateTime<Utc>) -> Self {
         Invite {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             account_id: account_id.to_owned(),
             email,
             role,
@@ -82,13 +82,14 @@ pub fn invitable_role(role: Role) -> Result<Role, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock
 mod tests {
     use super::*;
 
     #[test]
     fn status_follows_use_revocation_and_expiry() {
         let now = Utc::now();
-        let mut invite = Invite::new("a", Email::parse("x@example.com").unwrap(), Role::Viewer, "u", now);
+        let mut invite = Invite::new("i".into(), "a", Email::parse("x@example.com").unwrap(), Role::Viewer, "u", now);
         assert_eq!(invite.status(now), InviteStatus::Pending);
         assert_eq!(invite.status(now + Duration::days(7)), InviteStatus::Expired);
         invite.revoked_at = Some(now);

@@ -53,6 +53,15 @@ pub enum WillEvent {
 }
 
 #[derive(Debug, PartialEq, Eq)]
+pub enum WillPaymentOutcome {
+    Recorded,
+    /// This order's payment was applied before (a redelivery).
+    AlreadyRecorded,
+    /// The will was paid through another order: this payment is to be refunded.
+    PaidByAnotherOrder,
+}
+
+#[derive(Debug, PartialEq, Eq)]
 pub enum TransitionError {
     /// Verification needs every section complete.
     Incomplete,
@@ -76,9 +85,9 @@ pub fn transition(status: WillStatus, event: WillEvent, complete: bool) -> Resul
 }
 
 impl Will {
-    pub fn new(user_id: &str, now: DateTime<Utc>) -> Self {
+    pub fn new(id: String, user_id: &str, now: DateTime<Utc>) -> Self {
         Will {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             user_id: user_id.to_owned(),
             sections: BTreeMap::new(),
             status: WillStatus::Draft,
@@ -91,13 +100,30 @@ impl Will {
         }
     }
 
-    /// Complete = every section present and valid (derived, never stored from a client).
+    /// Complete = every section saved (derived, never stored from a client). A section
+    /// is validated when it is saved, so a saved one is valid.
     pub fn sections_complete(&self) -> bool {
-        SECTIONS.iter().all(|name| self.sections.get(*name).is_some_and(|v| validate_section(name, v).is_ok()))
+        self.missing_sections().is_empty()
     }
 
     pub fn missing_sections(&self) -> Vec<&'static str> {
-        SECTIONS.into_iter().filter(|name| !self.sections.get(*name).is_some_and(|v| validate_section(name, v).is_ok())).collect()
+        SECTIONS.into_iter().filter(|name| !self.sections.contains_key(*name)).collect()
+    }
+
+    /// Applies the completed payment of order `order_id`: paid now, and generated if
+    /// verified (a will edited since checkout waits for re-verification and
+    /// regeneration). A will is paid for once: another order's payment is refused.
+    pub fn pay(&mut self, order_id: &str, now: DateTime<Utc>) -> WillPaymentOutcome {
+        match (&self.latest_payment_id, self.paid_at) {
+            (Some(id), _) if id == order_id => return WillPaymentOutcome::AlreadyRecorded,
+            (_, Some(_)) => return WillPaymentOutcome::PaidByAnotherOrder,
+            _ => {}
+        }
+        self.paid_at = Some(now);
+        self.latest_payment_id = Some(order_id.to_owned());
+        self.status = transition(self.status, WillEvent::Pay, true).unwrap_or(self.status);
+        self.updated_at = now.max(self.updated_at + chrono::Duration::microseconds(1));
+        WillPaymentOutcome::Recorded
     }
 
     /// The testator's name, for the document.
@@ -141,7 +167,7 @@ fn people(section: &Value, field: &str, min: usize, errors: &mut FieldErrors) {
 }
 
 /// The required fields of each section.
-pub fn validate_section(name: &str, section: &Value) -> Result<(), FieldErrors> {
+pub fn validate_section(name: &str, section: &Value, today: NaiveDate) -> Result<(), FieldErrors> {
     let mut errors = Vec::new();
     if !section.is_object() {
         return Err(vec![("section".into(), "must be a JSON object".into())]);
@@ -151,7 +177,7 @@ pub fn validate_section(name: &str, section: &Value) -> Result<(), FieldErrors> 
             non_empty_text(section, "full_name", &mut errors);
             non_empty_text(section, "address", &mut errors);
             let dob = section.get("date_of_birth").and_then(Value::as_str).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            if !dob.is_some_and(|d| d < Utc::now().date_naive()) {
+            if dob.is_none_or(|d| d >= today) {
                 errors.push(("date_of_birth".into(), "must be a past date as YYYY-MM-DD".into()));
             }
         }
@@ -183,6 +209,7 @@ pub fn validate_section(name: &str, section: &Value) -> Result<(), FieldErrors> 
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock
 mod tests {
     use serde_json::json;
 
@@ -215,15 +242,38 @@ mod tests {
     }
 
     #[test]
+    fn a_will_is_paid_once() {
+        let now = Utc::now();
+        let mut will = Will::new("w".into(), "u", now);
+        will.status = Verified;
+        assert_eq!(will.pay("o1", now), WillPaymentOutcome::Recorded);
+        assert_eq!((will.status, will.latest_payment_id.as_deref()), (Generated, Some("o1")));
+        assert_eq!(will.pay("o1", now), WillPaymentOutcome::AlreadyRecorded);
+        assert_eq!(will.pay("o2", now), WillPaymentOutcome::PaidByAnotherOrder);
+        let mut edited = Will::new("w2".into(), "u", now);
+        edited.status = Review;
+        assert_eq!(edited.pay("o3", now), WillPaymentOutcome::Recorded);
+        assert_eq!(edited.status, Review, "an edited will waits for re-verification");
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+    }
+
+    #[test]
     fn section_rules() {
-        assert!(validate_section("personal", &json!({"full_name": "Ada", "date_of_birth": "1815-12-10", "address": "London"})).is_ok());
-        let errors = validate_section("personal", &json!({"full_name": "", "date_of_birth": "10/12/1815"})).unwrap_err();
+        let tomorrow = json!({"full_name": "Ada", "date_of_birth": "2026-01-02", "address": "London"});
+        assert!(validate_section("personal", &tomorrow, today()).is_err());
+        assert!(
+            validate_section("personal", &json!({"full_name": "Ada", "date_of_birth": "1815-12-10", "address": "London"}), today()).is_ok()
+        );
+        let errors = validate_section("personal", &json!({"full_name": "", "date_of_birth": "10/12/1815"}), today()).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["full_name", "address", "date_of_birth"]);
-        assert!(validate_section("executors", &json!({"executors": []})).is_err());
-        assert!(validate_section("executors", &json!({"executors": [{"full_name": "Mary"}]})).is_ok());
-        assert!(validate_section("executors", &json!({"executors": [{"name": "Mary"}]})).is_err());
-        assert!(validate_section("funeral", &json!({})).is_ok());
-        assert!(validate_section("gifts", &json!([1])).is_err());
+        assert!(validate_section("executors", &json!({"executors": []}), today()).is_err());
+        assert!(validate_section("executors", &json!({"executors": [{"full_name": "Mary"}]}), today()).is_ok());
+        assert!(validate_section("executors", &json!({"executors": [{"name": "Mary"}]}), today()).is_err());
+        assert!(validate_section("funeral", &json!({}), today()).is_ok());
+        assert!(validate_section("gifts", &json!([1]), today()).is_err());
     }
 }

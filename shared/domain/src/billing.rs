@@ -82,6 +82,7 @@ impl Subscription {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock
 mod tests {
     use chrono::Duration;
 

@@ -53,6 +53,7 @@ impl std::fmt::Display for Email {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock
 mod tests {
     use super::*;
 
