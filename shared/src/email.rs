@@ -4,7 +4,7 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::domain::email::Email;
-use crate::state::{LazyClient, lazy_client};
+use crate::lazy_client::{LazyClient, lazy_client};
 
 #[derive(Clone)]
 pub struct Mailer {

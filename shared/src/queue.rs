@@ -4,7 +4,7 @@
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use crate::domain::petition::TaskMessage;
-use crate::state::{LazyClient, lazy_client};
+use crate::lazy_client::{LazyClient, lazy_client};
 
 #[derive(Clone)]
 pub struct TaskQueue {

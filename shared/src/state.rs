@@ -1,6 +1,6 @@
 //! What every handler gets: configuration and the clients, built once per cold start.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use aws_config::environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider};
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
@@ -47,14 +47,6 @@ pub async fn function_sdk_config() -> anyhow::Result<SdkConfig> {
         .await;
     anyhow::ensure!(sdk.region().is_some(), "AWS_REGION is not set");
     Ok(sdk)
-}
-
-/// An AWS client built on first use. Building one builds its TLS connector (the root
-/// store included), and most functions never send mail or queue messages.
-pub type LazyClient<C> = Arc<LazyLock<C, Box<dyn FnOnce() -> C + Send>>>;
-
-pub fn lazy_client<C>(build: impl FnOnce() -> C + Send + 'static) -> LazyClient<C> {
-    Arc::new(LazyLock::new(Box::new(build)))
 }
 
 #[derive(Clone)]

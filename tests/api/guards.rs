@@ -74,9 +74,19 @@ async fn allow_listed_routes_pass_whatever_the_subscription_and_grace() {
     app.set_user_verification(&session.user_id, Utc::now() - Duration::days(30), None).await;
 
     assert_eq!(app.get("/v1/wills", Some(&session.access_token)).await.status, 402);
-    for path in ["/v1/auth/me", "/v1/users/me"] {
+    for path in ["/v1/auth/me", "/v1/users/me", "/v1/billing/state"] {
         let reply = app.get(path, Some(&session.access_token)).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    }
+    // The rest of the seed's allow-list: answered on their own terms, never by a guard.
+    let posts = [
+        ("/v1/auth/email/send-verification", serde_json::json!({})),
+        ("/v1/billing/checkout-session", serde_json::json!({"plan": "pro", "seats": 1})),
+        ("/v1/billing/portal-session", serde_json::json!({})),
+    ];
+    for (path, body) in posts {
+        let reply = app.post(path, &body, Some(&session.access_token)).await;
+        assert!(![402, 403].contains(&reply.status), "{path}: {} {}", reply.status, reply.body);
     }
     // Reading did not downgrade the expired trial.
     let stored = app.store().subscription(&session.account_id).await.unwrap().unwrap();

@@ -249,6 +249,20 @@ async fn checkout_completed_activates_the_subscription_from_stripes_record() {
     assert_eq!(sub.stripe_subscription_id.as_deref(), Some("sub_new"));
 }
 
+/// Stripe does not guarantee delivery order: a refused recovery (the subscription was
+/// not past due) still happened, so an older failure delivered after it changes nothing.
+#[tokio::test]
+async fn a_refused_event_still_moves_the_ordering_mark() {
+    let app = spawn_app().await;
+    let (session, customer) = customer(&app).await;
+    let mut invoice = fixture("invoice");
+    invoice["customer"] = json!(customer);
+    deliver(&app, &event("evt_ok", "invoice.payment_succeeded", 1_800_000_100, invoice.clone())).await;
+    deliver(&app, &event("evt_old_failure", "invoice.payment_failed", 1_800_000_000, invoice)).await;
+    let stored = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+    assert_ne!(stored.status, SubscriptionStatus::PastDue);
+}
+
 #[tokio::test]
 async fn invoice_failure_and_recovery_and_unknown_customers() {
     let app = spawn_app().await;

@@ -9,32 +9,11 @@ use super::account::{Subscription, User};
 pub const UPGRADE_URL: &str = "/account/billing/select-plan";
 pub const RESEND_VERIFICATION_URL: &str = "/v1/auth/email/send-verification";
 
-/// Paths that bypass `require_active_subscription` (the seed's list).
-pub const SUBSCRIPTION_GUARD_ALLOWLIST: &[&str] = &[
-    "/v1/auth/me",
-    "/v1/auth/logout",
-    "/v1/auth/password/change",
-    "/v1/auth/email/send-verification",
-    "/v1/auth/email/verify",
-    "/v1/billing/state",
-    "/v1/billing/checkout-session",
-    "/v1/billing/portal-session",
-    "/v1/users/me",
-    "/v1/users/me/onboarding-step",
-];
-
-/// Paths that bypass `require_verified_email_after_grace` (the seed's list).
-pub const EMAIL_VERIFICATION_ALLOWLIST: &[&str] = &[
-    "/v1/auth/me",
-    "/v1/auth/logout",
-    "/v1/auth/email/send-verification",
-    "/v1/auth/email/verify",
-    "/v1/auth/password/change",
-    "/v1/users/me",
-    "/v1/billing/state",
-    "/v1/billing/checkout-session",
-    "/v1/billing/portal-session",
-];
+// The seed's allow-lists (auth me/logout/password change/email verification,
+// users/me and onboarding, billing state/checkout/portal) are kept by where the guards
+// are mounted: only the product routers (petitions, tasks, wills) are guarded, and
+// every allow-listed path belongs to `auth` or `billing`. `tests/api/guards.rs` checks
+// those paths with an expired trial past the verification grace.
 
 #[derive(Debug, PartialEq)]
 pub enum SubscriptionDenial {
@@ -43,10 +22,7 @@ pub enum SubscriptionDenial {
 }
 
 /// `require_active_subscription` as a rule.
-pub fn check_subscription(path: &str, subscription: Option<&Subscription>, now: DateTime<Utc>) -> Result<(), SubscriptionDenial> {
-    if SUBSCRIPTION_GUARD_ALLOWLIST.contains(&path) {
-        return Ok(());
-    }
+pub fn check_subscription(subscription: Option<&Subscription>, now: DateTime<Utc>) -> Result<(), SubscriptionDenial> {
     match subscription {
         None => Err(SubscriptionDenial::NoSubscription),
         Some(sub) if sub.is_live(now) => Ok(()),
@@ -55,8 +31,8 @@ pub fn check_subscription(path: &str, subscription: Option<&Subscription>, now: 
 }
 
 /// `require_verified_email_after_grace` as a rule: Err carries when grace ended.
-pub fn check_email_verified(path: &str, user: &User, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
-    if EMAIL_VERIFICATION_ALLOWLIST.contains(&path) || user.email_verified_at.is_some() {
+pub fn check_email_verified(user: &User, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
+    if user.email_verified_at.is_some() {
         return Ok(());
     }
     let grace_ends = user.verification_grace_ends_at();
@@ -89,30 +65,11 @@ mod tests {
     }
 
     #[test]
-    fn every_allow_listed_path_bypasses_the_subscription_guard() {
-        for path in SUBSCRIPTION_GUARD_ALLOWLIST {
-            assert_eq!(check_subscription(path, None, Utc::now()), Ok(()), "{path}");
-        }
-        assert_eq!(check_subscription("/v1/wills", None, Utc::now()), Err(SubscriptionDenial::NoSubscription));
-    }
-
-    #[test]
-    fn every_allow_listed_path_bypasses_the_email_guard() {
-        let late = user(30, false);
-        for path in EMAIL_VERIFICATION_ALLOWLIST {
-            assert!(check_email_verified(path, &late, Utc::now()).is_ok(), "{path}");
-        }
-        assert!(check_email_verified("/v1/wills", &late, Utc::now()).is_err());
-        // The onboarding step is on the subscription list only, as in the seed.
-        assert!(check_email_verified("/v1/users/me/onboarding-step", &late, Utc::now()).is_err());
-    }
-
-    #[test]
     fn grace_is_seven_days_from_sign_up() {
         let now = Utc::now();
-        assert!(check_email_verified("/v1/wills", &user(6, false), now).is_ok());
-        assert!(check_email_verified("/v1/wills", &user(8, false), now).is_err());
-        assert!(check_email_verified("/v1/wills", &user(30, true), now).is_ok());
+        assert!(check_email_verified(&user(6, false), now).is_ok());
+        assert!(check_email_verified(&user(8, false), now).is_err());
+        assert!(check_email_verified(&user(30, true), now).is_ok());
     }
 
     #[test]
@@ -120,8 +77,8 @@ mod tests {
         let now = Utc::now();
         let mut sub = Subscription::trial("a", now - Duration::days(20));
         assert_eq!(sub.status, SubscriptionStatus::Trialing);
-        assert_eq!(check_subscription("/v1/wills", Some(&sub), now), Err(SubscriptionDenial::Inactive(sub.clone())));
+        assert_eq!(check_subscription(Some(&sub), now), Err(SubscriptionDenial::Inactive(sub.clone())));
         sub.status = SubscriptionStatus::Complimentary;
-        assert_eq!(check_subscription("/v1/wills", Some(&sub), now), Ok(()));
+        assert_eq!(check_subscription(Some(&sub), now), Ok(()));
     }
 }

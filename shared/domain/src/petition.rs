@@ -137,6 +137,34 @@ impl Catalogue {
             if let Some(plan) = seed.plans.iter().find(|p| p.cost_cents < 0) {
                 return Err(format!("plan {:?}: negative cost", plan.id));
             }
+            self.check_upgrades_reach_a_task(seed, &models)?;
+        }
+        Ok(())
+    }
+
+    /// An "upgrade the task of preset P" effect offered by a template must find such a
+    /// task: P is the root form's preset or one that an add-task effect of the
+    /// template's benefits creates. Otherwise a bought upgrade could never apply.
+    fn check_upgrades_reach_a_task(&self, seed: &TemplateSeed, models: &BTreeMap<&str, &TaskModel>) -> Result<(), String> {
+        let t = &seed.template;
+        let offered: BTreeSet<&str> =
+            t.addon_benefit_ids.iter().chain(seed.plans.iter().flat_map(|p| &p.included_benefit_ids)).map(String::as_str).collect();
+        let effects: Vec<&TaskEffect> = self.benefits.iter().filter(|b| offered.contains(b.id.as_str())).flat_map(|b| &b.effects).collect();
+        let preset_of = |id: &str| models.get(id).map(|m| m.document_type_preset_id.as_str());
+        let created: BTreeSet<&str> = effects
+            .iter()
+            .filter_map(|e| match e {
+                TaskEffect::AddTask { task_model_id } => preset_of(task_model_id),
+                TaskEffect::UpgradeTask { .. } => None,
+            })
+            .chain(preset_of(&t.root_form_task_model_id))
+            .collect();
+        for effect in effects {
+            if let TaskEffect::UpgradeTask { document_type_preset_id, .. } = effect
+                && !created.contains(document_type_preset_id.as_str())
+            {
+                return Err(format!("template {:?}: an upgrade of preset {document_type_preset_id:?} finds no such task", t.id));
+            }
         }
         Ok(())
     }
@@ -474,6 +502,33 @@ mod tests {
             order_id: "o".into(),
             created_at: Utc::now(),
         }
+    }
+
+    const DEMO_SEED: &str = include_str!("../../../infra/seed/petitions.json");
+
+    #[test]
+    fn an_upgrade_effect_must_reach_a_task_its_template_creates() {
+        let mut catalogue: Catalogue = serde_json::from_str(DEMO_SEED).unwrap();
+        assert_eq!(catalogue.validate(), Ok(()), "the demo catalogue");
+        // A model of a preset that no template creates, and an add-on upgrading to it.
+        let mut orphan = catalogue.task_models[0].clone();
+        orphan.id = "orphan-model".into();
+        orphan.document_type_preset_id = "never-created".into();
+        catalogue.task_models.push(orphan);
+        let upgrade = TaskEffect::UpgradeTask { document_type_preset_id: "never-created".into(), task_model_id: "orphan-model".into() };
+        let benefit = Benefit {
+            id: "dead-upgrade".into(),
+            name: "Upgrade of nothing".into(),
+            description: String::new(),
+            cost_cents: 100,
+            is_task_triggering: true,
+            effects: vec![upgrade],
+        };
+        catalogue.benefits.push(benefit);
+        assert_eq!(catalogue.validate(), Ok(()), "not offered by any template yet");
+        catalogue.templates[0].template.addon_benefit_ids.push("dead-upgrade".into());
+        let error = catalogue.validate().unwrap_err();
+        assert!(error.contains(&catalogue.templates[0].template.id) && error.contains("finds no such task"), "{error}");
     }
 
     fn catalogue() -> (TemplateCatalogue, PetitionPlan) {

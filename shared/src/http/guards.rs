@@ -26,10 +26,8 @@ async fn product_access(State(state): State<AppState>, request: Request, next: N
     let (user, subscription) = state.store.user_and_subscription(caller.user_id(), caller.account_id()).await?;
     let user = user.ok_or_else(|| ApiError::unauthorized("user no longer exists"))?;
     let now = Utc::now();
-    let path = parts.uri.path();
-
-    access::check_subscription(path, subscription.as_ref(), now).map_err(subscription_error)?;
-    access::check_email_verified(path, &user, now).map_err(|grace_ended_at| {
+    access::check_subscription(subscription.as_ref(), now).map_err(subscription_error)?;
+    access::check_email_verified(&user, now).map_err(|grace_ended_at| {
         ApiError::forbidden("email_not_verified", "verify your email address to continue")
             .with("grace_ended_at", grace_ended_at.to_rfc3339())
             .with("resend_url", RESEND_VERIFICATION_URL)

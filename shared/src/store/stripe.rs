@@ -148,6 +148,31 @@ impl Store {
             request = request.expression_attribute_names("#from_status", "status").expression_attribute_values(":from", attr(from)?);
         }
         let result = request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
+        let applied = written(result)?;
+        if !applied && change.only_from.is_some() {
+            // Refused by `only_from` (or too old): the event still happened, so it still
+            // moves the ordering mark, and an older event delivered later stays refused.
+            self.advance_event_mark(account_id, event_created, event_id).await?;
+        }
+        Ok(applied)
+    }
+
+    /// Records `event_created` as the newest event seen, unless a newer one was.
+    async fn advance_event_mark(&self, account_id: &str, event_created: i64, event_id: &str) -> anyhow::Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&account_pk(account_id), SUBSCRIPTION_SK)))
+            .update_expression("SET last_event_created = :created, last_event_id = :event")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(last_event_created) OR last_event_created < :created \
+                 OR (last_event_created = :created AND last_event_id < :event))",
+            )
+            .expression_attribute_values(":created", n(event_created))
+            .expression_attribute_values(":event", s(event_id))
+            .send()
+            .await;
         written(result)
     }
 }
