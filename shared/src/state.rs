@@ -8,7 +8,7 @@ use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provi
 
 use crate::config::Config;
 use crate::email::Mailer;
-use crate::oauth::OAuth;
+use crate::oauth::providers::OAuth;
 use crate::payments::Payments;
 use crate::queue::TaskQueue;
 use crate::security::jwt::JwtKeys;

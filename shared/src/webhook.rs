@@ -11,7 +11,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use stripe_webhook::{EventObject, Webhook, WebhookError};
+use stripe_events::{EventObject, Webhook, WebhookError};
 
 use crate::domain::account::SubscriptionStatus;
 use crate::domain::order::Payment;

@@ -2,13 +2,11 @@
 //! verifier, nonce and redirect URI, identity from the verified ID token.
 
 pub mod provider;
-
-use std::sync::OnceLock;
+pub mod providers;
 
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
 use crate::domain::account::{self, Account, Role, Subscription, User};
 use crate::domain::email::Email;
 use crate::error::{ApiError, ApiResult};
@@ -16,58 +14,10 @@ use crate::identity::issue_tokens;
 use crate::security::token;
 use crate::state::AppState;
 use crate::store::oauth::{IdentityLink, OAuthSignUpError, PendingAuthorization};
-use provider::{IdClaims, Provider, ProviderError};
+use provider::{IdClaims, ProviderError};
 
 /// How long a started authorization may take to come back.
 pub const AUTHORIZATION_TTL: Duration = Duration::minutes(10);
-
-pub struct OAuth {
-    http: OnceLock<reqwest::Client>,
-    google: Provider,
-    microsoft: Provider,
-    redirect_allowlist: Vec<String>,
-}
-
-impl OAuth {
-    pub fn new(config: &Config) -> Self {
-        OAuth {
-            http: OnceLock::new(),
-            google: Provider::new(config.google.clone()),
-            microsoft: Provider::new(config.microsoft.clone()),
-            redirect_allowlist: config.oauth_redirect_allowlist.clone(),
-        }
-    }
-
-    /// Built on first use: functions that never sign anyone in never pay for it.
-    fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            crate::install_tls_provider();
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .expect("building the OAuth HTTP client")
-        })
-    }
-
-    /// The configured provider named in the path; 404 for unknown names, 503 when
-    /// its client id is unset.
-    fn provider(&self, name: &str) -> ApiResult<&Provider> {
-        let provider = match name {
-            "google" => &self.google,
-            "microsoft" => &self.microsoft,
-            _ => return Err(ApiError::not_found()),
-        };
-        if provider.client_id().is_none() {
-            return Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "provider_not_configured",
-                format!("{name} sign-in is not configured"),
-            ));
-        }
-        Ok(provider)
-    }
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuthorizationUrl {
