@@ -301,12 +301,13 @@ impl TestApp {
         self.deliver_event(&stripe_fake::event(event_id, "checkout.session.completed", 1_800_000_000, session)).await
     }
 
-    /// Sends a signed webhook delivery.
+    /// Sends a signed webhook delivery, as Stripe does (JSON, signed now).
     pub async fn deliver_event(&self, payload: &str) -> Reply {
         let request = self
             .http
             .post(format!("{}/webhooks/stripe", self.address))
             .header("stripe-signature", stripe_fake::sign(payload, None))
+            .header("content-type", "application/json")
             .body(payload.to_owned());
         Reply::from(request.send().await.unwrap()).await
     }

@@ -74,6 +74,9 @@ pub async fn start_checkout(
                 _ => Some(open.order_id),
             },
         };
+        // The session is opened before the order is stored (its URL is part of the
+        // order); a checkout that then loses the race leaves an unused session that
+        // nobody is shown and Stripe expires.
         let expires_at = now + CHECKOUT_LIFETIME;
         let mut order = order.clone();
         order.checkout_url = Some(open_session(state, &order, expires_at, description, email).await?);

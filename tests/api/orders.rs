@@ -14,8 +14,8 @@ use serde_json::json;
 use shared::domain::order::{OrderStatus, RefundReason};
 use shared::webhook::{NoFaults, Step};
 
-use crate::petitions::{bought_petition, petition_app};
-use crate::tasks::{submit_root_form, task_id};
+use crate::petitions::petition_app;
+use crate::tasks::open_evidence_task;
 use crate::wills::verified_will;
 
 async fn will_checkout(app: &TestApp, session: &Session, will: &str) -> api_tests::Reply {
@@ -77,9 +77,7 @@ async fn a_second_checkout_of_the_same_thing_returns_the_open_order_and_a_paid_w
 async fn a_second_upgrade_checkout_returns_the_open_order() {
     let app = petition_app().await;
     let ada = app.register(&unique_email()).await;
-    let petition = bought_petition(&app, &ada, "family-self-serve", &[]).await;
-    submit_root_form(&app, &ada, &petition).await;
-    let evidence = task_id(&app, &ada, &petition, "evidence").await;
+    let evidence = open_evidence_task(&app, &ada, "family-self-serve").await;
     let path = format!("/v1/tasks/{evidence}/upgrade");
     let first = app.post(&path, &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
     let again = app.post(&path, &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
@@ -126,9 +124,7 @@ async fn a_will_paid_through_two_orders_is_delivered_once_and_the_other_payment_
 async fn a_task_upgrade_bought_twice_is_delivered_once_and_refunded_once() {
     let app = petition_app().await;
     let ada = app.register(&unique_email()).await;
-    let petition = bought_petition(&app, &ada, "family-self-serve", &[]).await;
-    submit_root_form(&app, &ada, &petition).await;
-    let evidence = task_id(&app, &ada, &petition, "evidence").await;
+    let evidence = open_evidence_task(&app, &ada, "family-self-serve").await;
     let path = format!("/v1/tasks/{evidence}/upgrade");
     let first = app.post(&path, &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
     let amount = first.body["amount_cents"].as_i64().unwrap();

@@ -20,16 +20,6 @@ async fn customer(app: &TestApp) -> (Session, String) {
     (session, customer)
 }
 
-async fn deliver(app: &TestApp, payload: &str) -> api_tests::Reply {
-    let request = app
-        .http
-        .post(format!("{}/webhooks/stripe", app.address))
-        .header("stripe-signature", sign(payload, None))
-        .header("content-type", "application/json")
-        .body(payload.to_owned());
-    api_tests::Reply::from(request.send().await.unwrap()).await
-}
-
 fn field(form: &[(String, String)], key: &str) -> Option<String> {
     form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
@@ -156,7 +146,7 @@ async fn concurrent_identical_deliveries_apply_once() {
     let app = spawn_app().await;
     let (session, customer) = customer(&app).await;
     let payload = sub_event("evt_dup", "customer.subscription.updated", 1_800_000_000, &customer, "active", 7);
-    let replies = futures::future::join_all((0..50).map(|_| deliver(&app, &payload))).await;
+    let replies = futures::future::join_all((0..50).map(|_| app.deliver_event(&payload))).await;
     assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
     assert_eq!(replies.iter().filter(|r| r.body["applied"] == true).count(), 1);
     let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
@@ -185,7 +175,7 @@ async fn any_delivery_order_ends_in_the_newest_state() {
         app.store().put_subscription(&sub).await.unwrap(); // forgets the last applied event
         for i in &order {
             let unique = events[*i].replace("\"evt_", &format!("\"evt_{}_", order.iter().map(|d| d.to_string()).collect::<String>()));
-            let reply = deliver(&app, &unique).await;
+            let reply = app.deliver_event(&unique).await;
             assert_eq!(reply.status, 200, "{}", reply.body);
         }
         let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
@@ -240,7 +230,7 @@ async fn checkout_completed_activates_the_subscription_from_stripes_record() {
     completed["customer"] = json!(customer);
     completed["subscription"] = json!("sub_new");
     completed["payment_status"] = json!("paid");
-    let reply = deliver(&app, &event("evt_done", "checkout.session.completed", now, completed)).await;
+    let reply = app.deliver_event(&event("evt_done", "checkout.session.completed", now, completed)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body, json!({"status": "ok", "applied": true}));
     let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
@@ -257,8 +247,8 @@ async fn a_refused_event_still_moves_the_ordering_mark() {
     let (session, customer) = customer(&app).await;
     let mut invoice = fixture("invoice");
     invoice["customer"] = json!(customer);
-    deliver(&app, &event("evt_ok", "invoice.payment_succeeded", 1_800_000_100, invoice.clone())).await;
-    deliver(&app, &event("evt_old_failure", "invoice.payment_failed", 1_800_000_000, invoice)).await;
+    app.deliver_event(&event("evt_ok", "invoice.payment_succeeded", 1_800_000_100, invoice.clone())).await;
+    app.deliver_event(&event("evt_old_failure", "invoice.payment_failed", 1_800_000_000, invoice)).await;
     let stored = app.store().subscription(&session.account_id).await.unwrap().unwrap();
     assert_ne!(stored.status, SubscriptionStatus::PastDue);
 }
@@ -273,15 +263,15 @@ async fn invoice_failure_and_recovery_and_unknown_customers() {
         invoice
     };
     let status = || async { app.store().subscription(&session.account_id).await.unwrap().unwrap().status };
-    deliver(&app, &event("evt_if", "invoice.payment_failed", 1_800_000_000, invoice(&customer))).await;
+    app.deliver_event(&event("evt_if", "invoice.payment_failed", 1_800_000_000, invoice(&customer))).await;
     assert_eq!(status().await, SubscriptionStatus::PastDue);
-    deliver(&app, &event("evt_is", "invoice.payment_succeeded", 1_800_000_100, invoice(&customer))).await;
+    app.deliver_event(&event("evt_is", "invoice.payment_succeeded", 1_800_000_100, invoice(&customer))).await;
     assert_eq!(status().await, SubscriptionStatus::Active);
 
-    let stranger = deliver(&app, &event("evt_x", "invoice.payment_failed", 1_800_000_200, invoice("cus_unknown"))).await;
+    let stranger = app.deliver_event(&event("evt_x", "invoice.payment_failed", 1_800_000_200, invoice("cus_unknown"))).await;
     assert_eq!(stranger.status, 200);
     assert_eq!(app.store().stripe_event("evt_x").await.unwrap().unwrap().outcome.as_deref(), Some("unknown_customer"));
-    let other = deliver(&app, &event("evt_o", "customer.created", 1_800_000_300, fixture("customer"))).await;
+    let other = app.deliver_event(&event("evt_o", "customer.created", 1_800_000_300, fixture("customer"))).await;
     assert_eq!(other.status, 200, "{}", other.body);
     assert_eq!(app.store().stripe_event("evt_o").await.unwrap().unwrap().outcome.as_deref(), Some("ignored_event_type"));
     assert_eq!(status().await, SubscriptionStatus::Active);

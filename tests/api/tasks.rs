@@ -25,6 +25,13 @@ async fn patch(app: &TestApp, session: &Session, task: &str, body: Value) -> Rep
     Reply::from(request.send().await.unwrap()).await
 }
 
+/// The (open) evidence task of a petition bought on `plan`, its root form submitted.
+pub(crate) async fn open_evidence_task(app: &TestApp, session: &Session, plan: &str) -> String {
+    let petition = bought_petition(app, session, plan, &[]).await;
+    submit_root_form(app, session, &petition).await;
+    task_id(app, session, &petition, "evidence").await
+}
+
 pub(crate) async fn submit_root_form(app: &TestApp, session: &Session, petition: &str) {
     let root = task_id(app, session, petition, "root_form").await;
     let filled = patch(app, session, &root, json!({"petitioner_name": "Ada", "beneficiary_name": "Byron", "relationship": "child"})).await;
@@ -162,9 +169,7 @@ async fn upgrades_are_offered_for_the_same_preset_at_a_higher_cost_while_with_th
 async fn a_paid_upgrade_switches_the_model_keeps_data_and_adds_placeholders() {
     let app = petition_app().await;
     let ada = app.register(&unique_email()).await;
-    let petition = bought_petition(&app, &ada, "family-basic", &[]).await;
-    submit_root_form(&app, &ada, &petition).await;
-    let evidence = task_id(&app, &ada, &petition, "evidence").await;
+    let evidence = open_evidence_task(&app, &ada, "family-basic").await;
     patch(&app, &ada, &evidence, json!({"documents": ["passport.pdf"]})).await;
 
     let started =
@@ -189,9 +194,7 @@ async fn a_paid_upgrade_switches_the_model_keeps_data_and_adds_placeholders() {
 async fn an_upgrade_paid_after_the_task_left_the_client_is_not_applied() {
     let app = petition_app().await;
     let ada = app.register(&unique_email()).await;
-    let petition = bought_petition(&app, &ada, "family-self-serve", &[]).await;
-    submit_root_form(&app, &ada, &petition).await;
-    let evidence = task_id(&app, &ada, &petition, "evidence").await;
+    let evidence = open_evidence_task(&app, &ada, "family-self-serve").await;
     let started =
         app.post(&format!("/v1/tasks/{evidence}/upgrade"), &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
     let order = started.body["order_id"].as_str().unwrap().to_owned();
