@@ -45,26 +45,79 @@ impl Respond for Customers {
     }
 }
 
-struct CheckoutSessions;
+/// Checkout sessions the fake opened, newest last, and the answers by idempotency key
+/// (Stripe replays the first answer for a key it has seen).
+#[derive(Clone, Default)]
+pub struct CheckoutSessions(Arc<Mutex<SessionState>>);
+
+#[derive(Default)]
+pub struct SessionState {
+    sessions: Vec<Value>,
+    by_key: HashMap<String, Value>,
+}
 
 impl Respond for CheckoutSessions {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let now = chrono::Utc::now().timestamp();
         // Stripe: `expires_at` must be 30 minutes to 24 hours after creation.
-        if let Some(expires_at) = form_value(request, "expires_at").and_then(|v| v.parse::<i64>().ok()) {
-            let now = chrono::Utc::now().timestamp();
-            if !(now + 1800..=now + 86_400).contains(&expires_at) {
-                let error = json!({"error": {"type": "invalid_request_error", "param": "expires_at",
-                    "message": "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation."}});
-                return ResponseTemplate::new(400).set_body_json(error);
-            }
+        if let Some(expires_at) = form_value(request, "expires_at").and_then(|v| v.parse::<i64>().ok())
+            && !(now + 1800..=now + 86_400).contains(&expires_at)
+        {
+            let error = json!({"error": {"type": "invalid_request_error", "param": "expires_at",
+                "message": "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation."}});
+            return ResponseTemplate::new(400).set_body_json(error);
+        }
+        let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut state = self.0.lock().unwrap();
+        if let Some(replay) = key.as_ref().and_then(|k| state.by_key.get(k)) {
+            return ResponseTemplate::new(200).set_body_json(replay);
         }
         let mut session = fixture("checkout.session");
         let id = new_id("cs_test");
+        let field = |k: &str| form_value(request, k);
+        let unit: i64 = field("line_items[0][price_data][unit_amount]").and_then(|a| a.parse().ok()).unwrap_or_default();
         session["id"] = json!(id);
+        session["created"] = json!(now);
         session["url"] = json!(format!("https://checkout.stripe.test/c/pay/{id}"));
-        session["mode"] = json!(form_value(request, "mode").unwrap_or_else(|| "payment".into()));
-        session["customer"] = json!(form_value(request, "customer"));
+        session["mode"] = json!(field("mode").unwrap_or_else(|| "payment".into()));
+        session["customer"] = json!(field("customer"));
+        session["amount_total"] = json!(unit);
+        session["currency"] = json!(field("line_items[0][price_data][currency]"));
+        session["payment_intent"] = Value::Null;
+        session["metadata"] = json!(field("metadata[order_id]").map(|o| json!({"order_id": o})).unwrap_or(json!({})));
+        state.sessions.push(session.clone());
+        if let Some(key) = key {
+            state.by_key.insert(key, session.clone());
+        }
         ResponseTemplate::new(200).set_body_json(session)
+    }
+}
+
+/// `GET /v1/checkout/sessions`: newest first, `status` and `created[gte]` filters,
+/// `limit` and `starting_after` paging, as Stripe's list does.
+struct ListSessions(CheckoutSessions);
+
+impl Respond for ListSessions {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let since: i64 = query.get("created[gte]").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let limit: usize = query.get("limit").and_then(|v| v.parse().ok()).unwrap_or(10);
+        let state = (self.0).0.lock().unwrap();
+        let mut matching: Vec<&Value> = state
+            .sessions
+            .iter()
+            .rev()
+            .filter(|s| s["created"].as_i64().unwrap_or(0) >= since)
+            .filter(|s| query.get("status").is_none_or(|status| s["status"] == status.as_str()))
+            .collect();
+        if let Some(after) = query.get("starting_after") {
+            let position = matching.iter().position(|s| s["id"] == after.as_str()).map_or(matching.len(), |p| p + 1);
+            matching.drain(..position);
+        }
+        let has_more = matching.len() > limit;
+        let data: Vec<&Value> = matching.into_iter().take(limit).collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"object": "list", "url": "/v1/checkout/sessions", "has_more": has_more, "data": data}))
     }
 }
 
@@ -161,6 +214,7 @@ pub struct StripeFake {
     pub server: MockServer,
     pub subscriptions: Subscriptions,
     pub refunds: Refunds,
+    pub sessions: CheckoutSessions,
 }
 
 impl StripeFake {
@@ -174,12 +228,14 @@ impl StripeFake {
             .mount(&server)
             .await;
         Mock::given(method("POST")).and(path("/v1/customers")).respond_with(Customers(Mutex::default())).mount(&server).await;
-        Mock::given(method("POST")).and(path("/v1/checkout/sessions")).respond_with(CheckoutSessions).mount(&server).await;
+        let sessions = CheckoutSessions::default();
+        Mock::given(method("POST")).and(path("/v1/checkout/sessions")).respond_with(sessions.clone()).mount(&server).await;
+        Mock::given(method("GET")).and(path("/v1/checkout/sessions")).respond_with(ListSessions(sessions.clone())).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/billing_portal/sessions")).respond_with(PortalSessions).mount(&server).await;
         Mock::given(method("GET")).and(path_regex("^/v1/subscriptions/[^/]+$")).respond_with(subscriptions.clone()).mount(&server).await;
         let refunds = Refunds::default();
         Mock::given(method("POST")).and(path("/v1/refunds")).respond_with(refunds.clone()).mount(&server).await;
-        StripeFake { server, subscriptions, refunds }
+        StripeFake { server, subscriptions, refunds, sessions }
     }
 
     pub fn uri(&self) -> String {
@@ -189,6 +245,18 @@ impl StripeFake {
     /// The form bodies Stripe received at `path`, oldest first.
     pub async fn requests_to(&self, path: &str) -> Vec<Vec<(String, String)>> {
         self.server.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == path).map(form).collect()
+    }
+
+    /// Completes the Checkout session of `order_id` as a customer paying it would
+    /// (`status: complete`, `payment_status: paid`, a payment intent `pi_<order>`),
+    /// without sending any webhook; returns the session.
+    pub fn pay_session_of_order(&self, order_id: &str) -> Value {
+        let mut state = self.sessions.0.lock().unwrap();
+        let session = state.sessions.iter_mut().find(|s| s["metadata"]["order_id"] == order_id).expect("a session for the order");
+        session["status"] = json!("complete");
+        session["payment_status"] = json!("paid");
+        session["payment_intent"] = json!(format!("pi_{order_id}"));
+        session.clone()
     }
 
     /// The refunds created so far (replays of one idempotency key not counted):

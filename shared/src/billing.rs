@@ -165,15 +165,18 @@ pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<
         for account_id in &page.account_ids {
             summary.scanned += 1;
             let current = state.store.subscription(account_id).await?;
+            let (seat_limit, stripe_subscription_id, stripe_price_id) =
+                current.map_or((1, None, None), |s| (s.seat_limit, s.stripe_subscription_id, s.stripe_price_id));
             let complimentary = crate::domain::account::Subscription {
                 account_id: account_id.clone(),
                 plan: "pro".to_owned(),
                 status: SubscriptionStatus::Complimentary,
-                seat_limit: current.as_ref().map_or(1, |s| s.seat_limit),
+                seat_limit,
                 current_period_start: None,
                 current_period_end: None,
                 cancel_at_period_end: false,
-                stripe_subscription_id: current.and_then(|s| s.stripe_subscription_id),
+                stripe_subscription_id,
+                stripe_price_id,
             };
             if state.store.grant_complimentary(&complimentary).await? {
                 summary.granted.push(account_id.clone());
@@ -237,6 +240,12 @@ pub async fn checkout_session(state: &AppState, caller: &crate::http::extract::A
     })?;
     let (account, subscription) = state.store.account_and_subscription(caller.account_id()).await?;
     let account = account.ok_or_else(ApiError::not_found)?;
+    if subscription.as_ref().is_some_and(|s| s.has_live_stripe_subscription()) {
+        return Err(ApiError::conflict(
+            "subscription_exists",
+            "this account already pays for a subscription; change it in the billing portal",
+        ));
+    }
     let customer_id = stripe_customer(state, caller, &account).await?;
     let now = Utc::now();
     let trial_end = subscription

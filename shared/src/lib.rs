@@ -15,6 +15,7 @@ pub mod orders;
 pub mod payments;
 pub mod petitions;
 pub mod queue;
+pub mod reconcile;
 pub mod security;
 pub mod state;
 pub mod store;

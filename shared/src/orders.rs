@@ -11,8 +11,9 @@ use crate::payments::{PaymentCheckout, PaymentsError};
 use crate::state::AppState;
 use crate::store::orders::{OpenPurchase, OrderCursor};
 
-/// How long a Checkout session takes payment (Stripe's default and maximum).
-const CHECKOUT_LIFETIME: Duration = Duration::hours(24);
+/// How long a Checkout session takes payment: Stripe allows at most 24 hours from
+/// its own clock, so an hour of margin for ours.
+const CHECKOUT_LIFETIME: Duration = Duration::hours(23);
 /// The longest page of `GET /v1/orders`.
 pub const MAX_PAGE: i32 = 100;
 

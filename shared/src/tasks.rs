@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::domain::json_bounds;
 use crate::domain::order::{self, Delivery, Order, OrderItem, RefundReason};
 use crate::domain::petition::{self, DataDirection, Petition, Task, TaskData, TaskEffect, TaskMessage, TaskModel, TaskStatus};
 use crate::error::{ApiError, ApiResult};
@@ -16,6 +17,8 @@ use crate::state::AppState;
 
 /// Bounds one PATCH to one DynamoDB transaction (100 items, one is the task).
 const MAX_PATCH_KEYS: usize = 50;
+/// Largest value of one data key, as JSON (each row is its own DynamoDB item).
+const MAX_VALUE_BYTES: usize = 16 * 1024;
 /// Attempts at an optimistic read-modify-write before answering 409.
 const ATTEMPTS: usize = 3;
 
@@ -61,6 +64,9 @@ fn changed_meanwhile() -> ApiError {
 pub async fn patch_data(state: &AppState, account_id: &str, task_id: &str, values: Map<String, Value>) -> ApiResult<TaskDetail> {
     if values.is_empty() || values.len() > MAX_PATCH_KEYS {
         return Err(ApiError::invalid_field("body", format!("give between 1 and {MAX_PATCH_KEYS} keys")));
+    }
+    for (key, value) in &values {
+        json_bounds::check(key, value, MAX_VALUE_BYTES).map_err(|field| ApiError::validation([field]))?;
     }
     for _ in 0..ATTEMPTS {
         let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;

@@ -16,7 +16,7 @@ use stripe_events::{EventObject, Webhook, WebhookError};
 use crate::domain::account::SubscriptionStatus;
 use crate::domain::order::Payment;
 use crate::error::{ApiError, ApiResult};
-use crate::payments::SubscriptionDetails;
+use crate::payments::{CheckoutSessionDetails, SubscriptionDetails};
 use crate::state::AppState;
 use crate::store::stripe::{SubscriptionChange, event_record};
 
@@ -67,7 +67,7 @@ pub async fn receive(state: &AppState, payload: &str, signature: Option<&str>, f
     let event_type = event.type_.as_str().to_owned();
     tracing::info!(event_id, event_type, "Stripe event received");
 
-    let record = event_record(&event_id, &event_type, event.created, Utc::now());
+    let record = event_record(&event_id, &event_type, event.created, payload, Utc::now());
     if let Some(existing) = state.store.record_stripe_event(&record).await?
         && existing.status == "processed"
     {
@@ -76,79 +76,152 @@ pub async fn receive(state: &AppState, payload: &str, signature: Option<&str>, f
     faults.after(Step::Recorded)?;
     let outcome = apply(state, &event_id, event.created, event.data.object).await?;
     faults.after(Step::Applied)?;
-    let applied = state.store.mark_stripe_event_processed(&event_id, outcome).await?;
+    let applied = state.store.mark_stripe_event_processed(&event_id, outcome, Utc::now()).await?;
     tracing::info!(event_id, outcome, applied, "Stripe event processed");
     Ok(WebhookOutcome { status: "ok", applied })
 }
 
+/// A subscription event, as read from its payload before anything is looked up.
+struct SubscriptionEvent {
+    customer: Option<String>,
+    subscription_id: Option<String>,
+    /// A checkout, an update or a deletion may be the first event of a new Stripe
+    /// subscription (events arrive in any order); an invoice only changes the one followed.
+    may_replace: bool,
+    effect: Effect,
+}
+
+enum Effect {
+    /// A subscription-mode checkout completed: read the subscription from Stripe.
+    CheckoutCompleted,
+    /// The subscription as the event carries it, with the status it forces (deleted).
+    Details(SubscriptionDetails, Option<SubscriptionStatus>),
+    InvoiceFailed,
+    InvoicePaid,
+}
+
 /// The event's effect; returns a label recorded on the event.
 async fn apply(state: &AppState, event_id: &str, created: i64, object: EventObject) -> anyhow::Result<&'static str> {
-    let (customer, change) = match object {
+    let customer_of = |c: &stripe_types::Expandable<stripe_shared::Customer>| Some(c.id().as_str().to_owned());
+    let event = match object {
         EventObject::CheckoutSessionCompleted(session) => {
-            if session.mode.as_str() == "payment" {
-                return fulfil_order(state, &session).await;
-            }
-            if session.mode.as_str() != "subscription" {
-                return Ok("ignored_checkout_mode");
-            }
-            let Some(subscription_id) = session.subscription.as_ref().map(|s| s.id().as_str().to_owned()) else {
-                return Ok("ignored_no_subscription");
-            };
-            let details = state.payments.subscription(&subscription_id).await?;
-            let mut change = change_from(state, &details).await?;
-            change.status = Some(SubscriptionStatus::Active);
-            (session.customer.as_ref().map(|c| c.id().as_str().to_owned()), change)
+            return completed_session(state, event_id, created, &CheckoutSessionDetails::from_stripe(&session)).await;
         }
         EventObject::CheckoutSessionAsyncPaymentSucceeded(session) if session.mode.as_str() == "payment" => {
-            return fulfil_order(state, &session).await;
+            return completed_session(state, event_id, created, &CheckoutSessionDetails::from_stripe(&session)).await;
         }
-        EventObject::CustomerSubscriptionUpdated(sub) => {
-            let change = change_from(state, &SubscriptionDetails::from_stripe(&sub)).await?;
-            (Some(sub.customer.id().as_str().to_owned()), change)
-        }
-        EventObject::CustomerSubscriptionDeleted(sub) => {
-            let mut change = change_from(state, &SubscriptionDetails::from_stripe(&sub)).await?;
-            change.status = Some(SubscriptionStatus::Canceled);
-            (Some(sub.customer.id().as_str().to_owned()), change)
-        }
-        EventObject::InvoicePaymentFailed(invoice) => {
-            let change = SubscriptionChange { status: Some(SubscriptionStatus::PastDue), ..Default::default() };
-            (invoice.customer.as_ref().map(|c| c.id().as_str().to_owned()), change)
-        }
-        EventObject::InvoicePaymentSucceeded(invoice) => {
-            let change = SubscriptionChange {
-                status: Some(SubscriptionStatus::Active),
-                only_from: Some(SubscriptionStatus::PastDue),
-                ..Default::default()
-            };
-            (invoice.customer.as_ref().map(|c| c.id().as_str().to_owned()), change)
-        }
+        EventObject::CustomerSubscriptionUpdated(sub) => SubscriptionEvent {
+            customer: customer_of(&sub.customer),
+            subscription_id: Some(sub.id.as_str().to_owned()),
+            may_replace: true,
+            effect: Effect::Details(SubscriptionDetails::from_stripe(&sub), None),
+        },
+        EventObject::CustomerSubscriptionDeleted(sub) => SubscriptionEvent {
+            customer: customer_of(&sub.customer),
+            subscription_id: Some(sub.id.as_str().to_owned()),
+            // Delivered before the subscription's own updates, it still ends it.
+            may_replace: true,
+            effect: Effect::Details(SubscriptionDetails::from_stripe(&sub), Some(SubscriptionStatus::Canceled)),
+        },
+        EventObject::InvoicePaymentFailed(invoice) => invoice_event(&invoice, Effect::InvoiceFailed),
+        EventObject::InvoicePaymentSucceeded(invoice) => invoice_event(&invoice, Effect::InvoicePaid),
         _ => return Ok("ignored_event_type"),
     };
-    let Some(customer) = customer else { return Ok("ignored_no_customer") };
+    apply_to_subscription(state, event_id, created, event).await
+}
+
+/// An invoice names its subscription under `parent.subscription_details` (API
+/// 2025-03 and later) or at the top level (before); a one-off invoice names none.
+fn invoice_event(invoice: &stripe_shared::Invoice, effect: Effect) -> SubscriptionEvent {
+    let from_parent =
+        invoice.parent.as_ref().and_then(|p| p.subscription_details.as_ref()).map(|d| d.subscription.id().as_str().to_owned());
+    let top_level = invoice.subscription.as_ref().map(|s| s.id().as_str().to_owned());
+    SubscriptionEvent {
+        customer: invoice.customer.as_ref().map(|c| c.id().as_str().to_owned()),
+        subscription_id: from_parent.or(top_level),
+        may_replace: false,
+        effect,
+    }
+}
+
+/// Applies a subscription event to the account's subscription, if it is about the
+/// Stripe subscription the account follows (`Subscription::follows_stripe_subscription`).
+/// Round trips: account by customer (1 Query), the subscription (1 GetItem), then as
+/// the effect needs (Stripe read, catalogue Query) and one conditional update.
+async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, event: SubscriptionEvent) -> anyhow::Result<&'static str> {
+    let Some(customer) = event.customer else { return Ok("ignored_no_customer") };
+    let Some(subscription_id) = event.subscription_id else { return Ok("ignored_no_subscription") };
     let Some(account_id) = state.store.account_id_by_stripe_customer(&customer).await? else {
         tracing::warn!(event_id, customer, "Stripe event for an unknown customer");
         return Ok("unknown_customer");
     };
+    let current = state.store.subscription(&account_id).await?;
+    if !current.is_some_and(|s| s.follows_stripe_subscription(&subscription_id, event.may_replace)) {
+        tracing::info!(event_id, subscription_id, "event for another subscription of the customer");
+        return Ok("other_subscription");
+    }
+    let mut change = match event.effect {
+        Effect::CheckoutCompleted => {
+            let details = state.payments.subscription(&subscription_id).await?;
+            SubscriptionChange { status: Some(SubscriptionStatus::Active), ..change_from(state, &details).await? }
+        }
+        Effect::Details(details, forced) => {
+            let change = change_from(state, &details).await?;
+            SubscriptionChange { status: forced.or(change.status), ..change }
+        }
+        Effect::InvoiceFailed => SubscriptionChange { status: Some(SubscriptionStatus::PastDue), ..Default::default() },
+        Effect::InvoicePaid => SubscriptionChange {
+            status: Some(SubscriptionStatus::Active),
+            only_from: Some(SubscriptionStatus::PastDue),
+            ..Default::default()
+        },
+    };
+    if !event.may_replace {
+        change.only_subscription = Some(subscription_id);
+    }
     let applied = state.store.apply_subscription_change(&account_id, &change, created, event_id).await?;
     Ok(if applied { "subscription_updated" } else { "subscription_not_changed" })
 }
 
+/// A completed Checkout session: in payment mode it pays the order in its metadata,
+/// in subscription mode the account follows the new subscription. The webhook and the
+/// reconciliation (`reconcile`) both come here, so each is idempotent for the other.
+pub(crate) async fn completed_session(
+    state: &AppState,
+    event_id: &str,
+    created: i64,
+    session: &CheckoutSessionDetails,
+) -> anyhow::Result<&'static str> {
+    match session.mode.as_str() {
+        "payment" => fulfil_order(state, session).await,
+        "subscription" => {
+            let event = SubscriptionEvent {
+                customer: session.customer.clone(),
+                subscription_id: session.subscription.clone(),
+                may_replace: true,
+                effect: Effect::CheckoutCompleted,
+            };
+            apply_to_subscription(state, event_id, created, event).await
+        }
+        _ => Ok("ignored_checkout_mode"),
+    }
+}
+
 /// A paid Checkout session in payment mode fulfils the order in its metadata.
-async fn fulfil_order(state: &AppState, session: &stripe_shared::CheckoutSession) -> anyhow::Result<&'static str> {
-    let Some(order_id) = session.metadata.as_ref().and_then(|m| m.get("order_id")) else {
+async fn fulfil_order(state: &AppState, session: &CheckoutSessionDetails) -> anyhow::Result<&'static str> {
+    let Some(order_id) = &session.order_id else {
         return Ok("ignored_no_order");
     };
     // Only money received counts: `no_payment_required` or an open session is not a
     // payment. Delayed methods complete later (checkout.session.async_payment_succeeded).
-    if session.status.as_ref().map(|s| s.as_str()) != Some("complete") || session.payment_status.as_str() != "paid" {
+    if session.status.as_deref() != Some("complete") || session.payment_status != "paid" {
         return Ok("awaiting_payment");
     }
     let payment = Payment {
         amount_cents: session.amount_total.unwrap_or_default(),
-        currency: session.currency.as_ref().map(|c| c.to_string()).unwrap_or_default(),
-        reference: session.id.as_str().to_owned(),
-        payment_intent: session.payment_intent.as_ref().map(|p| p.id().as_str().to_owned()),
+        currency: session.currency.clone().unwrap_or_default(),
+        reference: session.id.clone(),
+        payment_intent: session.payment_intent.clone(),
     };
     crate::fulfilment::fulfil(state, order_id, &payment).await
 }
@@ -168,6 +241,8 @@ async fn change_from(state: &AppState, details: &SubscriptionDetails) -> anyhow:
         current_period_end: details.current_period_end.and_then(timestamp),
         cancel_at_period_end: Some(details.cancel_at_period_end),
         stripe_subscription_id: Some(details.id.clone()),
+        stripe_price_id: details.price_id.clone(),
+        only_subscription: None,
     })
 }
 

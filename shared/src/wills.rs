@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::json_bounds;
 use crate::domain::order::{self, Delivery, Order, OrderItem, RefundReason};
 use crate::domain::will::{self, TransitionError, WILL_PRICE_CENTS, Will, WillEvent, WillPaymentOutcome, WillStatus};
 use crate::error::{ApiError, ApiResult};
@@ -107,6 +108,7 @@ pub async fn put_section(state: &AppState, user_id: &str, will_id: &str, section
     if !will::is_section(section) {
         return Err(ApiError::bad_request("unknown_section", format!("there is no section {section:?}")));
     }
+    json_bounds::check(section, &content, will::MAX_SECTION_BYTES).map_err(|field| ApiError::validation([field]))?;
     will::validate_section(section, &content, Utc::now().date_naive()).map_err(ApiError::validation)?;
     let mut will = load(state, user_id, will_id).await?;
     let seen = will.updated_at;
@@ -225,4 +227,93 @@ pub(crate) async fn deliver_payment(state: &AppState, order: &Order, item: &orde
         }
     }
     anyhow::bail!("the will kept changing while its payment was recorded")
+}
+
+/// The body of `PUT /v1/wills/{id}/sections/{section}`, one shape per section, as the
+/// OpenAPI document publishes it. `domain::will::validate_section` checks the named
+/// fields; any other field is kept as given, within `domain::json_bounds` (at most 16
+/// levels deep, strings of 10,000 characters, numbers up to 1e125 in magnitude) and
+/// `MAX_SECTION_BYTES` of JSON in all.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = WillSectionBody)]
+#[serde(untagged)]
+#[allow(dead_code)] // read only by the OpenAPI derives
+pub enum SectionBody {
+    Personal(PersonalSection),
+    Family(FamilySection),
+    Executors(ExecutorsSection),
+    Guardians(GuardiansSection),
+    Gifts(GiftsSection),
+    Residuary(ResiduarySection),
+    Funeral(FuneralSection),
+}
+
+/// A person named in a will.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Person {
+    /// 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    pub full_name: String,
+}
+
+/// Section `personal`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PersonalSection {
+    #[schema(min_length = 1, max_length = 500)]
+    pub full_name: String,
+    /// A past date.
+    pub date_of_birth: chrono::NaiveDate,
+    #[schema(min_length = 1, max_length = 500)]
+    pub address: String,
+}
+
+/// Section `family`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct FamilySection {
+    /// single, married, civil_partnership, divorced or widowed.
+    pub marital_status: String,
+    #[schema(max_items = 50)]
+    pub children: Option<Vec<Person>>,
+}
+
+/// Section `executors`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ExecutorsSection {
+    #[schema(min_items = 1, max_items = 50)]
+    pub executors: Vec<Person>,
+}
+
+/// Section `guardians`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct GuardiansSection {
+    #[schema(max_items = 50)]
+    pub guardians: Vec<Person>,
+}
+
+/// Section `gifts`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct GiftsSection {
+    /// What goes to whom, in the testator's words.
+    pub gifts: Vec<std::collections::BTreeMap<String, String>>,
+}
+
+/// Section `residuary`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ResiduarySection {
+    #[schema(min_items = 1, max_items = 50)]
+    pub beneficiaries: Vec<Person>,
+}
+
+/// Section `funeral`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct FuneralSection {
+    pub wishes: Option<String>,
 }

@@ -120,12 +120,13 @@ async fn pilot_backfill_is_idempotent_resumable_and_spares_canceled_and_past_due
     app.store().put_subscription(&set(2, SubscriptionStatus::PastDue)).await.unwrap();
     app.store().put_subscription(&set(3, SubscriptionStatus::Active)).await.unwrap();
 
-    // An interrupted earlier run: its checkpoint says it got past the first account
-    // the scan returns, so the resumed run starts after it.
+    // An interrupted earlier run: its checkpoint is where the scan's first page
+    // stopped, so the resumed run reads only the accounts after it (whatever item the
+    // page ended on: DynamoDB's scan order is by hash, not by key).
     let first_page = app.store().account_page(None, 1).await.unwrap();
     app.store().save_backfill_checkpoint(first_page.resume_after.as_deref()).await.unwrap();
     let resumed = shared::billing::backfill_pilot(&app.state, 2).await.unwrap();
-    assert_eq!(resumed.scanned, 4, "{resumed:?}");
+    assert_eq!(resumed.scanned, 5 - first_page.account_ids.len(), "{resumed:?}");
 
     let full = shared::billing::backfill_pilot(&app.state, 2).await.unwrap();
     assert_eq!(full.scanned, 5);
@@ -149,4 +150,22 @@ async fn pilot_backfill_is_idempotent_resumable_and_spares_canceled_and_past_due
     assert_eq!((again.scanned, again.granted.len(), again.unchanged), (5, 0, 5));
     assert_eq!(statuses(&app).await, after_first);
     assert_eq!(app.store().backfill_checkpoint().await.unwrap(), None);
+}
+
+/// A Scan page counts every item it evaluates and may end on any of them (a user, an
+/// email claim, a subscription): whatever the page size, the backfill reads every
+/// account once and ends.
+#[tokio::test]
+async fn pilot_backfill_reads_every_account_whatever_item_a_page_ends_on() {
+    let app = spawn_app().await;
+    for _ in 0..4 {
+        app.register(&unique_email()).await;
+    }
+    for page_size in 1..=5 {
+        let run = tokio::time::timeout(std::time::Duration::from_secs(30), shared::billing::backfill_pilot(&app.state, page_size))
+            .await
+            .expect("the backfill ends")
+            .unwrap();
+        assert_eq!(run.scanned, 4, "page size {page_size}: {run:?}");
+    }
 }

@@ -151,3 +151,14 @@ async fn the_orders_list_event_runs_through_the_billing_handler() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["orders"], serde_json::json!([]));
 }
+
+/// The daily schedule's payload through the reconcile function's handler.
+#[tokio::test]
+async fn the_schedule_event_runs_the_reconciliation() {
+    let app = spawn_app().await;
+    let path = format!("{}/../events/reconcile-schedule.json", env!("CARGO_MANIFEST_DIR"));
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    let report = reconcile::handle(&app.state).await.unwrap();
+    assert_eq!(report, serde_json::json!({"sessions": 0, "fixed": []}));
+}

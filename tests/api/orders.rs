@@ -268,3 +268,29 @@ async fn orders_are_listed_newest_first_page_by_page_and_only_to_their_account()
     app.get(&format!("/v1/orders?cursor={cursor}"), b).await.assert_error(422, "validation_failed");
     app.get("/v1/orders/no-such-order", t).await.assert_error(404, "not_found");
 }
+
+/// Stripe retries a webhook for three days; a session paid while the endpoint was
+/// down past that is found by the reconciliation (Stripe's list of completed Checkout
+/// sessions), fulfilled once, and neither a second run nor the late webhook changes it.
+#[tokio::test]
+async fn a_payment_the_webhook_missed_is_fulfilled_by_the_reconciliation_once() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let order = order_id(&will_checkout(&app, &ada, &will).await);
+    let paid = app.stripe.pay_session_of_order(&order);
+
+    let first = shared::reconcile::stripe(&app.state, chrono::Utc::now() - chrono::Duration::days(4)).await.unwrap();
+    assert_eq!((first.sessions, first.fixed.len(), first.failed.len()), (1, 1, 0), "{first:?}");
+    assert_eq!(first.fixed[0], (paid["id"].as_str().unwrap().to_owned(), "order_fulfilled"));
+    assert_eq!(status(&app, &order).await, OrderStatus::Fulfilled);
+    assert!(app.store().will(&ada.user_id, &will).await.unwrap().unwrap().paid_at.is_some());
+
+    // The scheduled function's run finds nothing left to do.
+    let again = reconcile::handle(&app.state).await.unwrap();
+    assert_eq!(again, json!({"sessions": 1, "fixed": []}));
+    let late = app.deliver_event(&stripe_event("evt_late", &paid)).await;
+    assert_eq!(late.status, 200, "{}", late.body);
+    assert_eq!(app.store().will_payments(&ada.user_id, &will).await.unwrap().len(), 1);
+    assert!(app.stripe.refunds_created().is_empty());
+}

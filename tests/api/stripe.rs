@@ -153,6 +153,8 @@ async fn concurrent_identical_deliveries_apply_once() {
     assert_eq!((sub.status, sub.plan.as_str(), sub.seat_limit), (SubscriptionStatus::Active, "team", 7));
     let record = app.store().stripe_event("evt_dup").await.unwrap().unwrap();
     assert_eq!(record.status, "processed");
+    assert!(record.processed_at.is_some_and(|at| at >= record.received_at));
+    assert!(record.payload_excerpt.starts_with("{\"api_version\"") && record.payload_excerpt.chars().count() == 500);
 }
 
 #[tokio::test]
@@ -239,14 +241,81 @@ async fn checkout_completed_activates_the_subscription_from_stripes_record() {
     assert_eq!(sub.stripe_subscription_id.as_deref(), Some("sub_new"));
 }
 
+/// An invoice in Stripe's shape (API 2025-03 and later: its subscription under
+/// `parent.subscription_details`); None makes it a one-off invoice.
+fn invoice_of(customer: &str, subscription: Option<&str>) -> Value {
+    let mut invoice = fixture("invoice");
+    invoice["customer"] = json!(customer);
+    invoice["parent"] = match subscription {
+        Some(id) => json!({"type": "subscription_details", "quote_details": null,
+            "subscription_details": {"metadata": {}, "subscription": id, "subscription_proration_date": null}}),
+        None => Value::Null,
+    };
+    invoice
+}
+
+/// Makes the account's subscription a live one that follows Stripe subscription `id`.
+async fn follow_subscription(app: &TestApp, account_id: &str, id: &str) {
+    let mut sub = app.store().subscription(account_id).await.unwrap().unwrap();
+    sub.status = SubscriptionStatus::Active;
+    sub.stripe_subscription_id = Some(id.to_owned());
+    app.store().put_subscription(&sub).await.unwrap();
+}
+
+/// A Stripe customer may hold several subscriptions and pay one-off invoices: only
+/// events of the subscription the account follows change it, and a second live
+/// subscription is refused at checkout.
+#[tokio::test]
+async fn only_the_followed_subscription_changes_the_account() {
+    let app = spawn_app().await;
+    let (session, customer) = customer(&app).await;
+    follow_subscription(&app, &session.account_id, "sub_ours").await;
+    let status = || async { app.store().subscription(&session.account_id).await.unwrap().unwrap().status };
+    let outcome = |id: &'static str| {
+        let store = app.store().clone();
+        async move { store.stripe_event(id).await.unwrap().unwrap().outcome }
+    };
+
+    app.deliver_event(&event("evt_one_off", "invoice.payment_failed", 1_800_000_000, invoice_of(&customer, None))).await;
+    assert_eq!(outcome("evt_one_off").await.as_deref(), Some("ignored_no_subscription"));
+    app.deliver_event(&event("evt_other_inv", "invoice.payment_failed", 1_800_000_010, invoice_of(&customer, Some("sub_other")))).await;
+    assert_eq!(outcome("evt_other_inv").await.as_deref(), Some("other_subscription"));
+    let other = subscription("sub_other", &customer, "canceled", "price_demo_team_monthly", 1, (1_800_000_000, 1_802_592_000));
+    app.deliver_event(&event("evt_other_del", "customer.subscription.deleted", 1_800_000_020, other)).await;
+    assert_eq!(outcome("evt_other_del").await.as_deref(), Some("other_subscription"));
+    assert_eq!(status().await, SubscriptionStatus::Active);
+
+    // The old invoice shape (top-level `subscription`) still names ours.
+    let mut old_shape = invoice_of(&customer, None);
+    old_shape["subscription"] = json!("sub_ours");
+    app.deliver_event(&event("evt_ours", "invoice.payment_failed", 1_800_000_030, old_shape)).await;
+    assert_eq!(status().await, SubscriptionStatus::PastDue);
+
+    checkout(&app, &session, json!({"plan": "pro", "seats": 1})).await.assert_error(409, "subscription_exists");
+}
+
+/// A well-signed event about something we do not know is recorded and acknowledged.
+#[tokio::test]
+async fn a_completed_checkout_of_an_unknown_customer_is_acknowledged() {
+    let app = spawn_app().await;
+    let mut completed = fixture("checkout.session");
+    completed["mode"] = json!("subscription");
+    completed["customer"] = json!("cus_unknown");
+    completed["subscription"] = json!("sub_unknown");
+    completed["metadata"] = json!({});
+    let reply = app.deliver_event(&event("evt_stranger", "checkout.session.completed", 1_800_000_000, completed)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(app.store().stripe_event("evt_stranger").await.unwrap().unwrap().outcome.as_deref(), Some("unknown_customer"));
+}
+
 /// Stripe does not guarantee delivery order: a refused recovery (the subscription was
 /// not past due) still happened, so an older failure delivered after it changes nothing.
 #[tokio::test]
 async fn a_refused_event_still_moves_the_ordering_mark() {
     let app = spawn_app().await;
     let (session, customer) = customer(&app).await;
-    let mut invoice = fixture("invoice");
-    invoice["customer"] = json!(customer);
+    follow_subscription(&app, &session.account_id, "sub_inv").await;
+    let invoice = invoice_of(&customer, Some("sub_inv"));
     app.deliver_event(&event("evt_ok", "invoice.payment_succeeded", 1_800_000_100, invoice.clone())).await;
     app.deliver_event(&event("evt_old_failure", "invoice.payment_failed", 1_800_000_000, invoice)).await;
     let stored = app.store().subscription(&session.account_id).await.unwrap().unwrap();
@@ -257,11 +326,8 @@ async fn a_refused_event_still_moves_the_ordering_mark() {
 async fn invoice_failure_and_recovery_and_unknown_customers() {
     let app = spawn_app().await;
     let (session, customer) = customer(&app).await;
-    let invoice = |customer: &str| {
-        let mut invoice = fixture("invoice");
-        invoice["customer"] = json!(customer);
-        invoice
-    };
+    follow_subscription(&app, &session.account_id, "sub_inv").await;
+    let invoice = |customer: &str| invoice_of(customer, Some("sub_inv"));
     let status = || async { app.store().subscription(&session.account_id).await.unwrap().unwrap().status };
     app.deliver_event(&event("evt_if", "invoice.payment_failed", 1_800_000_000, invoice(&customer))).await;
     assert_eq!(status().await, SubscriptionStatus::PastDue);

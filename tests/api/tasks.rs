@@ -84,7 +84,11 @@ async fn task_data_takes_only_input_keys_while_the_task_is_with_the_client() {
     assert_eq!(got.status, 200, "{}", got.body);
     assert!(value(&got.body, "documents").is_null() && value(&got.body, "evidence_summary").is_null(), "placeholders");
 
-    for body in [json!({"evidence_summary": "mine"}), json!({"nope": 1}), json!({}), json!(["documents"]), json!("x")] {
+    // Values DynamoDB would refuse or could not read back are refused first (TOOLING.md).
+    let deep = (0..70).fold(json!(1), |inner, _| json!([inner]));
+    let bounded = [json!({"documents": deep}), json!({"documents": 1e200}), json!({"documents": "x".repeat(20_000)})];
+    let shapes = [json!({"evidence_summary": "mine"}), json!({"nope": 1}), json!({}), json!(["documents"]), json!("x")];
+    for body in shapes.into_iter().chain(bounded) {
         let reply = patch(&app, &ada, &evidence, body.clone()).await;
         assert_eq!((reply.status, reply.body["error"].as_str()), (422, Some("validation_failed")), "{body}: {}", reply.body);
     }

@@ -46,7 +46,8 @@ async fn get_task(State(state): State<AppState>, caller: AuthUser, Path(id): Pat
 /// `{key: value, ...}` for the model's input keys. Round trips: one Query, one
 /// transaction.
 #[utoipa::path(patch, path = "/v1/tasks/{id}/data", tag = "tasks", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = Object,
+    params(("id" = String, Path)),
+    request_body(content = Object, description = "1 to 50 of the model's input keys, each with any JSON value of at most 16 KiB, 16 levels deep, strings of 10,000 characters and numbers up to 1e125 in magnitude"),
     responses((status = 200, body = TaskDetail), (status = "4XX", body = ErrorBody)))]
 async fn patch_task_data(
     State(state): State<AppState>,

@@ -71,7 +71,7 @@ async fn get_will(State(state): State<AppState>, caller: AuthUser, Path(id): Pat
         ("id" = String, Path, description = "Will id"),
         ("section" = String, Path, description = "personal, family, executors, guardians, gifts, residuary or funeral"),
     ),
-    request_body(content = Object, description = "The section's content; each section has its own required fields"),
+    request_body(content = shared::wills::SectionBody, description = "The section's content: the shape of the section named in the path (other fields are kept, within the published bounds)"),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn put_will_section(
     State(state): State<AppState>,

@@ -18,7 +18,7 @@ pub const RESEND_VERIFICATION_URL: &str = "/v1/auth/email/send-verification";
 #[derive(Debug, PartialEq)]
 pub enum SubscriptionDenial {
     NoSubscription,
-    Inactive(Subscription),
+    Inactive(Box<Subscription>),
 }
 
 /// `require_active_subscription` as a rule.
@@ -26,7 +26,7 @@ pub fn check_subscription(subscription: Option<&Subscription>, now: DateTime<Utc
     match subscription {
         None => Err(SubscriptionDenial::NoSubscription),
         Some(sub) if sub.is_live(now) => Ok(()),
-        Some(sub) => Err(SubscriptionDenial::Inactive(sub.clone())),
+        Some(sub) => Err(SubscriptionDenial::Inactive(Box::new(sub.clone()))),
     }
 }
 
@@ -77,7 +77,7 @@ mod tests {
         let now = Utc::now();
         let mut sub = Subscription::trial("a", now - Duration::days(20));
         assert_eq!(sub.status, SubscriptionStatus::Trialing);
-        assert_eq!(check_subscription(Some(&sub), now), Err(SubscriptionDenial::Inactive(sub.clone())));
+        assert_eq!(check_subscription(Some(&sub), now), Err(SubscriptionDenial::Inactive(Box::new(sub.clone()))));
         sub.status = SubscriptionStatus::Complimentary;
         assert_eq!(check_subscription(Some(&sub), now), Ok(()));
     }

@@ -93,9 +93,31 @@ pub struct Subscription {
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
     pub stripe_subscription_id: Option<String>,
+    /// The Stripe price it is billed at (None before the first checkout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe_price_id: Option<String>,
 }
 
 impl Subscription {
+    /// Whether an event about Stripe subscription `id` may change this subscription:
+    /// the Stripe subscription it follows, or, when `may_replace` (an update or a
+    /// completed checkout), a new one while it follows none that is live. A customer
+    /// can hold several Stripe subscriptions and one-off invoices; only one is ours.
+    pub fn follows_stripe_subscription(&self, id: &str, may_replace: bool) -> bool {
+        match &self.stripe_subscription_id {
+            Some(current) if current == id => true,
+            Some(_) => may_replace && !self.has_live_stripe_subscription(),
+            None => may_replace,
+        }
+    }
+
+    /// Paid through a Stripe subscription that still runs: a second checkout would
+    /// charge the account twice.
+    pub fn has_live_stripe_subscription(&self) -> bool {
+        self.stripe_subscription_id.is_some()
+            && matches!(self.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing)
+    }
+
     /// The trialing Pro subscription every new shop starts with.
     pub fn trial(account_id: &str, now: DateTime<Utc>) -> Self {
         Subscription {
@@ -107,6 +129,7 @@ impl Subscription {
             current_period_end: Some(now + Duration::days(TRIAL_DAYS)),
             cancel_at_period_end: false,
             stripe_subscription_id: None,
+            stripe_price_id: None,
         }
     }
 
@@ -188,5 +211,19 @@ mod tests {
         assert!(!sub(SubscriptionStatus::Trialing, None).is_live(now));
         assert!(!sub(SubscriptionStatus::Canceled, later).is_live(now));
         assert!(!sub(SubscriptionStatus::Incomplete, later).is_live(now));
+    }
+
+    #[test]
+    fn only_the_followed_stripe_subscription_changes_it() {
+        let trial = sub(SubscriptionStatus::Trialing, None);
+        assert!(trial.follows_stripe_subscription("sub_new", true), "a first subscription");
+        assert!(!trial.follows_stripe_subscription("sub_new", false), "an invoice or deletion of another");
+        let paid = Subscription { stripe_subscription_id: Some("sub_1".into()), ..sub(SubscriptionStatus::Active, None) };
+        assert!(paid.follows_stripe_subscription("sub_1", false));
+        assert!(!paid.follows_stripe_subscription("sub_2", true), "a second live one does not take over");
+        assert!(paid.has_live_stripe_subscription());
+        let ended = Subscription { status: SubscriptionStatus::Canceled, ..paid };
+        assert!(ended.follows_stripe_subscription("sub_2", true), "a new one replaces an ended one");
+        assert!(!ended.has_live_stripe_subscription());
     }
 }

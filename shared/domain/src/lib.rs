@@ -6,6 +6,7 @@ pub mod account;
 pub mod billing;
 pub mod email;
 pub mod invite;
+pub mod json_bounds;
 pub mod order;
 pub mod password;
 pub mod petition;

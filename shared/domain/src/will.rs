@@ -11,6 +11,8 @@ use serde_json::Value;
 pub const SECTIONS: [&str; 7] = ["personal", "family", "executors", "guardians", "gifts", "residuary", "funeral"];
 /// Steps after the sections that `current_section` may also point at.
 pub const NAVIGATION_STEPS: [&str; 4] = ["review", "verification", "document", "payment"];
+/// Largest section, as JSON: seven of them stay far below DynamoDB's 400 KB item.
+pub const MAX_SECTION_BYTES: usize = 32 * 1024;
 /// The price of a will, in cents (computed here, never taken from a client).
 pub const WILL_PRICE_CENTS: i64 = 9_900;
 

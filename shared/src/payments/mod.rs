@@ -15,13 +15,13 @@ use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::subscription::RetrieveSubscription;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionSubscriptionData,
-    ProductData,
+    ListCheckoutSession, ProductData,
 };
 use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_core::customer::CreateCustomer;
 use stripe_core::refund::CreateRefund;
-use stripe_shared::CheckoutSessionMode;
-use stripe_types::Currency;
+use stripe_shared::{CheckoutSessionMode, CheckoutSessionStatus};
+use stripe_types::{Currency, RangeQueryTs};
 
 pub use self::client::StripeFailure;
 use self::client::StripeHttp;
@@ -77,6 +77,41 @@ pub struct SubscriptionDetails {
     pub current_period_start: Option<i64>,
     pub current_period_end: Option<i64>,
     pub cancel_at_period_end: bool,
+}
+
+/// A Checkout session as the app reads it, from a webhook event or Stripe's list.
+#[derive(Clone, Debug)]
+pub struct CheckoutSessionDetails {
+    pub id: String,
+    pub created: i64,
+    pub mode: String,
+    pub status: Option<String>,
+    pub payment_status: String,
+    pub amount_total: Option<i64>,
+    pub currency: Option<String>,
+    pub payment_intent: Option<String>,
+    /// `metadata.order_id`: the order a payment-mode session pays.
+    pub order_id: Option<String>,
+    pub customer: Option<String>,
+    pub subscription: Option<String>,
+}
+
+impl CheckoutSessionDetails {
+    pub fn from_stripe(session: &stripe_shared::CheckoutSession) -> Self {
+        CheckoutSessionDetails {
+            id: session.id.as_str().to_owned(),
+            created: session.created,
+            mode: session.mode.as_str().to_owned(),
+            status: session.status.as_ref().map(|s| s.as_str().to_owned()),
+            payment_status: session.payment_status.as_str().to_owned(),
+            amount_total: session.amount_total,
+            currency: session.currency.as_ref().map(|c| c.to_string()),
+            payment_intent: session.payment_intent.as_ref().map(|p| p.id().as_str().to_owned()),
+            order_id: session.metadata.as_ref().and_then(|m| m.get("order_id")).cloned(),
+            customer: session.customer.as_ref().map(|c| c.id().as_str().to_owned()),
+            subscription: session.subscription.as_ref().map(|s| s.id().as_str().to_owned()),
+        }
+    }
 }
 
 impl SubscriptionDetails {
@@ -208,6 +243,26 @@ impl Payments {
         })
     }
 
+    /// Every completed Checkout session created since `since` (epoch seconds), oldest
+    /// page last; Stripe's list, 100 a page.
+    pub async fn completed_sessions(&self, since: i64) -> Result<Vec<CheckoutSessionDetails>, PaymentsError> {
+        let mut sessions = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut request =
+                ListCheckoutSession::new().created(RangeQueryTs::gte(since)).status(CheckoutSessionStatus::Complete).limit(100);
+            if let Some(last) = &after {
+                request = request.starting_after(last.clone());
+            }
+            let page: SessionList = request.build().customize().send(self.client()?).await?;
+            after = page.data.last().map(|s| s.id.clone());
+            sessions.extend(page.data.into_iter().map(ListedSession::into_details));
+            if !page.has_more || after.is_none() {
+                return Ok(sessions);
+            }
+        }
+    }
+
     /// Creates a Checkout or billing portal session and returns where to send the user.
     async fn session_url(&self, request: &impl StripeRequest, key: Option<String>) -> Result<String, PaymentsError> {
         let strategy = match key {
@@ -255,4 +310,43 @@ struct SubscriptionItem {
 #[derive(miniserde::Deserialize)]
 struct Price {
     id: String,
+}
+
+#[derive(miniserde::Deserialize)]
+struct SessionList {
+    data: Vec<ListedSession>,
+    has_more: bool,
+}
+
+#[derive(miniserde::Deserialize)]
+struct ListedSession {
+    id: String,
+    created: i64,
+    mode: String,
+    status: Option<String>,
+    payment_status: String,
+    amount_total: Option<i64>,
+    currency: Option<String>,
+    payment_intent: Option<String>,
+    metadata: Option<std::collections::BTreeMap<String, String>>,
+    customer: Option<String>,
+    subscription: Option<String>,
+}
+
+impl ListedSession {
+    fn into_details(self) -> CheckoutSessionDetails {
+        CheckoutSessionDetails {
+            order_id: self.metadata.and_then(|mut m| m.remove("order_id")),
+            id: self.id,
+            created: self.created,
+            mode: self.mode,
+            status: self.status,
+            payment_status: self.payment_status,
+            amount_total: self.amount_total,
+            currency: self.currency,
+            payment_intent: self.payment_intent,
+            customer: self.customer,
+            subscription: self.subscription,
+        }
+    }
 }

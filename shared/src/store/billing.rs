@@ -120,8 +120,14 @@ impl Store {
 /// Scan in the project: an operator command, never a request path).
 pub struct AccountPage {
     pub account_ids: Vec<String>,
-    /// The last account of the page, to resume after; None at the end.
+    /// Where the scan stopped (its last evaluated key, as JSON); None at the end.
     pub resume_after: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ScanKey {
+    pk: String,
+    sk: String,
 }
 
 const CHECKPOINT_PK: &str = "OPS#pilot-backfill";
@@ -133,25 +139,28 @@ struct Checkpoint {
 }
 
 impl Store {
+    /// One page of the pilot backfill's Scan (the one Scan in the code: an operator
+    /// command, never a request path). `Limit` counts every item evaluated, of any
+    /// type, and DynamoDB returns partitions in hash order, so a page may end on any
+    /// item: the resume point is the scan's own `LastEvaluatedKey`, whatever it names.
     pub async fn account_page(&self, resume_after: Option<&str>, page_size: i32) -> anyhow::Result<AccountPage> {
-        let mut request = self
+        let start = resume_after.map(|token| serde_json::from_str::<ScanKey>(token).map(|k| key(&k.pk, &k.sk))).transpose()?;
+        let output = self
             .client
             .scan()
             .table_name(&self.table)
             .filter_expression("sk = :account")
             .expression_attribute_values(":account", s(ACCOUNT_SK))
             .projection_expression("id")
-            .limit(page_size);
-        if let Some(after) = resume_after {
-            request = request.set_exclusive_start_key(Some(key(&account_pk(after), ACCOUNT_SK)));
-        }
-        let output = request.send().await?;
+            .limit(page_size)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
         let account_ids =
             output.items.unwrap_or_default().into_iter().filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned()).collect();
-        let resume_after = output
-            .last_evaluated_key
-            .and_then(|k| k.get("pk").and_then(|v| v.as_s().ok()).cloned())
-            .and_then(|pk| pk.strip_prefix("ACCOUNT#").map(str::to_owned));
+        let text = |k: &super::Item, name: &str| k.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let resume_after =
+            output.last_evaluated_key.map(|k| serde_json::to_string(&ScanKey { pk: text(&k, "pk"), sk: text(&k, "sk") })).transpose()?;
         Ok(AccountPage { account_ids, resume_after })
     }
 

@@ -31,8 +31,16 @@ pub struct StripeEventRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     pub received_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processed_at: Option<DateTime<Utc>>,
+    /// The start of the payload, for an operator looking into an event.
+    #[serde(default)]
+    pub payload_excerpt: String,
     pub ttl: i64,
 }
+
+/// How much of an event's payload its record keeps.
+const EXCERPT_CHARS: usize = 500;
 
 /// A change to an account's subscription carried by one Stripe event. `None`
 /// fields are left as they are.
@@ -47,6 +55,9 @@ pub struct SubscriptionChange {
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: Option<bool>,
     pub stripe_subscription_id: Option<String>,
+    pub stripe_price_id: Option<String>,
+    /// Only applied while the stored subscription follows this Stripe subscription.
+    pub only_subscription: Option<String>,
 }
 
 impl Store {
@@ -74,17 +85,18 @@ impl Store {
     }
 
     /// Marks the event processed; true for exactly one caller per event id.
-    pub async fn mark_stripe_event_processed(&self, event_id: &str, outcome: &str) -> anyhow::Result<bool> {
+    pub async fn mark_stripe_event_processed(&self, event_id: &str, outcome: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(&event_pk(event_id), EVENT_SK)))
-            .update_expression("SET #status = :processed, outcome = :outcome")
+            .update_expression("SET #status = :processed, outcome = :outcome, processed_at = :now")
             .condition_expression("attribute_exists(pk) AND #status <> :processed")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":processed", s("processed"))
             .expression_attribute_values(":outcome", s(outcome))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
             .send()
             .await;
         written(result)
@@ -131,6 +143,7 @@ impl Store {
             ("current_period_end", change.current_period_end.map(attr).transpose()?),
             ("cancel_at_period_end", change.cancel_at_period_end.map(attr).transpose()?),
             ("stripe_subscription_id", change.stripe_subscription_id.as_ref().map(attr).transpose()?),
+            ("stripe_price_id", change.stripe_price_id.as_ref().map(attr).transpose()?),
         ];
         let mut expressions = Vec::new();
         for (i, (name, value)) in fields.into_iter().enumerate() {
@@ -147,28 +160,41 @@ impl Store {
             condition.push_str(" AND #from_status = :from");
             request = request.expression_attribute_names("#from_status", "status").expression_attribute_values(":from", attr(from)?);
         }
+        if let Some(id) = &change.only_subscription {
+            condition.push_str(" AND stripe_subscription_id = :only_sub");
+            request = request.expression_attribute_values(":only_sub", s(id));
+        }
         let result = request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
         let applied = written(result)?;
         if !applied && change.only_from.is_some() {
             // Refused by `only_from` (or too old): the event still happened, so it still
             // moves the ordering mark, and an older event delivered later stays refused.
-            self.advance_event_mark(account_id, event_created, event_id).await?;
+            self.advance_event_mark(account_id, change.only_subscription.as_deref(), event_created, event_id).await?;
         }
         Ok(applied)
     }
 
     /// Records `event_created` as the newest event seen, unless a newer one was.
-    async fn advance_event_mark(&self, account_id: &str, event_created: i64, event_id: &str) -> anyhow::Result<bool> {
-        let result = self
-            .client
-            .update_item()
+    async fn advance_event_mark(
+        &self,
+        account_id: &str,
+        subscription: Option<&str>,
+        event_created: i64,
+        event_id: &str,
+    ) -> anyhow::Result<bool> {
+        let mut condition = "attribute_exists(pk) AND (attribute_not_exists(last_event_created) OR last_event_created < :created \
+                 OR (last_event_created = :created AND last_event_id < :event))"
+            .to_owned();
+        let mut request = self.client.update_item();
+        if let Some(id) = subscription {
+            condition.push_str(" AND stripe_subscription_id = :only_sub");
+            request = request.expression_attribute_values(":only_sub", s(id));
+        }
+        let result = request
             .table_name(&self.table)
             .set_key(Some(key(&account_pk(account_id), SUBSCRIPTION_SK)))
             .update_expression("SET last_event_created = :created, last_event_id = :event")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(last_event_created) OR last_event_created < :created \
-                 OR (last_event_created = :created AND last_event_id < :event))",
-            )
+            .condition_expression(condition)
             .expression_attribute_values(":created", n(event_created))
             .expression_attribute_values(":event", s(event_id))
             .send()
@@ -177,7 +203,7 @@ impl Store {
     }
 }
 
-pub fn event_record(event_id: &str, event_type: &str, created: i64, now: DateTime<Utc>) -> StripeEventRecord {
+pub fn event_record(event_id: &str, event_type: &str, created: i64, payload: &str, now: DateTime<Utc>) -> StripeEventRecord {
     StripeEventRecord {
         event_id: event_id.to_owned(),
         event_type: event_type.to_owned(),
@@ -185,6 +211,8 @@ pub fn event_record(event_id: &str, event_type: &str, created: i64, now: DateTim
         status: "received".to_owned(),
         outcome: None,
         received_at: now,
+        processed_at: None,
+        payload_excerpt: payload.chars().take(EXCERPT_CHARS).collect(),
         ttl: (now + EVENT_RETENTION).timestamp(),
     }
 }

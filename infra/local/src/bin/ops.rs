@@ -15,6 +15,9 @@
 //!   does and posts it to the local server's `/webhooks/stripe` (`PORT`, default 3000).
 //! - `ops backfill-pilot` — gives every account a complimentary Pro subscription
 //!   unless canceled or past due; idempotent and resumable; prints what it changed.
+//! - `ops reconcile-stripe [--since 4d]` — reads the completed Checkout sessions of the
+//!   window from Stripe and applies what the webhook missed (the `reconcile` function
+//!   does it daily); prints what it fixed. Idempotent.
 
 use anyhow::Context;
 use secrecy::SecretString;
@@ -113,9 +116,42 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("{} {} -> {} {}", event["type"], event["id"], response.status(), response.text().await?);
         }
+        "reconcile-stripe" => {
+            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let since = match (std::env::args().nth(2).as_deref(), std::env::args().nth(3)) {
+                (Some("--since"), Some(window)) => parse_window(&window)?,
+                (None, _) => chrono::Duration::days(4),
+                _ => anyhow::bail!("usage: ops reconcile-stripe [--since <N>d|<N>h]"),
+            };
+            let report = shared::reconcile::stripe(&state, chrono::Utc::now() - since).await?;
+            for (session, outcome) in &report.fixed {
+                println!("fixed: Checkout session {session}: {outcome}");
+            }
+            for session in &report.failed {
+                println!("failed: Checkout session {session} (see the log; run again)");
+            }
+            println!(
+                "stripe reconciliation: {} completed sessions read, {} fixed, {} failed",
+                report.sessions,
+                report.fixed.len(),
+                report.failed.len()
+            );
+            anyhow::ensure!(report.failed.is_empty(), "some sessions could not be reconciled");
+        }
         other => anyhow::bail!(
-            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot"
+            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe"
         ),
     }
     Ok(())
+}
+
+/// `3d` or `12h`: how far back to read.
+fn parse_window(text: &str) -> anyhow::Result<chrono::Duration> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().with_context(|| format!("{text:?} is not <N>d or <N>h"))?;
+    match unit {
+        "d" => Ok(chrono::Duration::days(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        _ => anyhow::bail!("{text:?} is not <N>d or <N>h"),
+    }
 }
