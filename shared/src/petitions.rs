@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::domain::order::{AddonPurchase, Delivery, Order, OrderItem, PetitionCheckout, RefundReason};
 use crate::domain::petition::{
-    self, Benefit, BenefitSource, Petition, PetitionBenefit, PetitionPlan, Task, TaskMessage, Template, TemplateCatalogue,
+    self, Benefit, BenefitSource, Petition, PetitionBenefit, PetitionPlan, Task, TaskEffect, TaskMessage, Template, TemplateCatalogue,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::AuthUser;
@@ -144,7 +144,35 @@ fn held(record: &PetitionRecord) -> BTreeSet<String> {
 pub async fn available_purchase_addons(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<Vec<Benefit>> {
     let (petition, record) = owned_record(state, account_id, petition_id).await?;
     let catalogue = template_catalogue(state, &petition.template_id).await?;
-    Ok(catalogue.available_purchase_addons(&held(&record)).into_iter().cloned().collect())
+    Ok(offered_after_creation(state, &catalogue, &record).await?.into_iter().cloned().collect())
+}
+
+/// The add-ons a petition can still buy: the template's, minus those it holds, minus
+/// those whose upgrade effect could no longer apply to its tasks. Round trips: one
+/// GetItem per task model whose cost the upgrade check needs (none without upgrades).
+async fn offered_after_creation<'a>(
+    state: &AppState,
+    catalogue: &'a TemplateCatalogue,
+    record: &PetitionRecord,
+) -> anyhow::Result<Vec<&'a Benefit>> {
+    let offered = catalogue.available_purchase_addons(&held(record));
+    let mut costs = std::collections::BTreeMap::new();
+    for benefit in &offered {
+        for effect in &benefit.effects {
+            if let TaskEffect::UpgradeTask { document_type_preset_id, task_model_id } = effect {
+                let current =
+                    record.tasks.iter().filter(|t| &t.document_type_preset_id == document_type_preset_id).map(|t| &t.task_model_id);
+                for id in current.chain([task_model_id]) {
+                    if !costs.contains_key(id) {
+                        let cost = state.store.task_model(id).await?.map(|m| m.cost_cents);
+                        costs.insert(id.clone(), cost);
+                    }
+                }
+            }
+        }
+    }
+    let cost_of = |id: &str| costs.get(id).copied().flatten();
+    Ok(offered.into_iter().filter(|b| petition::upgrades_can_apply(b, &record.tasks, cost_of)).collect())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -166,7 +194,7 @@ pub async fn purchase_addons(
     check_count("benefit_ids", &input.benefit_ids)?;
     let (petition, record) = owned_record(state, caller.account_id(), petition_id).await?;
     let catalogue = template_catalogue(state, &petition.template_id).await?;
-    let offered = catalogue.available_purchase_addons(&held(&record));
+    let offered = offered_after_creation(state, &catalogue, &record).await?;
     let addons = petition::choose_addons(&offered, &input.benefit_ids).map_err(not_purchasable)?;
     let total = addons.iter().map(|b| b.cost_cents).sum();
     let item = OrderItem::AddonPurchase(AddonPurchase { petition_id: petition.id.clone(), addons: addons.into_iter().cloned().collect() });

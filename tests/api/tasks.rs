@@ -266,3 +266,28 @@ async fn another_account_gets_404_on_every_task_route() {
     let listed = app.get(&format!("/v1/petitions/{petition}/tasks"), Some(&ada.access_token)).await;
     assert_eq!(listed.body.as_array().unwrap().len(), 3);
 }
+
+/// An add-on whose effect upgrades a task is sold only while the upgrade can apply:
+/// once the task is done it is no longer offered, and buying it is refused (it would
+/// be paid for nothing).
+#[tokio::test]
+async fn an_upgrade_add_on_is_offered_only_while_its_task_can_take_it() {
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    let petition = bought_petition(&app, &ada, "family-basic", &[]).await;
+    submit_root_form(&app, &ada, &petition).await;
+    let evidence = task_id(&app, &ada, &petition, "evidence").await;
+    let t = Some(ada.access_token.as_str());
+    let offered = || async {
+        let reply = app.get(&format!("/v1/petitions/{petition}/available-purchase-addons"), t).await;
+        reply.body.as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert!(offered().await.contains(&"expert-evidence".to_owned()));
+
+    patch(&app, &ada, &evidence, json!({"documents": ["passport.pdf"]})).await;
+    let submitted = app.post(&format!("/v1/tasks/{evidence}/submit"), &json!({}), t).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+    assert!(!offered().await.contains(&"expert-evidence".to_owned()));
+    let bought = app.post(&format!("/v1/petitions/{petition}/purchase-addons"), &json!({"benefit_ids": ["expert-evidence"]}), t).await;
+    bought.assert_error(400, "addon_not_purchasable");
+}

@@ -200,6 +200,21 @@ impl TemplateCatalogue {
     }
 }
 
+/// Whether every "upgrade the task of preset P to model M" effect of `benefit` can
+/// still take effect on a petition's `tasks`: a task of P exists, is not done, and is
+/// on a model that costs less than M (`cost_of` a model id, None when unknown). An
+/// add-on whose upgrade could not apply is not offered: it would be paid for nothing.
+pub fn upgrades_can_apply(benefit: &Benefit, tasks: &[Task], cost_of: impl Fn(&str) -> Option<i64>) -> bool {
+    benefit.effects.iter().all(|effect| match effect {
+        TaskEffect::AddTask { .. } => true,
+        TaskEffect::UpgradeTask { document_type_preset_id, task_model_id } => tasks.iter().any(|task| {
+            &task.document_type_preset_id == document_type_preset_id
+                && !task.status.is_done()
+                && matches!((cost_of(&task.task_model_id), cost_of(task_model_id)), (Some(now), Some(target)) if now < target)
+        }),
+    })
+}
+
 /// Resolves a chosen set of add-ons against what may be bought: each id once, each
 /// offered. Err names the first id that is not purchasable.
 pub fn choose_addons<'a>(offered: &[&'a Benefit], chosen: &[String]) -> Result<Vec<&'a Benefit>, String> {
