@@ -28,7 +28,8 @@ pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyh
             refund(state, &order, payment, reason, amount).await
         }
         PaymentCheck::Deliver => match deliver(state, &order).await? {
-            Delivery::Delivered => {
+            // Nothing paid is owed back (a free add-on that could not be delivered).
+            Delivery::Delivered | Delivery::Refused { refund_cents: 0, .. } => {
                 state
                     .store
                     .settle_order(order_id, &[OrderStatus::Pending], OrderStatus::Fulfilled, &payment.reference, None, Utc::now())

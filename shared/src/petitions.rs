@@ -148,31 +148,38 @@ pub async fn available_purchase_addons(state: &AppState, account_id: &str, petit
 }
 
 /// The add-ons a petition can still buy: the template's, minus those it holds, minus
-/// those whose upgrade effect could no longer apply to its tasks. Round trips: one
-/// GetItem per task model whose cost the upgrade check needs (none without upgrades).
+/// those whose upgrade effect could no longer apply to its tasks.
 async fn offered_after_creation<'a>(
     state: &AppState,
     catalogue: &'a TemplateCatalogue,
     record: &PetitionRecord,
 ) -> anyhow::Result<Vec<&'a Benefit>> {
     let offered = catalogue.available_purchase_addons(&held(record));
+    let costs = model_costs(state, offered.iter().copied(), &record.tasks).await?;
+    let cost_of = |id: &str| costs.get(id).copied().flatten();
+    Ok(offered.into_iter().filter(|b| petition::upgrades_can_apply(b, &record.tasks, cost_of)).collect())
+}
+
+/// The cost of every task model an upgrade check of `benefits` needs: their targets
+/// and the current models of the tasks they would upgrade. One GetItem per model
+/// (none when no benefit upgrades anything).
+async fn model_costs<'a>(
+    state: &AppState,
+    benefits: impl Iterator<Item = &'a Benefit>,
+    tasks: &[Task],
+) -> anyhow::Result<std::collections::BTreeMap<String, Option<i64>>> {
     let mut costs = std::collections::BTreeMap::new();
-    for benefit in &offered {
-        for effect in &benefit.effects {
-            if let TaskEffect::UpgradeTask { document_type_preset_id, task_model_id } = effect {
-                let current =
-                    record.tasks.iter().filter(|t| &t.document_type_preset_id == document_type_preset_id).map(|t| &t.task_model_id);
-                for id in current.chain([task_model_id]) {
-                    if !costs.contains_key(id) {
-                        let cost = state.store.task_model(id).await?.map(|m| m.cost_cents);
-                        costs.insert(id.clone(), cost);
-                    }
+    for effect in benefits.flat_map(|b| &b.effects) {
+        if let TaskEffect::UpgradeTask { document_type_preset_id, task_model_id } = effect {
+            let current = tasks.iter().filter(|t| &t.document_type_preset_id == document_type_preset_id).map(|t| &t.task_model_id);
+            for id in current.chain([task_model_id]) {
+                if !costs.contains_key(id) {
+                    costs.insert(id.clone(), state.store.task_model(id).await?.map(|m| m.cost_cents));
                 }
             }
         }
     }
-    let cost_of = |id: &str| costs.get(id).copied().flatten();
-    Ok(offered.into_iter().filter(|b| petition::upgrades_can_apply(b, &record.tasks, cost_of)).collect())
+    Ok(costs)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -248,15 +255,28 @@ pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &
 /// (the rest is delivered).
 pub(crate) async fn deliver_addons(state: &AppState, order: &Order, ordered: &AddonPurchase) -> anyhow::Result<Delivery> {
     let now = Utc::now();
+    let record = state.store.petition_record(&ordered.petition_id).await?;
+    let costs = model_costs(state, ordered.addons.iter(), &record.tasks).await?;
+    let cost_of = |id: &str| costs.get(id).copied().flatten();
     let mut delivered = Vec::new();
-    let mut refund_cents = 0;
+    // What goes back to the customer, with the first reason met.
+    let mut refused: Option<(RefundReason, i64)> = None;
     for addon in &ordered.addons {
         let row = PetitionBenefit::new(addon, BenefitSource::AddonPurchasedPostCreation, &order.id, now);
+        let ours = record.benefits.iter().any(|b| b.benefit_id == addon.id && b.order_id == order.id);
+        // Checked before a first claim only: once delivered, the upgrade has applied.
+        if !ours && !petition::upgrades_can_apply(addon, &record.tasks, cost_of) {
+            refused.get_or_insert((RefundReason::NoLongerDeliverable, 0)).1 += addon.cost_cents;
+            continue;
+        }
         match state.store.claim_benefit(&ordered.petition_id, &row).await? {
             BenefitClaim::Claimed | BenefitClaim::AlreadyOurs => delivered.push(row),
-            BenefitClaim::HeldElsewhere => refund_cents += addon.cost_cents,
+            BenefitClaim::HeldElsewhere => refused.get_or_insert((RefundReason::AlreadyDelivered, 0)).1 += addon.cost_cents,
         }
     }
     state.queue.send(&task_messages(&ordered.petition_id, &delivered)).await?;
-    if refund_cents == 0 { Ok(Delivery::Delivered) } else { Ok(Delivery::Refused { reason: RefundReason::AlreadyDelivered, refund_cents }) }
+    Ok(match refused {
+        None => Delivery::Delivered,
+        Some((reason, refund_cents)) => Delivery::Refused { reason, refund_cents },
+    })
 }

@@ -283,6 +283,10 @@ async fn an_upgrade_add_on_is_offered_only_while_its_task_can_take_it() {
         reply.body.as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
     assert!(offered().await.contains(&"expert-evidence".to_owned()));
+    // Bought while it could apply, paid after the task was handed in: refunded.
+    let path = format!("/v1/petitions/{petition}/purchase-addons");
+    let started = app.post(&path, &json!({"benefit_ids": ["expert-evidence"]}), t).await;
+    let (order, total) = (started.body["order_id"].as_str().unwrap().to_owned(), started.body["total_cents"].as_i64().unwrap());
 
     patch(&app, &ada, &evidence, json!({"documents": ["passport.pdf"]})).await;
     let submitted = app.post(&format!("/v1/tasks/{evidence}/submit"), &json!({}), t).await;
@@ -290,4 +294,12 @@ async fn an_upgrade_add_on_is_offered_only_while_its_task_can_take_it() {
     assert!(!offered().await.contains(&"expert-evidence".to_owned()));
     let bought = app.post(&format!("/v1/petitions/{petition}/purchase-addons"), &json!({"benefit_ids": ["expert-evidence"]}), t).await;
     bought.assert_error(400, "addon_not_purchasable");
+
+    assert_eq!(app.pay_order(&order, total, "evt_late_addon").await.status, 200);
+    let stored = app.store().order(&order).await.unwrap().unwrap();
+    assert_eq!(stored.status, shared::domain::order::OrderStatus::Refunded);
+    assert_eq!(stored.refund.map(|r| r.reason), Some(shared::domain::order::RefundReason::NoLongerDeliverable));
+    assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), total)]);
+    let held = detail(&app, &ada, &petition).await["benefits"].as_array().unwrap().iter().any(|b| b["benefit_id"] == "expert-evidence");
+    assert!(!held, "nothing delivered");
 }
