@@ -149,6 +149,19 @@ impl Respond for Subscriptions {
     }
 }
 
+/// `GET /v1/subscriptions?status=all`: every subscription the fake knows, one page.
+struct ListSubscriptions(Subscriptions);
+
+impl Respond for ListSubscriptions {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let all = request.url.query_pairs().any(|(k, v)| k == "status" && v == "all");
+        let subscriptions = (self.0).0.lock().unwrap();
+        // Without `status=all` Stripe leaves canceled subscriptions out.
+        let data: Vec<&Value> = subscriptions.values().filter(|s| all || s["status"] != "canceled").collect();
+        ResponseTemplate::new(200).set_body_json(json!({"object": "list", "url": "/v1/subscriptions", "has_more": false, "data": data}))
+    }
+}
+
 /// Refunds, one per idempotency key as Stripe does: a second request with a key whose
 /// first request is still in flight gets 409 `idempotency_key_in_use`, a later one the
 /// first answer again. Each answer takes `REFUND_LATENCY`, so concurrent requests overlap.
@@ -233,6 +246,11 @@ impl StripeFake {
         Mock::given(method("GET")).and(path("/v1/checkout/sessions")).respond_with(ListSessions(sessions.clone())).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/billing_portal/sessions")).respond_with(PortalSessions).mount(&server).await;
         Mock::given(method("GET")).and(path_regex("^/v1/subscriptions/[^/]+$")).respond_with(subscriptions.clone()).mount(&server).await;
+        Mock::given(method("GET"))
+            .and(path("/v1/subscriptions"))
+            .respond_with(ListSubscriptions(subscriptions.clone()))
+            .mount(&server)
+            .await;
         let refunds = Refunds::default();
         Mock::given(method("POST")).and(path("/v1/refunds")).respond_with(refunds.clone()).mount(&server).await;
         StripeFake { server, subscriptions, refunds, sessions }

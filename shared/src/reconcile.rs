@@ -1,11 +1,16 @@
 //! Re-reading Stripe for what the webhook missed. Stripe retries a failed webhook
 //! delivery for three days; past that (an endpoint down or misconfigured), a paid
-//! Checkout session would never be fulfilled. The reconciliation lists the completed
-//! sessions of a recent window and puts each through the webhook's own idempotent path
-//! (`webhook::completed_session`), so a session already applied changes nothing.
-//! Run daily by the `reconcile` function and on demand by `ops reconcile-stripe`.
+//! Checkout session would never be fulfilled and a subscription change never seen.
+//! The reconciliation lists the completed sessions of a recent window and puts each
+//! through the webhook's own idempotent path (`webhook::completed_session`), then
+//! compares every subscription an account follows with Stripe's current record and
+//! applies the difference; whatever is already applied changes nothing. Run daily by
+//! the `reconcile` function and on demand by `ops reconcile-stripe`.
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::account::SubscriptionStatus;
+use crate::payments::SubscriptionDetails;
 
 use crate::state::AppState;
 
@@ -16,13 +21,15 @@ const FIXES: [&str; 4] = ["order_fulfilled", "order_refunded", "duplicate_paymen
 pub struct Reconciled {
     /// Completed sessions read from Stripe.
     pub sessions: usize,
-    /// What this run changed: (session id, outcome).
+    /// What this run changed: (session or subscription id, outcome).
     pub fixed: Vec<(String, &'static str)>,
-    /// Sessions whose handling failed (logged); the next run tries them again.
+    /// Sessions or subscriptions whose handling failed (logged); the next run tries
+    /// them again.
     pub failed: Vec<String>,
 }
 
-/// Applies every completed Checkout session created since `since`.
+/// Applies every completed Checkout session created since `since`, then brings every
+/// followed subscription in line with Stripe.
 pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Reconciled> {
     let sessions = state.payments.completed_sessions(since.timestamp()).await?;
     let mut report = Reconciled { sessions: sessions.len(), ..Reconciled::default() };
@@ -43,5 +50,38 @@ pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Re
             }
         }
     }
+    for subscription in state.payments.subscriptions().await? {
+        match Box::pin(subscription_in_line(state, &subscription)).await {
+            Ok(true) => {
+                tracing::warn!(subscription_id = %subscription.id, "reconciliation applied a missed subscription change");
+                report.fixed.push((subscription.id.clone(), "subscription_updated"));
+            }
+            Ok(false) => {}
+            Err(err) => {
+                tracing::error!(subscription_id = %subscription.id, error = format!("{err:#}"), "reconciling a subscription failed");
+                report.failed.push(subscription.id.clone());
+            }
+        }
+    }
     Ok(report)
+}
+
+/// Applies Stripe's current record of a subscription to the account that follows it,
+/// when they differ. A subscription no account follows yet is left to its checkout
+/// session. True when something changed.
+async fn subscription_in_line(state: &AppState, stripe: &SubscriptionDetails) -> anyhow::Result<bool> {
+    let Some(account_id) = state.store.account_id_by_stripe_customer(&stripe.customer).await? else { return Ok(false) };
+    let Some(local) = state.store.subscription(&account_id).await? else { return Ok(false) };
+    // Pilot accounts are complimentary by an operator's decision, not Stripe's.
+    if local.status == SubscriptionStatus::Complimentary || !local.follows_stripe_subscription(&stripe.id, false) {
+        return Ok(false);
+    }
+    let mut change = crate::webhook::change_from(state, stripe).await?;
+    if !change.would_change(&local) {
+        return Ok(false);
+    }
+    // Stripe's record as of now: newer than any event already applied.
+    change.only_subscription = Some(stripe.id.clone());
+    let now = Utc::now();
+    state.store.apply_subscription_change(&account_id, &change, now.timestamp(), &format!("reconcile-{}", now.timestamp_micros())).await
 }

@@ -227,7 +227,7 @@ async fn fulfil_order(state: &AppState, session: &CheckoutSessionDetails) -> any
 }
 
 /// The local view of a Stripe subscription: status, plan (by price id), seats, period.
-async fn change_from(state: &AppState, details: &SubscriptionDetails) -> anyhow::Result<SubscriptionChange> {
+pub(crate) async fn change_from(state: &AppState, details: &SubscriptionDetails) -> anyhow::Result<SubscriptionChange> {
     let plan = match &details.price_id {
         Some(price) => state.store.plans().await?.into_iter().find(|p| p.has_price(price)).map(|p| p.plan),
         None => None,

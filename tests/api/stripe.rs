@@ -401,3 +401,31 @@ async fn customer_creation_carries_the_account_idempotency_key() {
     let other = app.state.payments.create_customer("acc_other", "b@example.com", "B").await.unwrap();
     assert_ne!(other, app.state.payments.create_customer("acc_same", "a@example.com", "A").await.unwrap());
 }
+
+/// A subscription change the webhook never delivered (a cancellation in Stripe's
+/// dashboard while the endpoint was down) is applied by the reconciliation, which
+/// compares Stripe's record with the account's; a second run changes nothing.
+#[tokio::test]
+async fn a_subscription_change_the_webhook_missed_is_applied_by_the_reconciliation() {
+    let app = spawn_app().await;
+    let (session, customer) = customer(&app).await;
+    follow_subscription(&app, &session.account_id, "sub_missed").await;
+    let now = chrono::Utc::now().timestamp();
+    app.stripe.add_subscription(&subscription("sub_missed", &customer, "canceled", "price_demo_team_monthly", 3, (now, now + 2_592_000)));
+    app.stripe.add_subscription(&subscription(
+        "sub_stranger",
+        "cus_stranger",
+        "active",
+        "price_demo_team_monthly",
+        1,
+        (now, now + 2_592_000),
+    ));
+
+    let since = chrono::Utc::now() - chrono::Duration::days(4);
+    let first = shared::reconcile::stripe(&app.state, since).await.unwrap();
+    assert_eq!(first.fixed, [("sub_missed".to_owned(), "subscription_updated")], "{first:?}");
+    let stored = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.seat_limit), (SubscriptionStatus::Canceled, 3));
+    let second = shared::reconcile::stripe(&app.state, since).await.unwrap();
+    assert!(second.fixed.is_empty() && second.failed.is_empty(), "{second:?}");
+}

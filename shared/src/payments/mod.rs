@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
-use stripe_billing::subscription::RetrieveSubscription;
+use stripe_billing::subscription::{ListSubscription, ListSubscriptionStatus, RetrieveSubscription};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionSubscriptionData,
     ListCheckoutSession, ProductData,
@@ -71,6 +71,7 @@ pub struct PaymentCheckout<'a> {
 /// A subscription as the webhook needs it.
 pub struct SubscriptionDetails {
     pub id: String,
+    pub customer: String,
     pub status: String,
     pub price_id: Option<String>,
     pub quantity: Option<u64>,
@@ -119,6 +120,7 @@ impl SubscriptionDetails {
         let item = sub.items.data.first();
         SubscriptionDetails {
             id: sub.id.as_str().to_owned(),
+            customer: sub.customer.id().as_str().to_owned(),
             status: sub.status.as_str().to_owned(),
             price_id: item.map(|i| i.price.id.as_str().to_owned()),
             quantity: item.and_then(|i| i.quantity),
@@ -231,16 +233,26 @@ impl Payments {
 
     pub async fn subscription(&self, subscription_id: &str) -> Result<SubscriptionDetails, PaymentsError> {
         let sub: Subscription = RetrieveSubscription::new(subscription_id).build().customize().send(self.client()?).await?;
-        let item = sub.items.data.into_iter().next();
-        Ok(SubscriptionDetails {
-            id: sub.id,
-            status: sub.status,
-            price_id: item.as_ref().map(|i| i.price.id.clone()),
-            quantity: item.as_ref().and_then(|i| i.quantity),
-            current_period_start: item.as_ref().map(|i| i.current_period_start),
-            current_period_end: item.as_ref().map(|i| i.current_period_end),
-            cancel_at_period_end: sub.cancel_at_period_end,
-        })
+        Ok(sub.into_details())
+    }
+
+    /// Every subscription of the Stripe account, whatever its status (Stripe's list,
+    /// 100 a page). Stripe has no "changed since" filter; the reconciliation compares.
+    pub async fn subscriptions(&self) -> Result<Vec<SubscriptionDetails>, PaymentsError> {
+        let mut subscriptions = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut request = ListSubscription::new().status(ListSubscriptionStatus::All).limit(100);
+            if let Some(last) = &after {
+                request = request.starting_after(last.clone());
+            }
+            let page: SubscriptionList = request.build().customize().send(self.client()?).await?;
+            after = page.data.last().map(|s| s.id.clone());
+            subscriptions.extend(page.data.into_iter().map(Subscription::into_details));
+            if !page.has_more || after.is_none() {
+                return Ok(subscriptions);
+            }
+        }
     }
 
     /// Every completed Checkout session created since `since` (epoch seconds), oldest
@@ -287,8 +299,15 @@ struct Session {
 }
 
 #[derive(miniserde::Deserialize)]
+struct SubscriptionList {
+    data: Vec<Subscription>,
+    has_more: bool,
+}
+
+#[derive(miniserde::Deserialize)]
 struct Subscription {
     id: String,
+    customer: String,
     status: String,
     cancel_at_period_end: bool,
     items: SubscriptionItems,
@@ -310,6 +329,22 @@ struct SubscriptionItem {
 #[derive(miniserde::Deserialize)]
 struct Price {
     id: String,
+}
+
+impl Subscription {
+    fn into_details(self) -> SubscriptionDetails {
+        let item = self.items.data.into_iter().next();
+        SubscriptionDetails {
+            id: self.id,
+            customer: self.customer,
+            status: self.status,
+            price_id: item.as_ref().map(|i| i.price.id.clone()),
+            quantity: item.as_ref().and_then(|i| i.quantity),
+            current_period_start: item.as_ref().map(|i| i.current_period_start),
+            current_period_end: item.as_ref().map(|i| i.current_period_end),
+            cancel_at_period_end: self.cancel_at_period_end,
+        }
+    }
 }
 
 #[derive(miniserde::Deserialize)]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::{SUBSCRIPTION_SK, account_pk};
 use super::{Store, is_conditional_failure, key, n, s, written};
-use crate::domain::account::SubscriptionStatus;
+use crate::domain::account::{Subscription, SubscriptionStatus};
 
 const EVENT_SK: &str = "STRIPEEVENT";
 const EVENT_RETENTION: Duration = Duration::days(90);
@@ -58,6 +58,21 @@ pub struct SubscriptionChange {
     pub stripe_price_id: Option<String>,
     /// Only applied while the stored subscription follows this Stripe subscription.
     pub only_subscription: Option<String>,
+}
+
+impl SubscriptionChange {
+    /// Whether applying this change would alter what `current` says about the
+    /// subscription (status, plan, seats, period, cancellation).
+    pub fn would_change(&self, current: &Subscription) -> bool {
+        fn differs<T: PartialEq>(new: &Option<T>, old: &T) -> bool {
+            new.as_ref().is_some_and(|new| new != old)
+        }
+        differs(&self.status, &current.status)
+            || differs(&self.plan, &current.plan)
+            || differs(&self.seat_limit, &current.seat_limit)
+            || self.current_period_end.is_some_and(|end| Some(end) != current.current_period_end)
+            || differs(&self.cancel_at_period_end, &current.cancel_at_period_end)
+    }
 }
 
 impl Store {
