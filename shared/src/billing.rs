@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::account::SubscriptionStatus;
+use crate::domain::account::{Permission, SubscriptionStatus};
 use crate::domain::billing::{self, Plan};
 use crate::domain::email::Email;
 use crate::error::{ApiError, ApiResult};
@@ -210,18 +210,10 @@ pub struct RedirectUrl {
     pub url: String,
 }
 
-fn require_owner(role: crate::domain::account::Role) -> ApiResult<()> {
-    if role == crate::domain::account::Role::Owner {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("owner_required", "only the account owner can manage billing"))
-    }
-}
-
 /// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
 /// passed on while it runs, the Stripe customer created once per account.
 pub async fn checkout_session(state: &AppState, caller: &crate::http::extract::AuthUser, input: CheckoutInput) -> ApiResult<RedirectUrl> {
-    require_owner(caller.0.role)?;
+    caller.caller().require(Permission::ManageBilling)?;
     if !state.payments.is_configured() {
         return Err(crate::payments::PaymentsError::NotConfigured.into());
     }
@@ -287,7 +279,7 @@ async fn stripe_customer(
 
 /// A Stripe customer-portal session for the account's customer.
 pub async fn portal_session(state: &AppState, caller: &crate::http::extract::AuthUser) -> ApiResult<RedirectUrl> {
-    require_owner(caller.0.role)?;
+    caller.caller().require(Permission::ManageBilling)?;
     if !state.payments.is_configured() {
         return Err(crate::payments::PaymentsError::NotConfigured.into());
     }

@@ -128,3 +128,14 @@ impl From<crate::payments::PaymentsError> for ApiError {
         }
     }
 }
+
+impl From<crate::domain::account::NotAllowed> for ApiError {
+    fn from(denied: crate::domain::account::NotAllowed) -> Self {
+        use crate::domain::account::Permission::{ManageAccount, ManageBilling};
+        let error = match denied.permission {
+            ManageAccount | ManageBilling => Self::forbidden("owner_required", "only the account owner can do this"),
+            _ => Self::forbidden("role_not_allowed", "your role in this account does not allow this"),
+        };
+        error.with("role", serde_json::to_value(denied.role).unwrap_or(Value::Null))
+    }
+}

@@ -7,7 +7,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::account::{
-    self, Account, MAX_ONBOARDING_STEP, MAX_ROLE_AT_SIGNUP_LEN, PrimaryPsa, Role, Subscription, TeamSizeBucket, User,
+    self, Account, MAX_ONBOARDING_STEP, MAX_ROLE_AT_SIGNUP_LEN, NotAllowed, Permission, PrimaryPsa, Role, Subscription, TeamSizeBucket,
+    User,
 };
 use crate::domain::email::Email;
 use crate::domain::invite::Invite;
@@ -250,6 +251,8 @@ async fn join_by_invite(
         email_verified_at: None,
         role_at_signup,
         onboarding_step_completed: None,
+        deactivated_at: None,
+        must_change_password: false,
         created_at: now,
     };
     match state.store.accept_invite(invite, &user, now).await {
@@ -282,6 +285,8 @@ async fn create_shop(
         email_verified_at: None,
         role_at_signup,
         onboarding_step_completed: None,
+        deactivated_at: None,
+        must_change_password: false,
         created_at: now,
     };
     let subscription = Subscription::trial(&account.id, now);
@@ -500,8 +505,8 @@ pub async fn account(state: &AppState, account_id: &str) -> ApiResult<Account> {
 /// Owner-only update of the account's name and onboarding answers.
 pub async fn update_account(state: &AppState, role: Role, account_id: &str, input: AccountPatchInput) -> ApiResult<Account> {
     let name = input.name.as_deref().map(account::parse_name).transpose().map_err(|m| ApiError::invalid_field("name", m))?;
-    if role != Role::Owner {
-        return Err(ApiError::forbidden("owner_required", "only the account owner can do this"));
+    if !role.may(Permission::ManageAccount) {
+        return Err(NotAllowed { role, permission: Permission::ManageAccount }.into());
     }
     let patch = AccountPatch { name, team_size_bucket: input.team_size_bucket, primary_psa: input.primary_psa };
     state.store.update_account(account_id, &patch).await?.ok_or_else(ApiError::not_found)

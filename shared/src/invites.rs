@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::account::Role;
+use crate::domain::account::{NotAllowed, Permission, Role};
 use crate::domain::email::Email;
 use crate::domain::invite::{self, Invite, InviteStatus, MAX_BULK_INVITES};
 use crate::error::{ApiError, ApiResult};
@@ -68,12 +68,9 @@ pub struct Owner<'a> {
     pub role: Role,
 }
 
+/// Inviting, listing and revoking take the `Invite` permission (owner or admin).
 fn require_owner(owner: &Owner) -> ApiResult<()> {
-    if owner.role == Role::Owner {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("owner_required", "only the account owner can manage invitations"))
-    }
+    if owner.role.may(Permission::Invite) { Ok(()) } else { Err(NotAllowed { role: owner.role, permission: Permission::Invite }.into()) }
 }
 
 /// Creates one invitation and mails its link. A mail failure leaves `email_sent_at`

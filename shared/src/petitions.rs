@@ -8,6 +8,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::account::Permission;
 use crate::domain::order::{AddonPurchase, Delivery, Order, OrderItem, PetitionCheckout, RefundReason};
 use crate::domain::petition::{
     self, Benefit, BenefitSource, Petition, PetitionBenefit, PetitionPlan, Task, TaskEffect, TaskMessage, Template, TemplateCatalogue,
@@ -68,6 +69,7 @@ fn check_count(field: &str, ids: &[String]) -> ApiResult<()> {
 /// Round trips: one Query (template collection), one GetItem (user, for the receipt
 /// email), one PutItem (order); Stripe: one Checkout session.
 pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: CheckoutInput) -> ApiResult<CheckoutStarted> {
+    caller.caller().require(Permission::Buy)?;
     check_count("addon_benefit_ids", &input.addon_benefit_ids)?;
     let catalogue = template_catalogue(state, &input.template_id).await?;
     let template = catalogue.template.as_ref().ok_or_else(ApiError::not_found)?;
@@ -195,6 +197,7 @@ pub async fn purchase_addons(
     petition_id: &str,
     input: PurchaseAddonsInput,
 ) -> ApiResult<CheckoutStarted> {
+    caller.caller().require(Permission::Buy)?;
     if input.benefit_ids.is_empty() {
         return Err(ApiError::invalid_field("benefit_ids", "choose at least one add-on"));
     }

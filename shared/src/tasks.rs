@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::domain::account::{Caller, Permission};
 use crate::domain::json_bounds;
 use crate::domain::order::{self, Delivery, Order, OrderItem, RefundReason};
 use crate::domain::petition::{self, DataDirection, Petition, Task, TaskData, TaskEffect, TaskMessage, TaskModel, TaskStatus};
@@ -61,7 +62,9 @@ fn changed_meanwhile() -> ApiError {
 /// Fills in input values: only the model's input keys, only while the task is with
 /// the client (OPEN or RETURNED_TO_CLIENT move to IN_PROGRESS_CLIENT). One Query and
 /// one transaction (task + data rows) per attempt.
-pub async fn patch_data(state: &AppState, account_id: &str, task_id: &str, values: Map<String, Value>) -> ApiResult<TaskDetail> {
+pub async fn patch_data(state: &AppState, caller: &Caller, task_id: &str, values: Map<String, Value>) -> ApiResult<TaskDetail> {
+    caller.require(Permission::EditTasks)?;
+    let account_id = caller.account_id.as_str();
     if values.is_empty() || values.len() > MAX_PATCH_KEYS {
         return Err(ApiError::invalid_field("body", format!("give between 1 and {MAX_PATCH_KEYS} keys")));
     }
@@ -92,7 +95,9 @@ pub async fn patch_data(state: &AppState, account_id: &str, task_id: &str, value
 
 /// Hands the task in: every input filled, task with the client. Then opens the tasks
 /// that were waiting on it.
-pub async fn submit(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<TaskDetail> {
+pub async fn submit(state: &AppState, caller: &Caller, task_id: &str) -> ApiResult<TaskDetail> {
+    caller.require(Permission::EditTasks)?;
+    let account_id = caller.account_id.as_str();
     for _ in 0..ATTEMPTS {
         let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
         let seen = task.updated_at;
@@ -177,6 +182,7 @@ fn invalid_upgrade(message: &str) -> ApiError {
 
 /// Opens payment of the cost difference (Order `task_upgrade`).
 pub async fn start_upgrade(state: &AppState, caller: &AuthUser, task_id: &str, input: UpgradeInput) -> ApiResult<UpgradeStarted> {
+    caller.caller().require(Permission::Buy)?;
     let TaskDetail { task, .. } = owned_task(state, caller.account_id(), task_id).await?;
     let current = model(state, &task.task_model_id).await?;
     let target = state.store.task_model(&input.task_model_id).await?.ok_or_else(|| invalid_upgrade("no such task model"))?;

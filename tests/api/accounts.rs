@@ -78,6 +78,8 @@ async fn only_the_owner_may_update_the_account() {
         email_verified_at: None,
         role_at_signup: None,
         onboarding_step_completed: None,
+        deactivated_at: None,
+        must_change_password: false,
         created_at: chrono::Utc::now(),
     };
     app.store().create_member(&engineer).await.unwrap();

@@ -67,3 +67,72 @@ async fn expired_tampered_unsigned_and_misaddressed_tokens_are_refused() {
     }
     app.get("/v1/auth/me", None).await.assert_error(401, "unauthorized");
 }
+
+#[tokio::test]
+async fn a_token_not_valid_yet_is_refused() {
+    let app = spawn_app().await;
+    let session = app.register(&unique_email()).await;
+    let mut early = claims(&session);
+    early["nbf"] = json!(chrono::Utc::now().timestamp() + 600);
+    app.get("/v1/auth/me", Some(&sign(&early, JWT_SECRET))).await.assert_error(401, "unauthorized");
+}
+
+/// A well-signed token is only as good as its user record: a user who no longer
+/// exists, or a token naming another account than the user's, is 401 on every kind of
+/// route (guarded or not), and the account read is always the user's own.
+#[tokio::test]
+async fn the_user_record_not_the_token_decides_who_calls() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let bob = app.register(&unique_email()).await;
+    let mut ghost = claims(&ada);
+    ghost["sub"] = json!(uuid::Uuid::new_v4().to_string());
+    let mut crossed = claims(&ada);
+    crossed["acc"] = json!(bob.account_id);
+    for (name, token) in [("deleted user", sign(&ghost, JWT_SECRET)), ("another account", sign(&crossed, JWT_SECRET))] {
+        for path in ["/v1/auth/me", "/v1/accounts/me", "/v1/wills", "/v1/billing/state"] {
+            let reply = app.get(path, Some(&token)).await;
+            assert_eq!(reply.status, 401, "{name} {path}: {}", reply.body);
+        }
+    }
+}
+
+async fn set_user_flag(app: &api_tests::TestApp, user_id: &str, field: &str, value: aws_sdk_dynamodb::types::AttributeValue) {
+    app.store()
+        .client()
+        .update_item()
+        .table_name(app.store().table())
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{user_id}")))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("USER".into()))
+        .update_expression("SET #f = :v")
+        .expression_attribute_names("#f", field)
+        .expression_attribute_values(":v", value)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Seed 002's `get_current_active_user`: a deactivated user is refused everywhere; one
+/// who must change their password may only see who they are, change it and sign out.
+#[tokio::test]
+async fn inactive_users_and_due_password_changes_are_refused() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = spawn_app().await;
+    let due = app.register(&unique_email()).await;
+    set_user_flag(&app, &due.user_id, "must_change_password", AttributeValue::Bool(true)).await;
+    let t = Some(due.access_token.as_str());
+    for path in ["/v1/wills", "/v1/billing/state", "/v1/accounts/me"] {
+        app.get(path, t).await.assert_error(403, "password_change_required");
+    }
+    assert_eq!(app.get("/v1/auth/me", t).await.status, 200);
+    let changed =
+        app.post("/v1/auth/password/change", &json!({"current_password": api_tests::PASSWORD, "new_password": "a new horse 10"}), t).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(app.get("/v1/wills", t).await.status, 200, "a new password lifts the block");
+
+    let gone = app.register(&unique_email()).await;
+    set_user_flag(&app, &gone.user_id, "deactivated_at", AttributeValue::S(chrono::Utc::now().to_rfc3339())).await;
+    for path in ["/v1/auth/me", "/v1/wills", "/v1/billing/state"] {
+        app.get(path, Some(&gone.access_token)).await.assert_error(403, "user_inactive");
+    }
+}

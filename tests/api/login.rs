@@ -94,6 +94,8 @@ async fn an_oauth_only_user_is_told_to_use_their_provider() {
         email_verified_at: Some(chrono::Utc::now()),
         role_at_signup: None,
         onboarding_step_completed: None,
+        deactivated_at: None,
+        must_change_password: false,
         created_at: chrono::Utc::now(),
     };
     app.store().create_member(&oauth_user).await.unwrap();

@@ -15,6 +15,7 @@ mod passwords;
 mod petitions;
 mod refresh;
 mod register;
+mod roles;
 mod stripe;
 mod tasks;
 mod verification;

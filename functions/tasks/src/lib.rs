@@ -55,7 +55,7 @@ async fn patch_task_data(
     Path(id): Path<String>,
     ApiJson(values): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<TaskDetail>> {
-    Ok(Json(tasks::patch_data(&state, caller.account_id(), &id, values).await?))
+    Ok(Json(tasks::patch_data(&state, caller.caller(), &id, values).await?))
 }
 
 /// Round trips: one Query, one conditional put, then one Query and an update per task
@@ -64,7 +64,7 @@ async fn patch_task_data(
     params(("id" = String, Path)),
     responses((status = 200, body = TaskDetail), (status = "4XX", body = ErrorBody)))]
 async fn submit_task(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<TaskDetail>> {
-    Ok(Json(tasks::submit(&state, caller.account_id(), &id).await?))
+    Ok(Json(tasks::submit(&state, caller.caller(), &id).await?))
 }
 
 #[utoipa::path(get, path = "/v1/tasks/{id}/available-upgrades", tag = "tasks", security(("bearer" = [])),

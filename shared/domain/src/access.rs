@@ -15,6 +15,29 @@ pub const RESEND_VERIFICATION_URL: &str = "/v1/auth/email/send-verification";
 // every allow-listed path belongs to `auth` or `billing`. `tests/api/guards.rs` checks
 // those paths with an expired trial past the verification grace.
 
+/// Paths a user who must change their password may still use (seed 002): enough to
+/// see who they are, change the password and sign out.
+pub const PASSWORD_CHANGE_ALLOWLIST: &[&str] = &["/v1/auth/me", "/v1/users/me", "/v1/auth/password/change", "/v1/auth/logout"];
+
+/// Why an authenticated user is turned away whatever the route.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UserDenial {
+    Inactive,
+    PasswordChangeRequired,
+}
+
+/// `get_current_active_user` as a rule: a deactivated user is refused everywhere; one
+/// who must change their password everywhere but `PASSWORD_CHANGE_ALLOWLIST`.
+pub fn check_active(user: &User, path: &str) -> Result<(), UserDenial> {
+    if user.deactivated_at.is_some() {
+        return Err(UserDenial::Inactive);
+    }
+    if user.must_change_password && !PASSWORD_CHANGE_ALLOWLIST.contains(&path) {
+        return Err(UserDenial::PasswordChangeRequired);
+    }
+    Ok(())
+}
+
 #[derive(Debug, PartialEq)]
 pub enum SubscriptionDenial {
     NoSubscription,
@@ -60,6 +83,8 @@ mod tests {
             email_verified_at: verified.then_some(now),
             role_at_signup: None,
             onboarding_step_completed: None,
+            deactivated_at: None,
+            must_change_password: false,
             created_at: now - Duration::days(created_days_ago),
         }
     }
@@ -80,5 +105,16 @@ mod tests {
         assert_eq!(check_subscription(Some(&sub), now), Err(SubscriptionDenial::Inactive(Box::new(sub.clone()))));
         sub.status = SubscriptionStatus::Complimentary;
         assert_eq!(check_subscription(Some(&sub), now), Ok(()));
+    }
+
+    #[test]
+    fn inactive_users_are_refused_and_a_due_password_change_comes_first() {
+        let mut u = user(1, true);
+        assert_eq!(check_active(&u, "/v1/wills"), Ok(()));
+        u.must_change_password = true;
+        assert_eq!(check_active(&u, "/v1/wills"), Err(UserDenial::PasswordChangeRequired));
+        assert_eq!(check_active(&u, "/v1/auth/password/change"), Ok(()));
+        u.deactivated_at = Some(Utc::now());
+        assert_eq!(check_active(&u, "/v1/auth/password/change"), Err(UserDenial::Inactive));
     }
 }

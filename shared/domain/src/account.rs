@@ -49,7 +49,73 @@ pub struct User {
     pub role_at_signup: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboarding_step_completed: Option<u8>,
+    /// Set when the user was deactivated: every request is then 403 `user_inactive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// The user must choose a new password before anything but the routes that let
+    /// them do so (403 `password_change_required`).
+    #[serde(default)]
+    pub must_change_password: bool,
     pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    /// The caller this user is: account and role as the user record says.
+    pub fn caller(&self) -> Caller {
+        Caller { user_id: self.id.clone(), account_id: self.account_id.clone(), role: self.role }
+    }
+}
+
+/// Who is calling: a user of an account, with their role (from the user record,
+/// never only from a token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub account_id: String,
+    pub role: Role,
+}
+
+/// What a role may do in its account beyond reading its petitions and tasks (SPEC
+/// section 6). Wills are each user's own: any role makes and buys them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// Buy petitions, add-ons and task upgrades.
+    Buy,
+    /// Fill in and submit tasks.
+    EditTasks,
+    /// Invite people, list and revoke invitations.
+    Invite,
+    /// Change the account's settings.
+    ManageAccount,
+    /// Subscribe, change the subscription, open the billing portal.
+    ManageBilling,
+}
+
+/// A caller's role does not allow what they asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotAllowed {
+    pub role: Role,
+    pub permission: Permission,
+}
+
+impl Caller {
+    pub fn require(&self, permission: Permission) -> Result<(), NotAllowed> {
+        if self.role.may(permission) { Ok(()) } else { Err(NotAllowed { role: self.role, permission }) }
+    }
+}
+
+impl Role {
+    /// The role matrix: the owner may do everything; an admin buys, edits tasks and
+    /// invites; an engineer buys and edits tasks; a viewer reads.
+    pub fn may(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Owner => true,
+            Role::Admin => matches!(permission, Buy | EditTasks | Invite),
+            Role::Engineer => matches!(permission, Buy | EditTasks),
+            Role::Viewer => false,
+        }
+    }
 }
 
 impl Account {
@@ -225,5 +291,16 @@ mod tests {
         let ended = Subscription { status: SubscriptionStatus::Canceled, ..paid };
         assert!(ended.follows_stripe_subscription("sub_2", true), "a new one replaces an ended one");
         assert!(!ended.has_live_stripe_subscription());
+    }
+
+    #[test]
+    fn the_role_matrix() {
+        use Permission::*;
+        let all = [Buy, EditTasks, Invite, ManageAccount, ManageBilling];
+        let allowed = |role: Role| all.iter().copied().filter(|p| role.may(*p)).collect::<Vec<_>>();
+        assert_eq!(allowed(Role::Owner), all);
+        assert_eq!(allowed(Role::Admin), [Buy, EditTasks, Invite]);
+        assert_eq!(allowed(Role::Engineer), [Buy, EditTasks]);
+        assert_eq!(allowed(Role::Viewer), []);
     }
 }

@@ -6,6 +6,8 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::domain::access::{self, UserDenial};
+use crate::domain::account::{Caller, User};
 use crate::error::ApiError;
 use crate::security::jwt::Claims;
 use crate::state::AppState;
@@ -91,18 +93,48 @@ fn strip_position(message: &str) -> String {
     message.split(" at line ").next().unwrap_or(message).to_owned()
 }
 
-/// The caller, from a valid access JWT in `Authorization: Bearer ...`.
+/// The caller: a valid access JWT in `Authorization: Bearer ...` whose user still
+/// exists in the token's account and is active. Account and role come from the user
+/// record, so a changed role or a removed user takes effect at once. One GetItem
+/// (the product guards read the user with the subscription and hand it over).
 #[derive(Clone, Debug)]
-pub struct AuthUser(pub Claims);
+pub struct AuthUser(pub Caller);
 
 impl AuthUser {
     pub fn user_id(&self) -> &str {
-        &self.0.sub
+        &self.0.user_id
     }
 
     pub fn account_id(&self) -> &str {
-        &self.0.acc
+        &self.0.account_id
     }
+
+    pub fn caller(&self) -> &Caller {
+        &self.0
+    }
+
+    /// Admits the token's user: 401 unless it exists in the token's account, 403
+    /// `user_inactive` or `password_change_required` (`access::check_active`).
+    pub fn admit<'u>(claims: &Claims, user: Option<&'u User>, path: &str) -> Result<(AuthUser, &'u User), ApiError> {
+        let user = user.filter(|u| u.account_id == claims.acc).ok_or_else(|| ApiError::unauthorized("user no longer exists"))?;
+        access::check_active(user, path).map_err(|denial| match denial {
+            UserDenial::Inactive => ApiError::forbidden("user_inactive", "this user has been deactivated"),
+            UserDenial::PasswordChangeRequired => ApiError::forbidden("password_change_required", "change your password to continue")
+                .with("allowed_paths", serde_json::json!(access::PASSWORD_CHANGE_ALLOWLIST)),
+        })?;
+        Ok((AuthUser(user.caller()), user))
+    }
+}
+
+/// The verified claims of the bearer token; 401 without a valid one.
+pub fn bearer_claims(parts: &Parts, state: &AppState) -> Result<Claims, ApiError> {
+    let token = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    state.jwt.verify(token.trim()).map_err(|_| ApiError::unauthorized("invalid or expired token"))
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -112,16 +144,11 @@ impl FromRequestParts<AppState> for AuthUser {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-        let claims = state.jwt.verify(token.trim()).map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
-        let user = AuthUser(claims);
-        parts.extensions.insert(user.clone());
-        Ok(user)
+        let claims = bearer_claims(parts, state)?;
+        let user = state.store.user(&claims.sub).await?;
+        let (caller, _) = AuthUser::admit(&claims, user.as_ref(), parts.uri.path())?;
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
     }
 }
 

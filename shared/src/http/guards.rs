@@ -1,8 +1,9 @@
 //! `require_active_subscription` and `require_verified_email_after_grace`, mounted on
-//! every product router. One BatchGetItem per request; they never write.
+//! every product router. One BatchGetItem per request (the user, who becomes the
+//! request's `AuthUser`, and the subscription); they never write.
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use crate::domain::access::{self, RESEND_VERIFICATION_URL, SubscriptionDenial, UPGRADE_URL};
 use crate::error::ApiError;
-use crate::http::extract::AuthUser;
+use crate::http::extract::{AuthUser, bearer_claims};
 use crate::state::AppState;
 
 /// Puts both guards in front of every route of `router` (not its fallback, so an
@@ -22,12 +23,13 @@ pub fn guarded(router: Router<AppState>, state: AppState) -> Router<AppState> {
 
 async fn product_access(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
     let (mut parts, body) = request.into_parts();
-    let caller = AuthUser::from_request_parts(&mut parts, &state).await?;
-    let (user, subscription) = state.store.user_and_subscription(caller.user_id(), caller.account_id()).await?;
-    let user = user.ok_or_else(|| ApiError::unauthorized("user no longer exists"))?;
+    let claims = bearer_claims(&parts, &state)?;
+    let (user, subscription) = state.store.user_and_subscription(&claims.sub, &claims.acc).await?;
+    let (caller, user) = AuthUser::admit(&claims, user.as_ref(), parts.uri.path())?;
+    parts.extensions.insert(caller);
     let now = Utc::now();
     access::check_subscription(subscription.as_ref(), now).map_err(subscription_error)?;
-    access::check_email_verified(&user, now).map_err(|grace_ended_at| {
+    access::check_email_verified(user, now).map_err(|grace_ended_at| {
         ApiError::forbidden("email_not_verified", "verify your email address to continue")
             .with("grace_ended_at", grace_ended_at.to_rfc3339())
             .with("resend_url", RESEND_VERIFICATION_URL)

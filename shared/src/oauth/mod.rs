@@ -174,6 +174,8 @@ fn new_shop(email: Email, claims: &IdClaims, now: chrono::DateTime<Utc>) -> (Acc
         email_verified_at: claims.email_is_verified().then_some(now),
         role_at_signup: None,
         onboarding_step_completed: None,
+        deactivated_at: None,
+        must_change_password: false,
         created_at: now,
     };
     let subscription = Subscription::trial(&account.id, now);

@@ -144,7 +144,8 @@ impl Store {
     }
 
     pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> anyhow::Result<()> {
-        self.update_user(user_id, "SET password_hash = :v", s(password_hash)).await
+        // A new password also ends a required change (`must_change_password`).
+        self.update_user(user_id, "SET password_hash = :v REMOVE must_change_password", s(password_hash)).await
     }
 
     pub async fn set_onboarding_step(&self, user_id: &str, step: u8) -> anyhow::Result<()> {
@@ -208,7 +209,7 @@ impl Store {
         Ok(aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(user_id), USER_SK)))
-            .update_expression("SET password_hash = :v")
+            .update_expression("SET password_hash = :v REMOVE must_change_password")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":v", s(password_hash))
             .build()?)
