@@ -253,6 +253,8 @@ async fn join_by_invite(
         onboarding_step_completed: None,
         deactivated_at: None,
         must_change_password: false,
+        sessions_ended_before_ms: None,
+        session_kept: None,
         created_at: now,
     };
     match state.store.accept_invite(invite, &user, now).await {
@@ -287,6 +289,8 @@ async fn create_shop(
         onboarding_step_completed: None,
         deactivated_at: None,
         must_change_password: false,
+        sessions_ended_before_ms: None,
+        session_kept: None,
         created_at: now,
     };
     let subscription = Subscription::trial(&account.id, now);
@@ -354,11 +358,15 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPa
         return Err(refused());
     }
     let user = state.store.user(&stored.user_id).await?.ok_or_else(refused)?;
-    let access_token = state.jwt.issue(&user.id, &user.account_id, user.role)?;
+    if !user.session_is_open(Some(&stored.family_id), stored.family_started_ms) {
+        return Err(refused()); // a password change or reset ended this session
+    }
+    let access_token = state.jwt.issue(&user.id, &user.account_id, user.role, (&stored.family_id, stored.family_started_ms))?;
     let new_token = token::generate();
     let next = RefreshToken {
         user_id: user.id.clone(),
         family_id: stored.family_id.clone(),
+        family_started_ms: stored.family_started_ms,
         expires_at: now + REFRESH_TOKEN_TTL,
         rotated_at: None,
         ttl: (now + REFRESH_TOKEN_TTL).timestamp(),
@@ -386,13 +394,15 @@ pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: Strin
     let refresh_token = token::generate();
     let stored = RefreshToken {
         user_id: user.id.clone(),
-        family_id,
+        family_id: family_id.clone(),
+        family_started_ms: now.timestamp_millis(),
         expires_at: now + REFRESH_TOKEN_TTL,
         rotated_at: None,
         ttl: (now + REFRESH_TOKEN_TTL).timestamp(),
     };
     state.store.put_refresh_token(&token::digest(&refresh_token), &stored).await?;
-    Ok(TokenPair { access_token: state.jwt.issue(&user.id, &user.account_id, user.role)?, refresh_token, token_type: "bearer", user: None })
+    let access_token = state.jwt.issue(&user.id, &user.account_id, user.role, (&family_id, stored.family_started_ms))?;
+    Ok(TokenPair { access_token, refresh_token, token_type: "bearer", user: None })
 }
 
 pub async fn me(state: &AppState, user_id: &str, account_id: &str) -> ApiResult<Me> {
@@ -411,14 +421,23 @@ pub async fn current_user(state: &AppState, user_id: &str) -> ApiResult<User> {
     state.store.user(user_id).await?.ok_or_else(|| ApiError::unauthorized("user no longer exists"))
 }
 
-pub async fn change_password(state: &AppState, user_id: &str, current: SecretString, new: SecretString) -> ApiResult<()> {
+/// Sets a new password and ends every other session of the user (their refresh
+/// tokens and access tokens stop working); `session` (the caller's) goes on.
+pub async fn change_password(
+    state: &AppState,
+    user_id: &str,
+    session: Option<&str>,
+    current: SecretString,
+    new: SecretString,
+) -> ApiResult<()> {
     let user = current_user(state, user_id).await?;
     let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider(state, &user).await?) };
     let new = NewPassword::parse(new, &user.email).map_err(|m| ApiError::invalid_field("new_password", m))?;
     if !password::verify(current, Some(hash)).await? {
         return Err(ApiError::bad_request("invalid_current_password", "the current password is incorrect"));
     }
-    state.store.set_password_hash(&user.id, &password::hash(new.secret().clone()).await?).await?;
+    let hash = password::hash(new.secret().clone()).await?;
+    state.store.set_password_hash(&user.id, &hash, Utc::now().timestamp_millis(), session.unwrap_or_default()).await?;
     Ok(())
 }
 

@@ -80,6 +80,8 @@ async fn only_the_owner_may_update_the_account() {
         onboarding_step_completed: None,
         deactivated_at: None,
         must_change_password: false,
+        sessions_ended_before_ms: None,
+        session_kept: None,
         created_at: chrono::Utc::now(),
     };
     app.store().create_member(&engineer).await.unwrap();

@@ -96,6 +96,8 @@ async fn an_oauth_only_user_is_told_to_use_their_provider() {
         onboarding_step_completed: None,
         deactivated_at: None,
         must_change_password: false,
+        sessions_ended_before_ms: None,
+        session_kept: None,
         created_at: chrono::Utc::now(),
     };
     app.store().create_member(&oauth_user).await.unwrap();

@@ -80,3 +80,49 @@ async fn password_change_checks_the_current_password() {
     let login = app.post("/v1/auth/login", &json!({"email": email, "password": "battery staple 42"}), None).await;
     assert_eq!(login.status, 200);
 }
+
+async fn login(app: &api_tests::TestApp, email: &str, password: &str) -> (String, String) {
+    let reply = app.post("/v1/auth/login", &json!({"email": email, "password": password}), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    (reply.body["access_token"].as_str().unwrap().to_owned(), reply.body["refresh_token"].as_str().unwrap().to_owned())
+}
+
+async fn refreshes(app: &api_tests::TestApp, refresh_token: &str) -> Option<(String, String)> {
+    let reply = app.post("/v1/auth/refresh", &json!({"refresh_token": refresh_token}), None).await;
+    (reply.status == 200)
+        .then(|| (reply.body["access_token"].as_str().unwrap().to_owned(), reply.body["refresh_token"].as_str().unwrap().to_owned()))
+}
+
+/// SPEC: changing a password ends the user's other sessions (their refresh and access
+/// tokens), not the caller's; resetting it ends them all (OWASP ASVS 3.3.3).
+#[tokio::test]
+async fn a_password_change_ends_the_other_sessions_and_a_reset_ends_them_all() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let here = app.register(&email).await;
+    let (there_access, there_refresh) = login(&app, &email, PASSWORD).await;
+
+    let changed = app
+        .post(
+            "/v1/auth/password/change",
+            &json!({"current_password": PASSWORD, "new_password": "another horse 11"}),
+            Some(&here.access_token),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    app.get("/v1/auth/me", Some(&there_access)).await.assert_error(401, "unauthorized");
+    assert!(refreshes(&app, &there_refresh).await.is_none(), "the other session's refresh token is refused");
+    assert_eq!(app.get("/v1/auth/me", Some(&here.access_token)).await.status, 200, "the caller's session goes on");
+    let (here_access, here_refresh) = refreshes(&app, &here.refresh_token).await.expect("the caller's session refreshes");
+    assert_eq!(app.get("/v1/wills", Some(&here_access)).await.status, 200);
+
+    app.post("/v1/auth/password/reset/initiate", &json!({"email": email}), None).await;
+    let mails = app.emails_to(&email).await;
+    let token = token_in(&mails.iter().find(|(s, _)| s == "Reset your password").unwrap().1);
+    let reset = app.post("/v1/auth/password/reset/complete", &json!({"token": token, "new_password": "a third horse 12"}), None).await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    app.get("/v1/auth/me", Some(&here_access)).await.assert_error(401, "unauthorized");
+    assert!(refreshes(&app, &here_refresh).await.is_none(), "a reset ends every session");
+    let (fresh, _) = login(&app, &email, "a third horse 12").await;
+    assert_eq!(app.get("/v1/auth/me", Some(&fresh)).await.status, 200, "a session begun after the reset is open");
+}

@@ -157,7 +157,7 @@ async fn change_password(
     caller: AuthUser,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> ApiResult<Json<StatusBody>> {
-    identity::change_password(&state, caller.user_id(), body.current_password, body.new_password).await?;
+    identity::change_password(&state, caller.user_id(), caller.session(), body.current_password, body.new_password).await?;
     Ok(ok())
 }
 
@@ -226,7 +226,7 @@ async fn update_account_me(
     caller: AuthUser,
     ApiJson(input): ApiJson<AccountPatchInput>,
 ) -> ApiResult<Json<AccountView>> {
-    let account = identity::update_account(&state, caller.0.role, caller.account_id(), input).await?;
+    let account = identity::update_account(&state, caller.caller().role, caller.account_id(), input).await?;
     Ok(Json(AccountView::from(&account)))
 }
 
@@ -240,7 +240,7 @@ struct BulkBody {
 }
 
 fn owner(caller: &AuthUser) -> Owner<'_> {
-    Owner { user_id: caller.user_id(), account_id: caller.account_id(), role: caller.0.role }
+    Owner { user_id: caller.user_id(), account_id: caller.account_id(), role: caller.caller().role }
 }
 
 /// Round trips: email lookup (2 reads), account read, one transaction (invite + code

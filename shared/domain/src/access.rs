@@ -85,6 +85,8 @@ mod tests {
             onboarding_step_completed: None,
             deactivated_at: None,
             must_change_password: false,
+            sessions_ended_before_ms: None,
+            session_kept: None,
             created_at: now - Duration::days(created_days_ago),
         }
     }

@@ -56,10 +56,26 @@ pub struct User {
     /// them do so (403 `password_change_required`).
     #[serde(default)]
     pub must_change_password: bool,
+    /// Sessions started before this instant (epoch milliseconds) have ended: a password
+    /// change or reset ends every session but `session_kept`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_ended_before_ms: Option<i64>,
+    /// The session (refresh-token family) that changed the password goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_kept: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 impl User {
+    /// Whether a session (refresh-token family `family`, started at `started_ms`) is
+    /// still open.
+    pub fn session_is_open(&self, family: Option<&str>, started_ms: i64) -> bool {
+        match self.sessions_ended_before_ms {
+            None => true,
+            Some(cut) => started_ms >= cut || (family.is_some() && family == self.session_kept.as_deref()),
+        }
+    }
+
     /// The caller this user is: account and role as the user record says.
     pub fn caller(&self) -> Caller {
         Caller { user_id: self.id.clone(), account_id: self.account_id.clone(), role: self.role }

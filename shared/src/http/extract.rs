@@ -98,31 +98,45 @@ fn strip_position(message: &str) -> String {
 /// record, so a changed role or a removed user takes effect at once. One GetItem
 /// (the product guards read the user with the subscription and hand it over).
 #[derive(Clone, Debug)]
-pub struct AuthUser(pub Caller);
+pub struct AuthUser {
+    caller: Caller,
+    /// The session (refresh-token family) the access token was issued in.
+    session: Option<String>,
+}
 
 impl AuthUser {
     pub fn user_id(&self) -> &str {
-        &self.0.user_id
+        &self.caller.user_id
     }
 
     pub fn account_id(&self) -> &str {
-        &self.0.account_id
+        &self.caller.account_id
     }
 
     pub fn caller(&self) -> &Caller {
-        &self.0
+        &self.caller
     }
 
-    /// Admits the token's user: 401 unless it exists in the token's account, 403
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    /// Admits the token's user: 401 unless it exists in the token's account and the
+    /// token's session is still open (a password change or reset ends the others), 403
     /// `user_inactive` or `password_change_required` (`access::check_active`).
     pub fn admit<'u>(claims: &Claims, user: Option<&'u User>, path: &str) -> Result<(AuthUser, &'u User), ApiError> {
         let user = user.filter(|u| u.account_id == claims.acc).ok_or_else(|| ApiError::unauthorized("user no longer exists"))?;
+        // Tokens from before sessions carried their start count from their issue time.
+        let started_ms = claims.sst.unwrap_or(claims.iat.saturating_mul(1000));
+        if !user.session_is_open(claims.fam.as_deref(), started_ms) {
+            return Err(ApiError::unauthorized("this session has ended; sign in again"));
+        }
         access::check_active(user, path).map_err(|denial| match denial {
             UserDenial::Inactive => ApiError::forbidden("user_inactive", "this user has been deactivated"),
             UserDenial::PasswordChangeRequired => ApiError::forbidden("password_change_required", "change your password to continue")
                 .with("allowed_paths", serde_json::json!(access::PASSWORD_CHANGE_ALLOWLIST)),
         })?;
-        Ok((AuthUser(user.caller()), user))
+        Ok((AuthUser { caller: user.caller(), session: claims.fam.clone() }, user))
     }
 }
 

@@ -176,6 +176,8 @@ fn new_shop(email: Email, claims: &IdClaims, now: chrono::DateTime<Utc>) -> (Acc
         onboarding_step_completed: None,
         deactivated_at: None,
         must_change_password: false,
+        sessions_ended_before_ms: None,
+        session_kept: None,
         created_at: now,
     };
     let subscription = Subscription::trial(&account.id, now);

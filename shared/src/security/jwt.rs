@@ -22,6 +22,12 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// The session (refresh-token family) the token was issued in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
+    /// When that session began (epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sst: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -53,7 +59,7 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, user_id: &str, account_id: &str, role: Role) -> anyhow::Result<String> {
+    pub fn issue(&self, user_id: &str, account_id: &str, role: Role, session: (&str, i64)) -> anyhow::Result<String> {
         let now = Utc::now();
         let claims = Claims {
             sub: user_id.to_owned(),
@@ -63,6 +69,8 @@ impl JwtKeys {
             aud: self.audience.clone(),
             iat: now.timestamp(),
             exp: (now + ACCESS_TOKEN_TTL).timestamp(),
+            fam: Some(session.0.to_owned()),
+            sst: Some(session.1),
         };
         Ok(encode(&Header::new(ALGORITHM), &claims, &self.encoding)?)
     }

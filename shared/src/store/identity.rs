@@ -143,9 +143,21 @@ impl Store {
         self.get_pair((&user_pk(user_id), USER_SK), (&account_pk(account_id), SUBSCRIPTION_SK)).await
     }
 
-    pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> anyhow::Result<()> {
-        // A new password also ends a required change (`must_change_password`).
-        self.update_user(user_id, "SET password_hash = :v REMOVE must_change_password", s(password_hash)).await
+    /// Sets a new password, which also ends a required change and every session that
+    /// began before `now_ms` but `keep` (the caller's).
+    pub async fn set_password_hash(&self, user_id: &str, password_hash: &str, now_ms: i64, keep: &str) -> anyhow::Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression("SET password_hash = :v, sessions_ended_before_ms = :cut, session_kept = :keep REMOVE must_change_password")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":v", s(password_hash))
+            .expression_attribute_values(":cut", super::n(now_ms))
+            .expression_attribute_values(":keep", s(keep))
+            .send()
+            .await?;
+        Ok(())
     }
 
     pub async fn set_onboarding_step(&self, user_id: &str, step: u8) -> anyhow::Result<()> {
@@ -205,13 +217,20 @@ impl Store {
             .build()?)
     }
 
-    pub(crate) fn set_password_update(&self, user_id: &str, password_hash: &str) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
+    /// A reset's new password: it ends every session that began before `now_ms`.
+    pub(crate) fn set_password_update(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
         Ok(aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(user_id), USER_SK)))
-            .update_expression("SET password_hash = :v REMOVE must_change_password")
+            .update_expression("SET password_hash = :v, sessions_ended_before_ms = :cut REMOVE must_change_password, session_kept")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":v", s(password_hash))
+            .expression_attribute_values(":cut", super::n(now_ms))
             .build()?)
     }
 }

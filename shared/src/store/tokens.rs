@@ -27,6 +27,10 @@ fn onetime_pk(kind: OneTimeKind, digest: &str) -> String {
 pub struct RefreshToken {
     pub user_id: String,
     pub family_id: String,
+    /// When the family (the session) began, in epoch milliseconds: a password change
+    /// or reset ends the sessions that began before it.
+    #[serde(default)]
+    pub family_started_ms: i64,
     pub expires_at: DateTime<Utc>,
     /// Set when the token was exchanged for a new one; a second use is a reuse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +132,17 @@ impl Store {
             .set_key(Some(key(&family_pk(&new.family_id), FAMILY_SK)))
             .condition_expression("attribute_not_exists(pk)")
             .build()?;
+        // The session is still open: no password change or reset ended it meanwhile.
+        let session_open = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&super::identity::user_pk(&new.user_id), "USER")))
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(sessions_ended_before_ms) \
+                 OR sessions_ended_before_ms <= :started OR session_kept = :family)",
+            )
+            .expression_attribute_values(":started", n(new.family_started_ms))
+            .expression_attribute_values(":family", s(&new.family_id))
+            .build()?;
         let put_new = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(&refresh_pk(new_digest), REFRESH_SK, new)?))
@@ -136,6 +151,7 @@ impl Store {
         let items = vec![
             TransactWriteItem::builder().update(mark_rotated).build(),
             TransactWriteItem::builder().condition_check(family_live).build(),
+            TransactWriteItem::builder().condition_check(session_open).build(),
             TransactWriteItem::builder().put(put_new).build(),
         ];
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
@@ -176,7 +192,7 @@ impl Store {
             .build()?;
         let update = match effect {
             OneTimeEffect::VerifyEmail => self.verify_email_update(user_id, now)?,
-            OneTimeEffect::SetPassword { password_hash } => self.set_password_update(user_id, password_hash)?,
+            OneTimeEffect::SetPassword { password_hash } => self.set_password_update(user_id, password_hash, now.timestamp_millis())?,
         };
         let items = vec![TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().update(update).build()];
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
