@@ -52,7 +52,7 @@ async fn state_resolves_plan_defaults_under_account_overrides() {
     assert_eq!(body["subscription"]["status"], "trialing");
     assert_eq!(body["subscription"]["plan"], "pro");
     assert_eq!(body["subscription"]["has_pro_entitlement"], true);
-    assert_eq!(body["subscription"]["is_paid"], true);
+    assert_eq!(body["subscription"]["is_paid"], false, "a trial is not a paying customer");
     assert_eq!(body["subscription"]["seat_limit"], 1);
     assert_eq!(body["plan_billing"]["display_name"], "Pro");
     assert_eq!(body["plan_limits"]["max_seats"], 10);

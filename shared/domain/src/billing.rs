@@ -75,9 +75,11 @@ impl Subscription {
             }
     }
 
-    /// Paying customer? Complimentary is excluded so revenue metrics stay honest.
+    /// Paying customer: a paid plan that is active or past due (still owed). A trial,
+    /// a complimentary pilot, a canceled or incomplete subscription is not, so that
+    /// paid-customer metrics are not inflated (seed 002).
     pub fn is_paid(&self) -> bool {
-        PRO_PLANS.contains(&self.plan.as_str()) && self.status != SubscriptionStatus::Complimentary
+        PRO_PLANS.contains(&self.plan.as_str()) && matches!(self.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue)
     }
 }
 
@@ -92,7 +94,15 @@ mod tests {
     fn entitlement_and_paid() {
         let now = Utc::now();
         let mut sub = Subscription::trial("a", now);
-        assert!(sub.has_pro_entitlement(now) && sub.is_paid());
+        assert!(sub.has_pro_entitlement(now) && !sub.is_paid(), "a trial is not paid");
+        for (status, paid) in [
+            (SubscriptionStatus::Active, true),
+            (SubscriptionStatus::PastDue, true),
+            (SubscriptionStatus::Canceled, false),
+            (SubscriptionStatus::Incomplete, false),
+        ] {
+            assert_eq!(Subscription { status, ..sub.clone() }.is_paid(), paid, "{status:?}");
+        }
         sub.current_period_end = Some(now - Duration::hours(1));
         assert!(!sub.has_pro_entitlement(now));
         sub.status = SubscriptionStatus::Complimentary;
