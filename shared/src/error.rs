@@ -139,3 +139,12 @@ impl From<crate::domain::account::NotAllowed> for ApiError {
         error.with("role", serde_json::to_value(denied.role).unwrap_or(Value::Null))
     }
 }
+
+impl From<crate::domain::billing::LimitReached> for ApiError {
+    fn from(reached: crate::domain::billing::LimitReached) -> Self {
+        Self::new(StatusCode::PAYMENT_REQUIRED, "plan_limit_reached", format!("the plan allows {} ({})", reached.max, reached.limit))
+            .with("limit", reached.limit)
+            .with("max", reached.max)
+            .with("upgrade_url", crate::domain::access::UPGRADE_URL)
+    }
+}

@@ -241,6 +241,11 @@ async fn join_by_invite(
     role_at_signup: Option<String>,
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
+    // The member takes a seat of the account's plan (the invite held it until now).
+    if let Some(plan) = crate::billing::current_plan(state, &invite.account_id).await? {
+        let members = state.store.member_ids(&invite.account_id).await?.len() as i64;
+        plan.allows(crate::domain::billing::MAX_SEATS, members, 1)?;
+    }
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: invite.account_id.clone(),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::account::{NotAllowed, Permission, Role};
+use crate::domain::billing;
 use crate::domain::email::Email;
 use crate::domain::invite::{self, Invite, InviteStatus, MAX_BULK_INVITES};
 use crate::error::{ApiError, ApiResult};
@@ -73,6 +74,10 @@ fn require_owner(owner: &Owner) -> ApiResult<()> {
     if owner.role.may(Permission::Invite) { Ok(()) } else { Err(NotAllowed { role: owner.role, permission: Permission::Invite }.into()) }
 }
 
+fn invite_pending() -> ApiError {
+    ApiError::conflict("invite_pending", "this address already has a pending invitation; revoke it to invite again")
+}
+
 /// Creates one invitation and mails its link. A mail failure leaves `email_sent_at`
 /// null and still succeeds: the owner sees it in the list and can invite again.
 pub async fn create(state: &AppState, owner: &Owner<'_>, input: InviteInput) -> ApiResult<InviteView> {
@@ -84,9 +89,23 @@ pub async fn create(state: &AppState, owner: &Owner<'_>, input: InviteInput) -> 
     }
     let account = state.store.account(owner.account_id).await?.ok_or_else(ApiError::not_found)?;
     let now = Utc::now();
+    // One pending invite per address; every member and pending invite holds a seat.
+    let invites = state.store.invites(owner.account_id).await?;
+    let pending = |i: &&Invite| i.status(now) == InviteStatus::Pending;
+    let to_address = |i: &&Invite| i.email.normalized() == email.normalized();
+    if invites.iter().filter(pending).any(|i| to_address(&i)) {
+        return Err(invite_pending());
+    }
+    if let Some(plan) = crate::billing::current_plan(state, owner.account_id).await? {
+        let members = state.store.member_ids(owner.account_id).await?.len() as i64;
+        plan.allows(billing::MAX_SEATS, members + invites.iter().filter(pending).count() as i64, 1)?;
+    }
+    let replacing = invites.iter().filter(to_address).max_by_key(|i| i.created_at).map(|i| i.id.clone());
     let mut invite = Invite::new(crate::new_id(), owner.account_id, email, role, owner.user_id, now);
     let code = token::generate();
-    state.store.create_invite(&invite, &token::digest(&code)).await?;
+    if !state.store.create_invite(&invite, &token::digest(&code), replacing.as_deref()).await? {
+        return Err(invite_pending());
+    }
     let mail = state.mailer.invitation(&account.name, &code);
     match state.mailer.send(&invite.email, mail).await {
         Ok(()) => {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -71,6 +71,7 @@ fn check_count(field: &str, ids: &[String]) -> ApiResult<()> {
 pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: CheckoutInput) -> ApiResult<CheckoutStarted> {
     caller.caller().require(Permission::Buy)?;
     check_count("addon_benefit_ids", &input.addon_benefit_ids)?;
+    within_monthly_petitions(state, caller.account_id()).await?;
     let catalogue = template_catalogue(state, &input.template_id).await?;
     let template = catalogue.template.as_ref().ok_or_else(ApiError::not_found)?;
     let plan = catalogue.plan(&input.plan_id).ok_or_else(ApiError::not_found)?;
@@ -105,6 +106,16 @@ async fn checkout(state: &AppState, caller: &AuthUser, item: OrderItem, total: i
             crate::orders::settle_free(state, &order).await
         }
     }
+}
+
+/// The account plan's `max_petitions_per_month`: petitions created since the start of
+/// this calendar month (UTC) plus this one. Checked when a checkout opens.
+async fn within_monthly_petitions(state: &AppState, account_id: &str) -> ApiResult<()> {
+    let Some(plan) = crate::billing::current_plan(state, account_id).await? else { return Ok(()) };
+    let now = Utc::now();
+    let month_start = now.date_naive().with_day(1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()).unwrap_or(now);
+    let this_month = state.store.petitions_of_account(account_id).await?.iter().filter(|p| p.created_at >= month_start).count() as i64;
+    Ok(plan.allows(crate::domain::billing::MAX_PETITIONS_PER_MONTH, this_month, 1)?)
 }
 
 /// The caller's account's petition collection, or 404.

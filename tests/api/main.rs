@@ -7,6 +7,7 @@ mod guards;
 mod invites;
 mod jwt;
 mod lambda_events;
+mod limits;
 mod login;
 mod oauth;
 mod openapi;

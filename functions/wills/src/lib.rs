@@ -54,7 +54,7 @@ async fn list_wills(State(state): State<AppState>, caller: AuthUser) -> ApiResul
 #[utoipa::path(post, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
     responses((status = 201, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn create_will(State(state): State<AppState>, caller: AuthUser) -> ApiResult<(StatusCode, Json<WillView>)> {
-    Ok((StatusCode::CREATED, Json(wills::create(&state, caller.user_id()).await?)))
+    Ok((StatusCode::CREATED, Json(wills::create(&state, caller.user_id(), caller.account_id()).await?)))
 }
 
 /// One GetItem.

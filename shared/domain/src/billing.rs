@@ -64,6 +64,29 @@ pub fn resolve_features(defaults: &BTreeMap<String, bool>, overrides: &BTreeMap<
     resolved
 }
 
+/// The plan limits the product enforces, by their names in the billing catalogue.
+pub const MAX_SEATS: &str = "max_seats";
+pub const MAX_PETITIONS_PER_MONTH: &str = "max_petitions_per_month";
+pub const MAX_WILLS: &str = "max_wills";
+
+/// Creating one more of something would pass its plan limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitReached {
+    pub limit: &'static str,
+    pub max: i64,
+}
+
+impl Plan {
+    /// Whether `used` plus `adding` stays within the plan's `limit` (a missing or null
+    /// limit is unlimited).
+    pub fn allows(&self, limit: &'static str, used: i64, adding: i64) -> Result<(), LimitReached> {
+        match self.limits.get(limit).copied().flatten() {
+            Some(max) if used + adding > max => Err(LimitReached { limit, max }),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Subscription {
     /// Can the account use Pro features right now?
     pub fn has_pro_entitlement(&self, now: DateTime<Utc>) -> bool {
@@ -117,5 +140,19 @@ mod tests {
         let overrides = BTreeMap::from([("b".to_owned(), true), ("c".to_owned(), false)]);
         let resolved = resolve_features(&defaults, &overrides);
         assert_eq!(resolved, BTreeMap::from([("a".into(), true), ("b".into(), true), ("c".into(), false)]));
+    }
+
+    #[test]
+    fn limits_count_what_exists_and_what_is_added() {
+        let plan: Plan = serde_json::from_value(serde_json::json!({
+            "plan": "pro", "display_name": "Pro", "sort_order": 1, "is_public": true, "is_archived": false,
+            "limits": {"max_seats": 10, "max_wills": null}, "features": {}
+        }))
+        .unwrap();
+        assert_eq!(plan.allows(MAX_SEATS, 9, 1), Ok(()));
+        assert_eq!(plan.allows(MAX_SEATS, 9, 2), Err(LimitReached { limit: MAX_SEATS, max: 10 }));
+        assert_eq!(plan.allows(MAX_SEATS, 0, 500), Err(LimitReached { limit: MAX_SEATS, max: 10 }));
+        assert_eq!(plan.allows(MAX_WILLS, 1_000, 1), Ok(()), "null is unlimited");
+        assert_eq!(plan.allows(MAX_PETITIONS_PER_MONTH, 1_000, 1), Ok(()), "missing is unlimited");
     }
 }

@@ -160,6 +160,21 @@ impl Store {
         Ok(())
     }
 
+    /// The ids of an account's users (pattern 2: Query GSI1 `ACCOUNT#id`).
+    pub async fn member_ids(&self, account_id: &str) -> anyhow::Result<Vec<String>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::schema::GSI1)
+            .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :user)")
+            .expression_attribute_values(":pk", s(account_pk(account_id)))
+            .expression_attribute_values(":user", s("USER#"))
+            .send()
+            .await?;
+        Ok(output.items.unwrap_or_default().iter().filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned()).collect())
+    }
+
     pub async fn set_onboarding_step(&self, user_id: &str, step: u8) -> anyhow::Result<()> {
         self.update_user(user_id, "SET onboarding_step_completed = :v", super::n(step)).await
     }

@@ -1,7 +1,11 @@
 //! Invitations live in their account's collection (`ACCOUNT#<id>` / `INVITE#<id>`,
 //! pattern 6: list = one Query, revoke = one conditional update). A separate code item
 //! (`INVITECODE#<sha256>`) names the invite for sign-up: unique by conditional put,
-//! strongly consistent (a GSI would not be).
+//! strongly consistent (a GSI would not be). An address item
+//! (`ACCOUNT#<id>` / `INVITEEMAIL#<lowercased email>`) names the latest invite to that
+//! address, written in the invite's transaction on the condition that it is absent or
+//! names the invite the caller found no longer pending: one pending invite per address
+//! and account, whatever the concurrency.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
@@ -30,6 +34,12 @@ struct InviteCode {
     ttl: i64,
 }
 
+/// The latest invite to one address.
+#[derive(Serialize, Deserialize)]
+struct InviteAddress {
+    invite_id: String,
+}
+
 #[derive(Debug, PartialEq)]
 pub enum RevokeOutcome {
     Revoked,
@@ -38,20 +48,40 @@ pub enum RevokeOutcome {
 }
 
 impl Store {
-    /// Writes the invite and its code item in one transaction.
-    pub async fn create_invite(&self, invite: &Invite, code_digest: &str) -> anyhow::Result<()> {
+    /// Writes the invite, its code item and its address item in one transaction; false
+    /// when another invite to the address got there first. `replacing` is the latest
+    /// earlier invite to the address, which the caller found no longer pending.
+    pub async fn create_invite(&self, invite: &Invite, code_digest: &str, replacing: Option<&str>) -> anyhow::Result<bool> {
         let code = InviteCode { account_id: invite.account_id.clone(), invite_id: invite.id.clone(), ttl: invite.expires_at.timestamp() };
         let put = |item, condition: &str| -> anyhow::Result<TransactWriteItem> {
             let put = Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression(condition).build()?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
-        self.client
+        let address = InviteAddress { invite_id: invite.id.clone() };
+        let mut claim = Put::builder().table_name(&self.table).set_item(Some(item(
+            &account_pk(&invite.account_id),
+            &format!("INVITEEMAIL#{}", invite.email.normalized()),
+            &address,
+        )?));
+        claim = match replacing {
+            Some(old) => {
+                claim.condition_expression("attribute_not_exists(pk) OR invite_id = :old").expression_attribute_values(":old", s(old))
+            }
+            None => claim.condition_expression("attribute_not_exists(pk)"),
+        };
+        let result = self
+            .client
             .transact_write_items()
             .transact_items(put(item(&account_pk(&invite.account_id), &invite_sk(&invite.id), invite)?, "attribute_not_exists(pk)")?)
             .transact_items(put(item(&code_pk(code_digest), CODE_SK, &code)?, "attribute_not_exists(pk)")?)
+            .transact_items(TransactWriteItem::builder().put(claim.build()?).build())
             .send()
-            .await?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().and_then(super::first_condition_failed) == Some(2) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
     pub async fn mark_invite_emailed(&self, account_id: &str, invite_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
