@@ -118,3 +118,30 @@ async fn unknown_paths_and_methods_get_the_error_body() {
     let body: Value = guarded.json().await.expect("a JSON error body");
     assert_eq!(body["error"], "method_not_allowed");
 }
+
+/// Every 4xx carries the SPEC error body, the framework's own rejections included.
+#[tokio::test]
+async fn the_frameworks_own_rejections_carry_the_error_body() {
+    let app = spawn_app().await;
+    let session = app.register(&api_tests::unique_email()).await;
+    let expect = |response: reqwest::Response, status: u16| async move {
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body: Value = response.json().await.expect("a JSON error body");
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()) && body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        body
+    };
+    // A path parameter that is not UTF-8 once percent-decoded.
+    let bad_path = app.http.get(format!("{}/v1/wills/%FF%FE", app.address)).bearer_auth(&session.access_token).send().await.unwrap();
+    expect(bad_path, 400).await;
+    // No Content-Type, and an empty one.
+    let none = app.http.post(format!("{}/v1/auth/login", app.address)).body("{}").send().await.unwrap();
+    expect(none, 415).await;
+    let empty = app.http.post(format!("{}/v1/wills", app.address)).header("content-type", "").bearer_auth(&session.access_token).body("{}");
+    let empty = empty.send().await.unwrap();
+    assert!(empty.status().as_u16() < 500);
+    // A webhook body over the limit.
+    let huge = app.http.post(format!("{}/webhooks/stripe", app.address)).header("stripe-signature", "t=1,v1=x").body(vec![b'x'; 3 << 20]);
+    let body = expect(huge.send().await.unwrap(), 413).await;
+    assert_eq!(body["error"], "body_too_large");
+}
