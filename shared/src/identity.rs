@@ -446,10 +446,38 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Mails a user can make the app send in an hour: to one address, and from one
+/// source address (per kind of mail).
+const MAILS_PER_ADDRESS: i64 = 3;
+const MAILS_PER_SOURCE: i64 = 20;
+const MAIL_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+
+/// Counts one request for a `kind` of mail; 429 `too_many_requests` (with
+/// `Retry-After`) past either cap. Every address asked about is counted, registered
+/// or not, so a refusal reveals nothing about accounts.
+async fn allow_mail(state: &AppState, kind: &str, address: &Email, source: Option<&str>) -> ApiResult<()> {
+    let now = Utc::now();
+    let by_address = (format!("mail-{kind}-address"), address.normalized(), MAILS_PER_ADDRESS);
+    let by_source = source.map(|s| (format!("mail-{kind}-source"), s.to_owned(), MAILS_PER_SOURCE));
+    for (scope, subject, cap) in [Some(by_address), by_source].into_iter().flatten() {
+        let (count, window_ends_at) = state.store.count_in_window(&scope, &subject, MAIL_WINDOW, now).await?;
+        if count > cap {
+            return Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "too many emails asked for; try later",
+            )
+            .retry_after((window_ends_at - now.timestamp()).max(1) as u64));
+        }
+    }
+    Ok(())
+}
+
 /// Mails a reset link to password users. Callers answer 200 whatever happens, so the
 /// response never reveals whether the email is registered.
-pub async fn initiate_password_reset(state: &AppState, raw_email: &str) -> ApiResult<()> {
+pub async fn initiate_password_reset(state: &AppState, raw_email: &str, source: Option<&str>) -> ApiResult<()> {
     let email = Email::parse(raw_email).map_err(|m| ApiError::invalid_field("email", m))?;
+    allow_mail(state, "reset", &email, source).await?;
     let Some(user) = state.store.user_by_email(&email.normalized()).await? else { return Ok(()) };
     if user.password_hash.is_none() {
         return Ok(());
@@ -474,6 +502,18 @@ pub async fn complete_password_reset(state: &AppState, raw_token: &str, new: Sec
         return Err(invalid_token());
     }
     Ok(())
+}
+
+/// `POST /v1/auth/email/send-verification`: `sent`, or `already_verified` (nothing is
+/// sent); within the mail caps.
+pub async fn resend_verification(state: &AppState, user_id: &str, source: Option<&str>) -> ApiResult<&'static str> {
+    let user = current_user(state, user_id).await?;
+    if user.email_verified_at.is_some() {
+        return Ok("already_verified");
+    }
+    allow_mail(state, "verification", &user.email, source).await?;
+    send_verification_email(state, &user).await;
+    Ok("sent")
 }
 
 /// Sends (or re-sends) the verification email. A mail failure is logged, never

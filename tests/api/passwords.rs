@@ -126,3 +126,45 @@ async fn a_password_change_ends_the_other_sessions_and_a_reset_ends_them_all() {
     let (fresh, _) = login(&app, &email, "a third horse 12").await;
     assert_eq!(app.get("/v1/auth/me", Some(&fresh)).await.status, 200, "a session begun after the reset is open");
 }
+
+/// Reset and verification mails are capped per address (3 an hour) and per source (20
+/// an hour); past a cap the request is 429 with `Retry-After` and nothing is sent. An
+/// unknown address is counted the same, so the cap reveals nothing about accounts.
+#[tokio::test]
+async fn reset_and_verification_mails_are_capped_per_address_and_source() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let session = app.register(&email).await;
+    let mut statuses = Vec::new();
+    for _ in 0..15 {
+        statuses.push(app.post("/v1/auth/password/reset/initiate", &json!({"email": email}), None).await.status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
+    let refused = app.post("/v1/auth/password/reset/initiate", &json!({"email": email}), None).await;
+    refused.assert_error(429, "too_many_requests");
+    assert!(refused.headers.contains_key("retry-after"));
+    let mails = app.emails_to(&email).await;
+    assert_eq!(mails.iter().filter(|(s, _)| s == "Reset your password").count(), 3);
+    let unknown = json!({"email": unique_email()});
+    let unknown_replies = futures::future::join_all((0..5).map(|_| app.post("/v1/auth/password/reset/initiate", &unknown, None))).await;
+    assert_eq!(unknown_replies.iter().filter(|r| r.status == 429).count(), 2, "an unknown address is capped alike");
+
+    // One source asking for many addresses.
+    let mut from_one_source = Vec::new();
+    for _ in 0..21 {
+        let request = app
+            .http
+            .post(format!("{}/v1/auth/password/reset/initiate", app.address))
+            .header("x-forwarded-for", "203.0.113.7")
+            .json(&json!({"email": unique_email()}));
+        from_one_source.push(request.send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(from_one_source.iter().filter(|s| **s == 429).count(), 1, "{from_one_source:?}");
+
+    let t = Some(session.access_token.as_str());
+    let mut resent = Vec::new();
+    for _ in 0..4 {
+        resent.push(app.post("/v1/auth/email/send-verification", &json!({}), t).await.status);
+    }
+    assert_eq!(resent, [200, 200, 200, 429]);
+}

@@ -165,8 +165,12 @@ async fn change_password(
 #[utoipa::path(post, path = "/v1/auth/password/reset/initiate", tag = "auth",
     request_body = EmailBody,
     responses((status = 200, body = StatusBody), (status = "4XX", body = ErrorBody)))]
-async fn initiate_reset(State(state): State<AppState>, ApiJson(body): ApiJson<EmailBody>) -> ApiResult<Json<StatusBody>> {
-    identity::initiate_password_reset(&state, &body.email).await?;
+async fn initiate_reset(
+    State(state): State<AppState>,
+    SourceAddress(source): SourceAddress,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> ApiResult<Json<StatusBody>> {
+    identity::initiate_password_reset(&state, &body.email, source.as_deref()).await?;
     Ok(ok())
 }
 
@@ -181,13 +185,12 @@ async fn complete_reset(State(state): State<AppState>, ApiJson(body): ApiJson<Re
 /// `status` is `sent`, or `already_verified` (nothing is sent).
 #[utoipa::path(post, path = "/v1/auth/email/send-verification", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = StatusBody), (status = "4XX", body = ErrorBody)))]
-async fn send_verification(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<StatusBody>> {
-    let user = identity::current_user(&state, caller.user_id()).await?;
-    if user.email_verified_at.is_some() {
-        return Ok(Json(StatusBody::new("already_verified")));
-    }
-    identity::send_verification_email(&state, &user).await;
-    Ok(Json(StatusBody::new("sent")))
+async fn send_verification(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    SourceAddress(source): SourceAddress,
+) -> ApiResult<Json<StatusBody>> {
+    Ok(Json(StatusBody::new(identity::resend_verification(&state, caller.user_id(), source.as_deref()).await?)))
 }
 
 /// The emailed token is the proof: no bearer token needed.

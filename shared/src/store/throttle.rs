@@ -1,5 +1,6 @@
-//! Login-failure counters: a fixed 15-minute window opened by the first failure,
-//! counted with an atomic `ADD`, expired by TTL (and by `window_ends_at` on read).
+//! Counters over a fixed window opened by the first event, counted with an atomic
+//! `ADD`, expired by TTL (and by `window_ends_at` on read): login failures (15
+//! minutes) and the mails a user can make the app send (an hour).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -37,6 +38,12 @@ impl Store {
 
     /// Counts one failure; returns the failures in the current window.
     pub async fn record_login_failure(&self, scope: &str, subject: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
+        Ok(self.count_in_window(scope, subject, LOGIN_FAILURE_WINDOW, now).await?.0)
+    }
+
+    /// Counts one event for `subject` in a window of `window` opened by the first;
+    /// returns the count so far and when the window ends (epoch seconds).
+    pub async fn count_in_window(&self, scope: &str, subject: &str, window: Duration, now: DateTime<Utc>) -> anyhow::Result<(i64, i64)> {
         let pk = throttle_pk(scope, subject);
         // Twice at most: a concurrent failure may open the window between our two writes.
         for _ in 0..2 {
@@ -49,21 +56,20 @@ impl Store {
                 .condition_expression("window_ends_at > :now")
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":now", n(now.timestamp()))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
                 .send()
                 .await;
             match added {
                 Ok(output) => {
-                    let failures = output
-                        .attributes
-                        .and_then(|a| a.get("failures").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
-                        .unwrap_or(1);
-                    return Ok(failures);
+                    let number = |name: &str| {
+                        output.attributes.as_ref().and_then(|a| a.get(name)).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+                    };
+                    return Ok((number("failures").unwrap_or(1), number("window_ends_at").unwrap_or((now + window).timestamp())));
                 }
                 Err(err) if is_conditional_failure(&err) => {}
                 Err(err) => return Err(err.into()),
             }
-            let window_ends_at = (now + LOGIN_FAILURE_WINDOW).timestamp();
+            let window_ends_at = (now + window).timestamp();
             let opened = self
                 .client
                 .put_item()
@@ -77,12 +83,12 @@ impl Store {
                 .send()
                 .await;
             match opened {
-                Ok(_) => return Ok(1),
+                Ok(_) => return Ok((1, window_ends_at)),
                 Err(err) if is_conditional_failure(&err) => continue,
                 Err(err) => return Err(err.into()),
             }
         }
-        anyhow::bail!("login failure counter kept changing under us")
+        anyhow::bail!("the {scope} counter kept changing under us")
     }
 
     pub async fn clear_login_failures(&self, scope: &str, subject: &str) -> anyhow::Result<()> {
