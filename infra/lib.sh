@@ -65,11 +65,15 @@ ensure_node_modules() {
 
 # Starts the local OpenID provider (oauth2-mock-server) and exports its issuer URL.
 start_oidc_provider() {
-  local port
+  local port entra_port
   port="$(free_port)"
-  node "$ROOT/infra/oidc/server.mjs" "$port" >"${OIDC_LOG:-/dev/null}" 2>&1 &
+  entra_port="$(free_port)"
+  node "$ROOT/infra/oidc/server.mjs" "$port" "$entra_port" >"${OIDC_LOG:-/dev/null}" 2>&1 &
   STARTED_PIDS+=($!)
   export OIDC_ISSUER_URL="http://127.0.0.1:$port"
+  # Discovery like Microsoft Entra's multi-tenant endpoint (templated issuer).
+  export OIDC_ENTRA_ISSUER_URL="http://127.0.0.1:$entra_port/common/v2.0"
   wait_for_http "$OIDC_ISSUER_URL/.well-known/openid-configuration" "the local OpenID provider"
-  log "local OpenID provider at $OIDC_ISSUER_URL"
+  wait_for_http "$OIDC_ENTRA_ISSUER_URL/.well-known/openid-configuration" "the Entra-like discovery"
+  log "local OpenID provider at $OIDC_ISSUER_URL (Entra-like discovery at $OIDC_ENTRA_ISSUER_URL)"
 }

@@ -53,7 +53,9 @@ pub fn test_config(table: &str) -> Config {
         "GOOGLE_CLIENT_SECRET" => Some("google-test-secret".into()),
         "MICROSOFT_CLIENT_ID" => Some("microsoft-test-client".into()),
         "MICROSOFT_CLIENT_SECRET" => Some("microsoft-test-secret".into()),
-        "GOOGLE_ISSUER" | "MICROSOFT_ISSUER" => std::env::var("OIDC_ISSUER_URL").ok(),
+        "GOOGLE_ISSUER" => std::env::var("OIDC_ISSUER_URL").ok(),
+        // Discovery as Microsoft Entra's `common` endpoint answers it (templated issuer).
+        "MICROSOFT_ISSUER" => std::env::var("OIDC_ENTRA_ISSUER_URL").ok(),
         "OAUTH_REDIRECT_ALLOWLIST" => Some(format!("{OAUTH_REDIRECT_URI},http://app.test/other")),
         _ => None,
     })

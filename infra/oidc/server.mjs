@@ -5,10 +5,18 @@
 // `mock_claims=<base64url JSON>` to the authorization URL; the claims are merged
 // into that code's id_token. `bad_signature: true` corrupts the id_token's signature.
 //
-// Usage: node server.mjs PORT
+// With a second port it also answers discovery the way Microsoft Entra's multi-tenant
+// endpoints do (`https://login.microsoftonline.com/common/v2.0`): the document's
+// issuer is the template `http://127.0.0.1:PORT2/{tenantid}/v2.0`, with the mock's own
+// endpoints and keys. Tokens then carry the real issuer (the template with the user's
+// `tid`) and no `email_verified`, as the tests' claims say (Entra sends none).
+//
+// Usage: node server.mjs PORT [ENTRA_PORT]
+import http from 'node:http';
 import { OAuth2Server } from 'oauth2-mock-server';
 
 const port = Number(process.argv[2]);
+const entraPort = process.argv[3] ? Number(process.argv[3]) : null;
 const server = new OAuth2Server();
 const claimsByCode = new Map();
 
@@ -38,3 +46,16 @@ server.service.on('beforeResponse', (response, req) => {
 
 await server.start(port, '127.0.0.1');
 console.log(`OpenID provider at ${server.issuer.url}`);
+
+if (entraPort) {
+  const entra = http.createServer(async (req, res) => {
+    if (!req.url.endsWith('/.well-known/openid-configuration')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const own = await (await fetch(`${server.issuer.url}/.well-known/openid-configuration`)).json();
+    own.issuer = `http://127.0.0.1:${entraPort}/{tenantid}/v2.0`;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(own));
+  });
+  entra.listen(entraPort, '127.0.0.1', () => console.log(`Entra-like discovery at http://127.0.0.1:${entraPort}/common/v2.0`));
+}

@@ -36,6 +36,9 @@ pub struct OAuthProviderConfig {
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
     pub issuer: String,
+    /// Tenants whose users may sign in (Microsoft, `MICROSOFT_ALLOWED_TENANTS`,
+    /// comma-separated `tid`s); empty lets every tenant in.
+    pub allowed_tenants: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,9 @@ impl Config {
             client_id: var(&format!("{prefix}_CLIENT_ID")),
             client_secret: secret(&format!("{prefix}_CLIENT_SECRET")),
             issuer: var(&format!("{prefix}_ISSUER")).unwrap_or_else(|| default_issuer.to_owned()),
+            allowed_tenants: var(&format!("{prefix}_ALLOWED_TENANTS"))
+                .map(|list| list.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect())
+                .unwrap_or_default(),
         };
         Ok(Config {
             table_name: required("TABLE_NAME")?,

@@ -1,5 +1,8 @@
 //! The full authorize → provider → callback round trip against a local OpenID
 //! provider (oauth2-mock-server, started by infra/test), for both providers.
+//! Microsoft is served as Entra's multi-tenant endpoint behaves: its discovery
+//! publishes the issuer `.../{tenantid}/v2.0`, tokens carry `tid` and the issuer with
+//! it, and never `email_verified` (a verified email is the optional `xms_edov`).
 
 use api_tests::{OAUTH_REDIRECT_URI, PASSWORD, Reply, TestApp, spawn_app, unique_email};
 use base64::Engine;
@@ -7,6 +10,29 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 const PROVIDERS: [&str; 2] = ["google", "microsoft"];
+/// A work (Entra ID) tenant, and Microsoft's tenant of personal accounts.
+const WORK_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const PERSONAL_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// The issuer Entra puts in a token of `tenant`: the discovery template filled in.
+fn entra_issuer(tenant: &str) -> String {
+    std::env::var("OIDC_ENTRA_ISSUER_URL").unwrap().replace("/common/v2.0", &format!("/{tenant}/v2.0"))
+}
+
+/// The claims as each provider sends them. Microsoft: a work tenant, the issuer with
+/// it, and `email_verified` turned into what Entra sends instead (`xms_edov`). Claims
+/// that name their own `tid` are sent as they are.
+fn as_sent_by(provider: &str, claims: &Value) -> Value {
+    if provider != "microsoft" || claims.get("tid").is_some() {
+        return claims.clone();
+    }
+    let mut sent = claims.clone();
+    let verified = sent.as_object_mut().unwrap().remove("email_verified").unwrap_or(json!(false));
+    sent["xms_edov"] = verified;
+    sent["tid"] = json!(WORK_TENANT);
+    sent["iss"] = json!(entra_issuer(WORK_TENANT));
+    sent
+}
 
 /// Follows the authorization URL to the provider (which answers with a redirect
 /// carrying `code` and `state`), choosing the identity the provider will assert.
@@ -17,7 +43,7 @@ async fn authorize_at_provider(app: &TestApp, provider: &str, claims: &Value) ->
     for expected in ["code_challenge_method=S256", "nonce=", "state=", "scope=openid"] {
         assert!(url.contains(expected), "{url} lacks {expected}");
     }
-    let claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+    let claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&as_sent_by(provider, claims)).unwrap());
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = no_redirects.get(format!("{url}&mock_claims={claims}")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 302);
@@ -188,4 +214,55 @@ async fn an_unconfigured_or_unknown_provider() {
     app.post("/v1/auth/microsoft/callback", &json!({"code": 1}), None).await.assert_error(422, "validation_failed");
     app.post_raw("/v1/auth/microsoft/callback", "application/json", "{").await.assert_error(400, "invalid_json");
     assert!(app.all_items().await.is_empty());
+}
+
+/// nOAuth: Entra lets a tenant admin put any address in `email`, unverified. Only
+/// `xms_edov: true` or a personal Microsoft account makes it verified; Google's
+/// `email_verified` means nothing coming from Microsoft.
+#[tokio::test]
+async fn microsoft_vouches_for_an_email_only_through_xms_edov_or_a_personal_account() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let victim = app.register(&email).await;
+    let entra = |sub: &str, email: &str, tenant: &str| json!({"sub": sub, "email": email, "tid": tenant, "iss": entra_issuer(tenant), "preferred_username": "olly@contoso.example"});
+    let mut claims_only = entra("attacker", &email, WORK_TENANT);
+    claims_only["email_verified"] = json!(true);
+    sign_in(&app, "microsoft", claims_only).await.assert_error(409, "oauth_email_unverified");
+
+    let mut domain_verified = entra("colleague", &email, WORK_TENANT);
+    domain_verified["xms_edov"] = json!(true);
+    let linked = sign_in(&app, "microsoft", domain_verified).await;
+    assert_eq!((linked.status, linked.body["is_new_user"].as_bool()), (200, Some(false)), "{}", linked.body);
+    let me = app.get("/v1/auth/me", linked.body["access_token"].as_str()).await;
+    assert_eq!(me.body["user"]["id"], victim.user_id.as_str());
+    let row = app.all_items().await.into_iter().find(|i| i["pk"].as_s().unwrap() == "IDENTITY#microsoft#colleague").unwrap();
+    assert_eq!(row["provider_email_at_link"].as_s().unwrap(), &email, "the email the provider asserted at link time");
+
+    let personal = sign_in(&app, "microsoft", entra("consumer", &unique_email(), PERSONAL_TENANT)).await;
+    let me = app.get("/v1/auth/me", personal.body["access_token"].as_str()).await;
+    assert_eq!(me.body["user"]["email_verified"], true, "a personal account's address is Microsoft's own");
+    let work = sign_in(&app, "microsoft", entra("worker", &unique_email(), WORK_TENANT)).await;
+    let me = app.get("/v1/auth/me", work.body["access_token"].as_str()).await;
+    assert_eq!(me.body["user"]["email_verified"], false);
+    assert_eq!(me.body["user"]["name"], "olly@contoso.example", "preferred_username only for display");
+}
+
+/// Entra's `common` discovery publishes `.../{tenantid}/v2.0`: a token is accepted
+/// only with its own tenant in the issuer, and only from an allowed tenant when a
+/// list is configured.
+#[tokio::test]
+async fn an_entra_token_names_its_own_tenant_in_its_issuer() {
+    let app = spawn_app().await;
+    let ok =
+        sign_in(&app, "microsoft", json!({"sub": "t1", "email": unique_email(), "tid": WORK_TENANT, "iss": entra_issuer(WORK_TENANT)}))
+            .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let crossed = json!({"sub": "t2", "email": unique_email(), "tid": WORK_TENANT, "iss": entra_issuer(PERSONAL_TENANT)});
+    sign_in(&app, "microsoft", crossed).await.assert_error(400, "invalid_id_token");
+    let template = json!({"sub": "t3", "email": unique_email(), "tid": WORK_TENANT, "iss": entra_issuer("{tenantid}")});
+    sign_in(&app, "microsoft", template).await.assert_error(400, "invalid_id_token");
+
+    let only_personal = api_tests::spawn_app_with(|config| config.microsoft.allowed_tenants = vec![PERSONAL_TENANT.to_owned()]).await;
+    let refused = json!({"sub": "t4", "email": unique_email(), "tid": WORK_TENANT, "iss": entra_issuer(WORK_TENANT)});
+    sign_in(&only_personal, "microsoft", refused).await.assert_error(400, "invalid_id_token");
 }

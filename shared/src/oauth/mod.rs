@@ -130,6 +130,7 @@ async fn sign_in_or_register(state: &AppState, provider: &str, claims: &IdClaims
             provider: provider.to_owned(),
             subject: claims.sub.clone(),
             user_id: user_id.to_owned(),
+            provider_email_at_link: claims.email.clone(),
             created_at: now,
         };
         let outcome = match state.store.user_by_email(&email.normalized()).await? {
@@ -161,7 +162,7 @@ async fn sign_in_or_register(state: &AppState, provider: &str, claims: &IdClaims
 /// A new shop for an OAuth user: no password; the email counts as verified when the
 /// provider says so (otherwise the usual 7-day grace applies).
 fn new_shop(email: Email, claims: &IdClaims, now: chrono::DateTime<Utc>) -> (Account, User, Subscription) {
-    let name = account::parse_name(claims.name.as_deref().unwrap_or_default())
+    let name = account::parse_name(claims.display_name().unwrap_or_default())
         .unwrap_or_else(|_| email.as_str().split('@').next().unwrap_or("New user").to_owned());
     let account = Account::new(crate::new_id(), format!("{name}'s shop"), now);
     let user = User {

@@ -47,18 +47,61 @@ struct Discovery {
 #[derive(Clone, Debug, Deserialize)]
 pub struct IdClaims {
     pub sub: String,
+    pub iss: String,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// Microsoft's sign-in name: shown when there is no `name`, never used to link.
+    pub preferred_username: Option<String>,
     /// Google sends a bool; some providers send "true".
     #[serde(default)]
     pub email_verified: Option<serde_json::Value>,
+    /// Microsoft Entra: the tenant, and whether the email's domain owner verified it
+    /// (an optional claim the app registration must ask for).
+    pub tid: Option<String>,
+    #[serde(default)]
+    pub xms_edov: Option<serde_json::Value>,
     pub nonce: Option<String>,
+    /// Whether the provider vouches for `email`, by its own rule (`EmailAttestation`).
+    #[serde(skip)]
+    email_attested: bool,
 }
 
 impl IdClaims {
     pub fn email_is_verified(&self) -> bool {
-        matches!(&self.email_verified, Some(serde_json::Value::Bool(true)))
-            || matches!(&self.email_verified, Some(serde_json::Value::String(s)) if s == "true")
+        self.email_attested
+    }
+
+    /// The name to show: `name`, else Microsoft's `preferred_username`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.name.as_deref().or(self.preferred_username.as_deref())
+    }
+}
+
+fn is_true(value: &Option<serde_json::Value>) -> bool {
+    matches!(value, Some(serde_json::Value::Bool(true))) || matches!(value, Some(serde_json::Value::String(s)) if s == "true")
+}
+
+/// Microsoft's tenant of personal accounts (outlook.com, hotmail.com...), whose
+/// addresses Microsoft owns and verifies.
+pub const MICROSOFT_PERSONAL_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// How a provider says an email address is the user's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailAttestation {
+    /// Google: `email_verified`.
+    EmailVerifiedClaim,
+    /// Microsoft Entra never sends `email_verified` for work accounts, and an
+    /// unverified `email` is how nOAuth takeovers work: only `xms_edov: true` (the
+    /// domain owner verified it) or a personal Microsoft account counts.
+    EntraDomainOwner,
+}
+
+impl EmailAttestation {
+    fn vouches(self, claims: &IdClaims) -> bool {
+        match self {
+            EmailAttestation::EmailVerifiedClaim => is_true(&claims.email_verified),
+            EmailAttestation::EntraDomainOwner => is_true(&claims.xms_edov) || claims.tid.as_deref() == Some(MICROSOFT_PERSONAL_TENANT),
+        }
     }
 }
 
@@ -81,12 +124,13 @@ pub struct Authorization {
 
 pub struct Provider {
     config: OAuthProviderConfig,
+    attestation: EmailAttestation,
     discovery: OnceCell<Discovery>,
 }
 
 impl Provider {
-    pub fn new(config: OAuthProviderConfig) -> Self {
-        Provider { config, discovery: OnceCell::new() }
+    pub fn new(config: OAuthProviderConfig, attestation: EmailAttestation) -> Self {
+        Provider { config, attestation, discovery: OnceCell::new() }
     }
 
     pub fn client_id(&self) -> Option<&str> {
@@ -169,10 +213,32 @@ impl Provider {
         .ok_or_else(|| ProviderError::InvalidIdToken("signing key not in the provider's JWKS".into()))?;
         let key = DecodingKey::from_jwk(jwk).map_err(invalid)?;
         let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&discovery.issuer]);
         validation.set_audience(&[self.client_id().unwrap_or_default()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        decode::<IdClaims>(token, &key, &validation).map(|data| data.claims).map_err(invalid)
+        let mut claims = decode::<IdClaims>(token, &key, &validation).map(|data| data.claims).map_err(invalid)?;
+        self.check_issuer(&discovery.issuer, &claims)?;
+        claims.email_attested = self.attestation.vouches(&claims);
+        Ok(claims)
+    }
+
+    /// `iss` must be the discovery document's issuer. Microsoft's multi-tenant
+    /// endpoints (`common`, `organizations`) publish a template,
+    /// `https://login.microsoftonline.com/{tenantid}/v2.0`: the token's own tenant
+    /// (`tid`) fills it in, and the tenant must be allowed.
+    fn check_issuer(&self, published: &str, claims: &IdClaims) -> Result<(), ProviderError> {
+        let expected = match (published.contains("{tenantid}"), claims.tid.as_deref()) {
+            (false, _) => published.to_owned(),
+            (true, Some(tid)) => published.replace("{tenantid}", tid),
+            (true, None) => return Err(ProviderError::InvalidIdToken("a multi-tenant issuer's token has no tid".into())),
+        };
+        if claims.iss != expected {
+            return Err(ProviderError::InvalidIdToken(format!("issuer {} is not {expected}", claims.iss)));
+        }
+        let tenants = &self.config.allowed_tenants;
+        if !tenants.is_empty() && !claims.tid.as_ref().is_some_and(|tid| tenants.contains(tid)) {
+            return Err(ProviderError::InvalidIdToken("the user's tenant is not allowed".into()));
+        }
+        Ok(())
     }
 }
 

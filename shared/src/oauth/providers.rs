@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use super::provider::Provider;
+use super::provider::{EmailAttestation, Provider};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 
@@ -18,8 +18,8 @@ impl OAuth {
     pub fn new(config: &Config) -> Self {
         OAuth {
             http: OnceLock::new(),
-            google: Provider::new(config.google.clone()),
-            microsoft: Provider::new(config.microsoft.clone()),
+            google: Provider::new(config.google.clone(), EmailAttestation::EmailVerifiedClaim),
+            microsoft: Provider::new(config.microsoft.clone(), EmailAttestation::EntraDomainOwner),
             redirect_allowlist: config.oauth_redirect_allowlist.clone(),
         }
     }

@@ -31,6 +31,9 @@ pub struct IdentityLink {
     pub provider: String,
     pub subject: String,
     pub user_id: String,
+    /// The email the provider asserted when the identity was linked (seed 002).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_email_at_link: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
