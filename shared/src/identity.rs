@@ -473,20 +473,32 @@ async fn allow_mail(state: &AppState, kind: &str, address: &Email, source: Optio
     Ok(())
 }
 
-/// Mails a reset link to password users. Callers answer 200 whatever happens, so the
-/// response never reveals whether the email is registered.
+/// A reset mail to send, queued: answering then takes the same work whether or not
+/// the address is registered, so neither the answer nor its timing tells.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ResetMailJob {
+    pub password_reset_for: String,
+}
+
+/// Queues a reset mail for the address (the worker mails password users only).
+/// Callers answer 200 whatever the address, so the response never reveals whether it
+/// is registered. Round trips: the two mail counters, one SQS send.
 pub async fn initiate_password_reset(state: &AppState, raw_email: &str, source: Option<&str>) -> ApiResult<()> {
     let email = Email::parse(raw_email).map_err(|m| ApiError::invalid_field("email", m))?;
     allow_mail(state, "reset", &email, source).await?;
-    let Some(user) = state.store.user_by_email(&email.normalized()).await? else { return Ok(()) };
+    state.queue.send(&[ResetMailJob { password_reset_for: email.normalized() }]).await?;
+    Ok(())
+}
+
+/// The worker's side of a reset: a single-use link to the address's user if they
+/// have a password; nothing for anyone else. Err (SQS retries) when the mail fails.
+pub async fn send_password_reset(state: &AppState, job: &ResetMailJob) -> anyhow::Result<()> {
+    let Some(user) = state.store.user_by_email(&job.password_reset_for).await? else { return Ok(()) };
     if user.password_hash.is_none() {
         return Ok(());
     }
     let token = new_one_time_token(state, OneTimeKind::PasswordReset, &user.id, PASSWORD_RESET_TTL).await?;
-    if let Err(err) = state.mailer.send(&user.email, state.mailer.password_reset(&token)).await {
-        tracing::error!(error = format!("{err:#}"), user_id = %user.id, "password reset email failed");
-    }
-    Ok(())
+    state.mailer.send(&user.email, state.mailer.password_reset(&token)).await
 }
 
 pub async fn complete_password_reset(state: &AppState, raw_token: &str, new: SecretString) -> ApiResult<()> {

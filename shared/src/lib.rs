@@ -9,6 +9,7 @@ pub mod fulfilment;
 pub mod http;
 pub mod identity;
 pub mod invites;
+pub mod jobs;
 pub mod lazy_client;
 pub mod oauth;
 pub mod orders;

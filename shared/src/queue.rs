@@ -1,9 +1,9 @@
-//! The task queue: benefit-triggered task effects go to SQS and `task-worker` applies
-//! them (at least once; the worker is idempotent).
+//! The work queue: benefit-triggered task effects and reset mails go to SQS and
+//! `task-worker` applies them (at least once; each job is idempotent or harmless
+//! twice; see `jobs`).
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use crate::domain::petition::TaskMessage;
 use crate::lazy_client::{LazyClient, lazy_client};
 
 #[derive(Clone)]
@@ -19,7 +19,7 @@ impl TaskQueue {
 
     /// Sends the messages in batches of ten (SQS's limit); fails if any entry failed,
     /// so the caller's delivery is retried (duplicates are harmless).
-    pub async fn send(&self, messages: &[TaskMessage]) -> anyhow::Result<()> {
+    pub async fn send<T: serde::Serialize>(&self, messages: &[T]) -> anyhow::Result<()> {
         if messages.is_empty() {
             return Ok(());
         }

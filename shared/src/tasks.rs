@@ -291,20 +291,3 @@ async fn upgrade_task(state: &AppState, petition: &Petition, preset_id: &str, to
     }
     anyhow::bail!("the task kept changing during a benefit's upgrade")
 }
-
-/// The worker's batch: applies each message, returns the ids of those that failed
-/// (SQS partial batch response), logging why.
-pub async fn apply_batch(state: &AppState, messages: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
-    let mut failed = Vec::new();
-    for (message_id, body) in messages {
-        let outcome = match serde_json::from_str::<TaskMessage>(&body) {
-            Ok(message) => apply(state, &message).await,
-            Err(err) => Err(anyhow::anyhow!("unreadable task message: {err}")),
-        };
-        if let Err(err) = outcome {
-            tracing::error!(message_id, error = format!("{err:#}"), "task message failed; SQS will redeliver it");
-            failed.push(message_id);
-        }
-    }
-    failed
-}

@@ -9,6 +9,7 @@ async fn reset_token_works_once_and_sets_the_new_password() {
 
     let initiated = app.post("/v1/auth/password/reset/initiate", &json!({"email": email.to_uppercase()}), None).await;
     assert_eq!(initiated.status, 200);
+    app.run_task_worker().await; // the worker sends reset mails
     let mails = app.emails_to(&email).await;
     let (_, body) = mails.iter().find(|(subject, _)| subject == "Reset your password").expect("reset mail");
     let token = token_in(body);
@@ -31,6 +32,7 @@ async fn reset_initiate_is_always_200_and_mails_only_registered_users() {
     let stranger = unique_email();
     let reply = app.post("/v1/auth/password/reset/initiate", &json!({"email": stranger}), None).await;
     assert_eq!(reply.status, 200);
+    app.run_task_worker().await; // the worker sends reset mails
     assert!(app.emails_to(&stranger).await.is_empty());
 }
 
@@ -40,6 +42,7 @@ async fn reset_complete_bad_input_changes_nothing() {
     let email = unique_email();
     app.register(&email).await;
     app.post("/v1/auth/password/reset/initiate", &json!({"email": email}), None).await;
+    app.run_task_worker().await; // the worker sends reset mails
     let mails = app.emails_to(&email).await;
     let token = token_in(&mails.iter().find(|(s, _)| s == "Reset your password").unwrap().1);
 
@@ -117,6 +120,7 @@ async fn a_password_change_ends_the_other_sessions_and_a_reset_ends_them_all() {
     assert_eq!(app.get("/v1/wills", Some(&here_access)).await.status, 200);
 
     app.post("/v1/auth/password/reset/initiate", &json!({"email": email}), None).await;
+    app.run_task_worker().await; // the worker sends reset mails
     let mails = app.emails_to(&email).await;
     let token = token_in(&mails.iter().find(|(s, _)| s == "Reset your password").unwrap().1);
     let reset = app.post("/v1/auth/password/reset/complete", &json!({"token": token, "new_password": "a third horse 12"}), None).await;
@@ -143,6 +147,7 @@ async fn reset_and_verification_mails_are_capped_per_address_and_source() {
     let refused = app.post("/v1/auth/password/reset/initiate", &json!({"email": email}), None).await;
     refused.assert_error(429, "too_many_requests");
     assert!(refused.headers.contains_key("retry-after"));
+    app.run_task_worker().await; // the worker sends reset mails
     let mails = app.emails_to(&email).await;
     assert_eq!(mails.iter().filter(|(s, _)| s == "Reset your password").count(), 3);
     let unknown = json!({"email": unique_email()});

@@ -1,5 +1,5 @@
-//! Function `task-worker`: the SQS consumer of benefit-triggered task effects. The
-//! rules live in `shared::tasks`; failed messages go back as partial batch failures,
+//! Function `task-worker`: the SQS consumer of benefit-triggered task effects and
+//! password-reset mails. The rules live in `shared::jobs`; failed messages go back as partial batch failures,
 //! so SQS redelivers only those (and dead-letters them after the redrive limit).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -8,7 +8,7 @@ use shared::AppState;
 pub async fn handle(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
     let messages = event.records.into_iter().map(|record| (record.message_id.unwrap_or_default(), record.body.unwrap_or_default()));
     let mut response = SqsBatchResponse::default();
-    for failed in shared::tasks::apply_batch(state, messages).await {
+    for failed in shared::jobs::apply_batch(state, messages).await {
         response.add_failure(failed);
     }
     response
