@@ -63,6 +63,14 @@ ensure_node_modules() {
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# Installs Swagger UI's static files for the local docs page (again when the lock changes).
+ensure_docs_assets() {
+  local dir="$ROOT/infra/docs" stamp="$ROOT/infra/docs/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then return; fi
+  log "installing the docs page's files (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 # Starts the local OpenID provider (oauth2-mock-server) and exports its issuer URL.
 start_oidc_provider() {
   local port entra_port

@@ -145,3 +145,19 @@ async fn the_frameworks_own_rejections_carry_the_error_body() {
     let body = expect(huge.send().await.unwrap(), 413).await;
     assert_eq!(body["error"], "body_too_large");
 }
+
+/// The local docs page renders the served document with Swagger UI's files, which
+/// `infra/run` (and `infra/test`) install with npm: nothing comes from a CDN.
+#[tokio::test]
+async fn the_local_docs_page_serves_swagger_ui_from_installed_files() {
+    use tower::ServiceExt;
+    let docs = local::docs::router(local::docs::assets_dir());
+    let get = |path: &str| axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+    let page = docs.clone().oneshot(get("/docs")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = String::from_utf8(axum::body::to_bytes(page.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("/v1/openapi.json") && html.contains("/docs/swagger-ui-bundle.js") && !html.contains("https://"));
+    let script = docs.clone().oneshot(get("/docs/swagger-ui-bundle.js")).await.unwrap();
+    assert_eq!((script.status().as_u16(), script.headers()["content-type"].to_str().unwrap()), (200, "text/javascript"));
+    assert_eq!(docs.oneshot(get("/docs/..%2FCargo.toml")).await.unwrap().status(), 404, "only the named files");
+}

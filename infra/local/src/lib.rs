@@ -32,6 +32,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ])
 }
 
+pub mod docs;
 pub mod seed;
 pub mod setup;
 pub mod worker;

@@ -1,4 +1,5 @@
-//! Serves every route group on 127.0.0.1:$PORT (default 3000).
+//! Serves every route group on 127.0.0.1:$PORT (default 3000), and the API docs page
+//! at /docs.
 
 use anyhow::Context;
 
@@ -14,7 +15,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(queue_url) = state.config.task_queue_url.clone() {
         tokio::spawn(local::worker::run(state.clone(), aws_sdk_sqs::Client::new(&sdk), queue_url));
     }
-    axum::serve(listener, local::app(state))
+    axum::serve(listener, local::app(state).merge(local::docs::router(local::docs::assets_dir())))
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })
