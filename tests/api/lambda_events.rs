@@ -162,3 +162,48 @@ async fn the_schedule_event_runs_the_reconciliation() {
     let report = reconcile::handle(&app.state).await.unwrap();
     assert_eq!(report, serde_json::json!({"sessions": 0, "fixed": []}));
 }
+
+/// `ops event NAME` makes every payload of `events/` valid against the stack (fresh
+/// token, demo petition, fresh Stripe signature, unused sign-up address); each then
+/// succeeds through its own function's Lambda handler.
+#[tokio::test]
+async fn every_event_made_fresh_by_ops_event_succeeds_in_its_function() {
+    use local::events::{DEMO_EMAIL, DEMO_PASSWORD};
+    let app = spawn_app().await;
+    app.seed_petitions().await;
+    app.seed_billing_catalogue().await;
+    let demo = serde_json::json!({"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "name": "Demo Owner"});
+    assert_eq!(app.post("/v1/auth/register", &demo, None).await.status, 201);
+    let names = local::events::names().unwrap();
+    assert!(names.len() >= 12, "{names:?}");
+    for name in names {
+        let event = local::events::fresh(&app.state, &name).await.unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let function =
+            ["stripe-webhook", "task-worker"].into_iter().find(|f| name.starts_with(f)).unwrap_or_else(|| name.split('-').next().unwrap());
+        match function {
+            "task-worker" => {
+                let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(event).unwrap();
+                let response = task_worker::handle(&app.state, sqs).await;
+                assert!(response.batch_item_failures.is_empty(), "{name}: {:?}", response.batch_item_failures);
+            }
+            "reconcile" => {
+                reconcile::handle(&app.state).await.unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            }
+            http => {
+                let state = app.state.clone();
+                let router = match http {
+                    "auth" => auth::router(state),
+                    "oauth" => oauth::router(state),
+                    "billing" => billing::router(state),
+                    "stripe-webhook" => stripe_webhook::router(state),
+                    "petitions" => petitions::router(state),
+                    "tasks" => tasks::router(state),
+                    "wills" => wills::router(state),
+                    other => panic!("{name}: no function {other}"),
+                };
+                let (status, body) = call(shared::http::serve(router), serde_json::from_value(event).unwrap()).await;
+                assert!(status < 400, "{name}: {status} {body}");
+            }
+        }
+    }
+}

@@ -33,6 +33,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub mod docs;
+pub mod events;
 pub mod seed;
 pub mod setup;
 pub mod worker;

@@ -15,6 +15,9 @@
 //!   does and posts it to the local server's `/webhooks/stripe` (`PORT`, default 3000).
 //! - `ops backfill-pilot` — gives every account a complimentary Pro subscription
 //!   unless canceled or past due; idempotent and resumable; prints what it changed.
+//! - `ops event NAME` — prints the payload `events/NAME.json` made valid now against the
+//!   local stack (a fresh token of the demo owner, the demo petition's id, a fresh
+//!   Stripe signature), for `cargo lambda invoke FN --data-file`.
 //! - `ops reconcile-stripe [--since 4d]` — reads the completed Checkout sessions of the
 //!   window from Stripe and applies what the webhook missed (the `reconcile` function
 //!   does it daily); prints what it fixed. Idempotent.
@@ -27,8 +30,7 @@ struct BillingCatalogue {
     plans: Vec<shared::domain::billing::Plan>,
 }
 
-const DEMO_EMAIL: &str = "demo@example.com";
-const DEMO_PASSWORD: &str = "demo-password-1";
+use local::events::{DEMO_EMAIL, DEMO_PASSWORD};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -138,8 +140,16 @@ async fn main() -> anyhow::Result<()> {
             );
             anyhow::ensure!(report.failed.is_empty(), "some sessions could not be reconciled");
         }
+        "event" => {
+            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let name = std::env::args()
+                .nth(2)
+                .with_context(|| format!("usage: ops event NAME (one of {})", local::events::names().unwrap_or_default().join(", ")))?;
+            println!("{}", serde_json::to_string_pretty(&local::events::fresh(&state, name.trim_end_matches(".json")).await?)?);
+            return Ok(());
+        }
         other => anyhow::bail!(
-            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe"
+            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe | event"
         ),
     }
     Ok(())
