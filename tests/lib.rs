@@ -93,6 +93,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let state = AppState::new(config, &sdk);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
+    stripe.webhooks.deliver_to(format!("{address}/webhooks/stripe"));
     let app = local::app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     TestApp { stripe, address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint(), queue_url: created.task_queue_url }

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
+
+pub mod hosted;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
@@ -16,7 +18,7 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).unwrap()
 }
 
-fn form(request: &Request) -> Vec<(String, String)> {
+pub(crate) fn form(request: &Request) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(&request.body).unwrap_or_default()
 }
 
@@ -24,7 +26,7 @@ fn form_value(request: &Request, key: &str) -> Option<String> {
     form(request).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
-fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
@@ -52,8 +54,11 @@ pub struct CheckoutSessions(Arc<Mutex<SessionState>>);
 
 #[derive(Default)]
 pub struct SessionState {
+    /// Where the fake is served: hosted pages' URLs start here.
+    base: String,
     sessions: Vec<Value>,
     by_key: HashMap<String, Value>,
+    extras: hosted::Extras,
 }
 
 impl Respond for CheckoutSessions {
@@ -78,7 +83,10 @@ impl Respond for CheckoutSessions {
         let unit: i64 = field("line_items[0][price_data][unit_amount]").and_then(|a| a.parse().ok()).unwrap_or_default();
         session["id"] = json!(id);
         session["created"] = json!(now);
-        session["url"] = json!(format!("https://checkout.stripe.test/c/pay/{id}"));
+        session["url"] = json!(format!("{}/checkout/{id}", state.base));
+        session["success_url"] = json!(field("success_url"));
+        session["cancel_url"] = json!(field("cancel_url"));
+        state.extras.insert(id.clone(), hosted::extras_of(request));
         session["mode"] = json!(field("mode").unwrap_or_else(|| "payment".into()));
         session["customer"] = json!(field("customer"));
         session["amount_total"] = json!(unit);
@@ -121,15 +129,17 @@ impl Respond for ListSessions {
     }
 }
 
-struct PortalSessions;
+/// Portal sessions open the hosted portal page of their customer.
+struct PortalSessions(String);
 
 impl Respond for PortalSessions {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut session = fixture("billing_portal.session");
         let id = new_id("bps");
+        let customer = form_value(request, "customer").unwrap_or_default();
         session["id"] = json!(id);
-        session["customer"] = json!(form_value(request, "customer"));
-        session["url"] = json!(format!("https://billing.stripe.test/p/session/{id}"));
+        session["customer"] = json!(customer);
+        session["url"] = json!(format!("{}/portal/{customer}", self.0));
         ResponseTemplate::new(200).set_body_json(session)
     }
 }
@@ -228,6 +238,8 @@ pub struct StripeFake {
     pub subscriptions: Subscriptions,
     pub refunds: Refunds,
     pub sessions: CheckoutSessions,
+    /// Where the hosted pages deliver their events (set it to the API's webhook).
+    pub webhooks: hosted::Webhooks,
 }
 
 impl StripeFake {
@@ -235,16 +247,23 @@ impl StripeFake {
         let server = MockServer::start().await;
         let subscriptions = Subscriptions::default();
         let invalid_key = json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}});
+        // The API (`/v1/...`) needs the secret key; the hosted pages are the browser's.
         Mock::given(WithoutTheKey)
+            .and(path_regex("^/v1/"))
             .respond_with(ResponseTemplate::new(401).set_body_json(invalid_key))
             .with_priority(1)
             .mount(&server)
             .await;
         Mock::given(method("POST")).and(path("/v1/customers")).respond_with(Customers(Mutex::default())).mount(&server).await;
         let sessions = CheckoutSessions::default();
+        sessions.0.lock().unwrap().base = server.uri();
         Mock::given(method("POST")).and(path("/v1/checkout/sessions")).respond_with(sessions.clone()).mount(&server).await;
         Mock::given(method("GET")).and(path("/v1/checkout/sessions")).respond_with(ListSessions(sessions.clone())).mount(&server).await;
-        Mock::given(method("POST")).and(path("/v1/billing_portal/sessions")).respond_with(PortalSessions).mount(&server).await;
+        Mock::given(method("POST"))
+            .and(path("/v1/billing_portal/sessions"))
+            .respond_with(PortalSessions(server.uri()))
+            .mount(&server)
+            .await;
         Mock::given(method("GET")).and(path_regex("^/v1/subscriptions/[^/]+$")).respond_with(subscriptions.clone()).mount(&server).await;
         Mock::given(method("GET"))
             .and(path("/v1/subscriptions"))
@@ -253,7 +272,24 @@ impl StripeFake {
             .await;
         let refunds = Refunds::default();
         Mock::given(method("POST")).and(path("/v1/refunds")).respond_with(refunds.clone()).mount(&server).await;
-        StripeFake { server, subscriptions, refunds, sessions }
+        let webhooks = hosted::Webhooks::default();
+        Mock::given(method("GET"))
+            .and(path_regex("^/checkout/[^/]+$"))
+            .respond_with(hosted::CheckoutPage(sessions.clone()))
+            .mount(&server)
+            .await;
+        let pay = hosted::PayCheckout(sessions.clone(), subscriptions.clone(), webhooks.clone());
+        Mock::given(method("POST")).and(path_regex("^/checkout/[^/]+/pay$")).respond_with(pay).mount(&server).await;
+        let cancel = hosted::CancelCheckout(sessions.clone());
+        Mock::given(method("POST")).and(path_regex("^/checkout/[^/]+/cancel$")).respond_with(cancel).mount(&server).await;
+        Mock::given(method("GET"))
+            .and(path_regex("^/portal/[^/]+$"))
+            .respond_with(hosted::PortalPage(subscriptions.clone()))
+            .mount(&server)
+            .await;
+        let action = hosted::PortalAction(subscriptions.clone(), webhooks.clone());
+        Mock::given(method("POST")).and(path_regex("^/portal/[^/]+/(cancel|seats)$")).respond_with(action).mount(&server).await;
+        StripeFake { server, subscriptions, refunds, sessions, webhooks }
     }
 
     pub fn uri(&self) -> String {

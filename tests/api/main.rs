@@ -2,6 +2,7 @@
 
 mod accounts;
 mod billing;
+mod checkout_pages;
 mod dependencies;
 mod guards;
 mod invites;
