@@ -207,3 +207,29 @@ async fn every_event_made_fresh_by_ops_event_succeeds_in_its_function() {
         }
     }
 }
+
+/// `ops seed-demo`: every feature has something to show, and a second run adds nothing.
+#[tokio::test]
+async fn the_demo_seed_shows_every_feature_and_runs_twice_alike() {
+    let app = spawn_app().await;
+    app.seed_petitions().await;
+    app.seed_billing_catalogue().await;
+    let first = local::demo::seed(&app.state).await.unwrap();
+    let again = local::demo::seed(&app.state).await.unwrap();
+    assert_eq!((&first.petition_id, &first.will_id), (&again.petition_id, &again.will_id));
+
+    let owner = app.store().user_by_email(local::events::DEMO_EMAIL).await.unwrap().unwrap();
+    let subscription = app.store().subscription(&owner.account_id).await.unwrap().unwrap();
+    assert_eq!(subscription.status, shared::domain::account::SubscriptionStatus::Active);
+    assert_eq!(app.store().member_ids(&owner.account_id).await.unwrap().len(), 2, "owner and an invited member");
+    let record = app.store().petition_record(&first.petition_id).await.unwrap();
+    assert!(record.benefits.iter().any(|b| b.benefit_id == "interview-coaching"), "the add-on bought after creation");
+    app.run_task_worker().await;
+    assert!(app.store().petition_record(&first.petition_id).await.unwrap().tasks.len() >= 2, "the root form and triggered tasks");
+    let download = first.download_path.expect("a generated will");
+    let pdf = app.http.get(format!("{}{download}", app.address)).send().await.unwrap();
+    assert_eq!(pdf.status().as_u16(), 200);
+    let orders = app.store().orders_of_account(&owner.account_id, 10, None).await.unwrap().orders;
+    assert_eq!(orders.len(), 3, "petition, add-on, will: bought once");
+    assert!(orders.iter().all(|o| o.status == shared::domain::order::OrderStatus::Fulfilled));
+}

@@ -32,6 +32,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ])
 }
 
+pub mod demo;
 pub mod docs;
 pub mod events;
 pub mod seed;

@@ -23,7 +23,6 @@
 //!   does it daily); prints what it fixed. Idempotent.
 
 use anyhow::Context;
-use secrecy::SecretString;
 
 #[derive(serde::Deserialize)]
 struct BillingCatalogue {
@@ -46,20 +45,25 @@ async fn main() -> anyhow::Result<()> {
         }
         "seed-demo" => {
             let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
-            let input = shared::identity::RegisterInput {
-                email: DEMO_EMAIL.to_owned(),
-                password: SecretString::from(DEMO_PASSWORD),
-                name: "Demo Owner".to_owned(),
-                account_name: Some("Demo Shop".to_owned()),
-                account_invite_code: None,
-                role_at_signup: Some("owner".to_owned()),
-            };
-            match shared::identity::register(&state, input).await {
-                Ok(_) => println!("demo owner created"),
-                Err(err) if err.code() == "email_taken" => println!("demo owner already exists"),
-                Err(err) => anyhow::bail!("seeding the demo owner: {err}"),
+            let demo = local::demo::seed(&state).await?;
+            let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
+            println!(
+                "demo credentials: email={DEMO_EMAIL} password={DEMO_PASSWORD} (owner); {} (engineer, same password)",
+                local::demo::DEMO_MEMBER_EMAIL
+            );
+            println!(
+                "demo data: an active Pro subscription, petition {} (tasks appear once the worker runs), will {}",
+                demo.petition_id, demo.will_id
+            );
+            if let Some(path) = &demo.download_path {
+                println!("the will's document: http://127.0.0.1:{port}{path}");
             }
-            println!("demo credentials: email={DEMO_EMAIL} password={DEMO_PASSWORD}");
+            println!(
+                "try next:\n  T=$(curl -s -XPOST localhost:{port}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}' | jq -r .access_token)\n  \
+                 curl -s localhost:{port}/v1/petitions/{}/tasks -H \"authorization: Bearer $T\" | jq '.[] | {{id, name, status}}'\n  \
+                 curl -s localhost:{port}/v1/orders -H \"authorization: Bearer $T\" | jq '.orders[] | {{kind, status, amount_cents}}'",
+                demo.petition_id
+            );
         }
         "openapi" => {
             println!("{}", local::openapi().to_pretty_json()?);

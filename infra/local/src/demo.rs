@@ -1,0 +1,155 @@
+//! `ops seed-demo`: a demo account that shows every feature, made idempotently (each
+//! part only when missing): the owner on an active subscription, a second member who
+//! joined by invitation, a paid petition with its tasks and an add-on bought after
+//! creation, and a generated will with its download link. Purchases go through the
+//! real order path; their payment is recorded as Stripe's webhook would report it.
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+use serde_json::json;
+use shared::AppState;
+use shared::domain::account::{Role, Subscription, SubscriptionStatus};
+use shared::domain::email::Email;
+use shared::domain::invite::Invite;
+use shared::domain::order::Payment;
+use shared::http::extract::AuthUser;
+
+use crate::events::{DEMO_EMAIL, DEMO_PASSWORD};
+
+pub const DEMO_MEMBER_EMAIL: &str = "demo-member@example.com";
+
+/// What the demo holds, for the start-up message.
+pub struct Demo {
+    pub petition_id: String,
+    pub will_id: String,
+    pub download_path: Option<String>,
+}
+
+pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
+    let owner = owner(state).await?;
+    let account_id = owner.account_id().to_owned();
+    let now = Utc::now();
+    if state.store.subscription(&account_id).await?.is_none_or(|s| s.status != SubscriptionStatus::Active) {
+        let mut subscription = Subscription::trial(&account_id, now);
+        subscription.status = SubscriptionStatus::Active;
+        subscription.seat_limit = 5;
+        subscription.current_period_end = Some(now + Duration::days(30));
+        state.store.put_subscription(&subscription).await?;
+    }
+    if state.store.member_ids(&account_id).await?.len() < 2 {
+        member(state, &owner).await?;
+    }
+    let petition_id = match state.store.petitions_of_account(&account_id).await?.first() {
+        Some(petition) => petition.id.clone(),
+        None => petition(state, &owner).await?,
+    };
+    let will_id = match state.store.wills_of_user::<shared::wills::WillSummary>(owner.user_id()).await?.first() {
+        Some(will) => will.id.clone(),
+        None => will(state, &owner).await?,
+    };
+    let view = shared::wills::get(state, owner.user_id(), &will_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let download_path = view.download_token.map(|token| format!("/v1/wills/{will_id}/download?token={token}"));
+    Ok(Demo { petition_id, will_id, download_path })
+}
+
+/// The demo owner, registered when missing, as a caller.
+async fn owner(state: &AppState) -> anyhow::Result<AuthUser> {
+    let input = shared::identity::RegisterInput {
+        email: DEMO_EMAIL.to_owned(),
+        password: SecretString::from(DEMO_PASSWORD),
+        name: "Demo Owner".to_owned(),
+        account_name: Some("Demo Shop".to_owned()),
+        account_invite_code: None,
+        role_at_signup: Some("owner".to_owned()),
+    };
+    match shared::identity::register(state, input).await {
+        Ok(_) => {}
+        Err(err) if err.code() == "email_taken" => {}
+        Err(err) => anyhow::bail!("the demo owner: {err}"),
+    }
+    let user = state.store.user_by_email(DEMO_EMAIL).await?.context("the demo owner")?;
+    Ok(caller(&user))
+}
+
+/// The user as a caller of the use cases (an operator command has no bearer token).
+pub fn caller(user: &shared::domain::account::User) -> AuthUser {
+    let claims = shared::security::jwt::Claims {
+        sub: user.id.clone(),
+        acc: user.account_id.clone(),
+        role: user.role,
+        iss: String::new(),
+        aud: String::new(),
+        iat: Utc::now().timestamp(),
+        exp: Utc::now().timestamp(),
+        fam: None,
+        sst: None,
+    };
+    AuthUser::admit(&claims, Some(user), "/").expect("a live user").0
+}
+
+/// An engineer who joined by invitation (the invite's code is made here, not mailed).
+async fn member(state: &AppState, owner: &AuthUser) -> anyhow::Result<()> {
+    let code = shared::security::token::generate();
+    let email = Email::parse(DEMO_MEMBER_EMAIL).map_err(|e| anyhow::anyhow!(e))?;
+    let invite = Invite::new(shared::new_id(), owner.account_id(), email, Role::Engineer, owner.user_id(), Utc::now());
+    state.store.create_invite(&invite, &shared::security::token::digest(&code), None).await?;
+    let input = shared::identity::RegisterInput {
+        email: DEMO_MEMBER_EMAIL.to_owned(),
+        password: SecretString::from(DEMO_PASSWORD),
+        name: "Demo Engineer".to_owned(),
+        account_name: None,
+        account_invite_code: Some(code),
+        role_at_signup: None,
+    };
+    shared::identity::register(state, input).await.map_err(|e| anyhow::anyhow!("the demo member: {e}"))?;
+    Ok(())
+}
+
+/// Records an order's payment as the webhook would, through the one fulfilment path.
+async fn paid(state: &AppState, order_id: &str, amount_cents: i64) -> anyhow::Result<()> {
+    let payment = Payment { amount_cents, currency: "usd".into(), reference: format!("demo-{order_id}"), payment_intent: None };
+    let outcome = shared::fulfilment::fulfil(state, order_id, &payment).await?;
+    anyhow::ensure!(outcome == "order_fulfilled", "demo order {order_id}: {outcome}");
+    Ok(())
+}
+
+/// A paid petition (Basic plan), then an add-on bought after creation.
+async fn petition(state: &AppState, owner: &AuthUser) -> anyhow::Result<String> {
+    let input = shared::petitions::CheckoutInput {
+        template_id: "family-petition".into(),
+        plan_id: "family-basic".into(),
+        addon_benefit_ids: vec![],
+    };
+    let started = shared::petitions::initiate_checkout(state, owner, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
+    paid(state, &started.order_id, started.total_cents).await?;
+    let petition_id = state.store.petitions_of_account(owner.account_id()).await?.first().context("the demo petition")?.id.clone();
+    let addons = shared::petitions::PurchaseAddonsInput { benefit_ids: vec!["interview-coaching".into()] };
+    let bought = shared::petitions::purchase_addons(state, owner, &petition_id, addons)
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo add-on: {e}"))?;
+    paid(state, &bought.order_id, bought.total_cents).await?;
+    Ok(petition_id)
+}
+
+/// A will with every section, verified, paid and generated.
+async fn will(state: &AppState, owner: &AuthUser) -> anyhow::Result<String> {
+    let err = |e: shared::ApiError| anyhow::anyhow!("the demo will: {e}");
+    let will = shared::wills::create(state, owner.user_id(), owner.account_id()).await.map_err(err)?;
+    let sections = [
+        ("personal", json!({"full_name": "Demo Owner", "date_of_birth": "1980-01-01", "address": "1 Demo Street"})),
+        ("family", json!({"marital_status": "single"})),
+        ("executors", json!({"executors": [{"full_name": "Demo Executor"}]})),
+        ("guardians", json!({"guardians": []})),
+        ("gifts", json!({"gifts": []})),
+        ("residuary", json!({"beneficiaries": [{"full_name": "Demo Beneficiary"}]})),
+        ("funeral", json!({"wishes": "A quiet service."})),
+    ];
+    for (name, content) in sections {
+        shared::wills::put_section(state, owner.user_id(), &will.id, name, content).await.map_err(err)?;
+    }
+    shared::wills::verify(state, owner.user_id(), &will.id).await.map_err(err)?;
+    let started = shared::wills::checkout(state, owner.user_id(), owner.account_id(), &will.id).await.map_err(err)?;
+    paid(state, &started.order_id, started.total_cents).await?;
+    Ok(will.id)
+}
