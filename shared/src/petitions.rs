@@ -87,7 +87,7 @@ pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: Check
         included,
         addons: addons.into_iter().cloned().collect(),
     });
-    let description = format!("{} petition, {} plan", template.name, plan.name);
+    let description = format!("{}, {} plan", template.name, plan.name);
     checkout(state, caller, item, total, &description).await
 }
 

@@ -51,7 +51,9 @@ async fn a_will_bought_on_the_checkout_page_is_generated_and_downloadable() {
     let will = verified_will(&app, &ada).await;
     let checkout = app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&ada.access_token)).await;
     let (url, order) = (checkout.body["checkout_url"].as_str().unwrap(), checkout.body["order_id"].as_str().unwrap());
-    let page = app.http.get(url).send().await.unwrap().text().await.unwrap();
+    let page = app.http.get(url).send().await.unwrap();
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = page.text().await.unwrap();
     assert!(page.contains("Will document") && page.contains("USD 99.00"), "{page}");
 
     let success = press(&app, url, "/pay", &[]).await;

@@ -88,7 +88,7 @@ fn page(title: &str, body: &str) -> ResponseTemplate {
         escape(title),
         body
     );
-    ResponseTemplate::new(200).insert_header("content-type", "text/html; charset=utf-8").set_body_string(html)
+    ResponseTemplate::new(200).set_body_raw(html, "text/html; charset=utf-8")
 }
 
 fn see_other(location: &str) -> ResponseTemplate {
