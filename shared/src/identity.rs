@@ -246,22 +246,7 @@ async fn join_by_invite(
         let members = state.store.member_ids(&invite.account_id).await?.len() as i64;
         plan.allows(crate::domain::billing::MAX_SEATS, members, 1)?;
     }
-    let user = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: invite.account_id.clone(),
-        email,
-        name,
-        role: invite.role,
-        password_hash,
-        email_verified_at: None,
-        role_at_signup,
-        onboarding_step_completed: None,
-        deactivated_at: None,
-        must_change_password: false,
-        sessions_ended_before_ms: None,
-        session_kept: None,
-        created_at: now,
-    };
+    let user = User { password_hash, role_at_signup, ..User::new(crate::new_id(), &invite.account_id, email, name, invite.role, now) };
     match state.store.accept_invite(invite, &user, now).await {
         Ok(()) => {}
         Err(AcceptError::EmailTaken) => return Err(email_taken()),
@@ -282,22 +267,7 @@ async fn create_shop(
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
     let account = Account::new(crate::new_id(), account_name, now);
-    let user = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: account.id.clone(),
-        email,
-        name,
-        role: Role::Owner,
-        password_hash,
-        email_verified_at: None,
-        role_at_signup,
-        onboarding_step_completed: None,
-        deactivated_at: None,
-        must_change_password: false,
-        sessions_ended_before_ms: None,
-        session_kept: None,
-        created_at: now,
-    };
+    let user = User { password_hash, role_at_signup, ..User::new(crate::new_id(), &account.id, email, name, Role::Owner, now) };
     let subscription = Subscription::trial(&account.id, now);
     match state.store.create_shop(&account, &user, &subscription).await {
         Ok(()) => {}

@@ -69,20 +69,15 @@ async fn only_the_owner_may_update_the_account() {
     let owner = app.register(&unique_email()).await;
     let email = unique_email();
     let engineer = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: owner.account_id.clone(),
-        email: Email::parse(&email).unwrap(),
-        name: "Eng".into(),
-        role: Role::Engineer,
         password_hash: Some(shared::security::password::hash(api_tests::PASSWORD.into()).await.unwrap()),
-        email_verified_at: None,
-        role_at_signup: None,
-        onboarding_step_completed: None,
-        deactivated_at: None,
-        must_change_password: false,
-        sessions_ended_before_ms: None,
-        session_kept: None,
-        created_at: chrono::Utc::now(),
+        ..User::new(
+            uuid::Uuid::new_v4().to_string(),
+            &owner.account_id,
+            Email::parse(&email).unwrap(),
+            "Eng".into(),
+            Role::Engineer,
+            chrono::Utc::now(),
+        )
     };
     app.store().create_member(&engineer).await.unwrap();
     let login = app.post("/v1/auth/login", &json!({"email": email, "password": api_tests::PASSWORD}), None).await;

@@ -85,20 +85,15 @@ async fn an_oauth_only_user_is_told_to_use_their_provider() {
     let owner = app.register(&unique_email()).await;
     let email = unique_email();
     let oauth_user = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: owner.account_id.clone(),
-        email: Email::parse(&email).unwrap(),
-        name: "Olly".into(),
-        role: Role::Engineer,
-        password_hash: None,
         email_verified_at: Some(chrono::Utc::now()),
-        role_at_signup: None,
-        onboarding_step_completed: None,
-        deactivated_at: None,
-        must_change_password: false,
-        sessions_ended_before_ms: None,
-        session_kept: None,
-        created_at: chrono::Utc::now(),
+        ..User::new(
+            uuid::Uuid::new_v4().to_string(),
+            &owner.account_id,
+            Email::parse(&email).unwrap(),
+            "Olly".into(),
+            Role::Engineer,
+            chrono::Utc::now(),
+        )
     };
     app.store().create_member(&oauth_user).await.unwrap();
     let reply = app.post("/v1/auth/login", &json!({"email": email, "password": PASSWORD}), None).await;

@@ -74,20 +74,15 @@ mod tests {
     fn user(created_days_ago: i64, verified: bool) -> User {
         let now = Utc::now();
         User {
-            id: "u".into(),
-            account_id: "a".into(),
-            email: Email::parse("a@example.com").unwrap(),
-            name: "A".into(),
-            role: Role::Owner,
-            password_hash: None,
             email_verified_at: verified.then_some(now),
-            role_at_signup: None,
-            onboarding_step_completed: None,
-            deactivated_at: None,
-            must_change_password: false,
-            sessions_ended_before_ms: None,
-            session_kept: None,
-            created_at: now - Duration::days(created_days_ago),
+            ..User::new(
+                "u".into(),
+                "a",
+                Email::parse("a@example.com").unwrap(),
+                "A".into(),
+                Role::Owner,
+                now - Duration::days(created_days_ago),
+            )
         }
     }
 

@@ -67,6 +67,26 @@ pub struct User {
 }
 
 impl User {
+    /// A new user of an account: no password, email unverified, nothing pending.
+    pub fn new(id: String, account_id: &str, email: Email, name: String, role: Role, now: DateTime<Utc>) -> Self {
+        User {
+            id,
+            account_id: account_id.to_owned(),
+            email,
+            name,
+            role,
+            password_hash: None,
+            email_verified_at: None,
+            role_at_signup: None,
+            onboarding_step_completed: None,
+            deactivated_at: None,
+            must_change_password: false,
+            sessions_ended_before_ms: None,
+            session_kept: None,
+            created_at: now,
+        }
+    }
+
     /// Whether a session (refresh-token family `family`, started at `started_ms`) is
     /// still open.
     pub fn session_is_open(&self, family: Option<&str>, started_ms: i64) -> bool {

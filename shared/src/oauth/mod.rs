@@ -166,20 +166,8 @@ fn new_shop(email: Email, claims: &IdClaims, now: chrono::DateTime<Utc>) -> (Acc
         .unwrap_or_else(|_| email.as_str().split('@').next().unwrap_or("New user").to_owned());
     let account = Account::new(crate::new_id(), format!("{name}'s shop"), now);
     let user = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: account.id.clone(),
-        email,
-        name,
-        role: Role::Owner,
-        password_hash: None,
         email_verified_at: claims.email_is_verified().then_some(now),
-        role_at_signup: None,
-        onboarding_step_completed: None,
-        deactivated_at: None,
-        must_change_password: false,
-        sessions_ended_before_ms: None,
-        session_kept: None,
-        created_at: now,
+        ..User::new(crate::new_id(), &account.id, email, name, Role::Owner, now)
     };
     let subscription = Subscription::trial(&account.id, now);
     (account, user, subscription)
