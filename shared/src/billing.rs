@@ -210,14 +210,6 @@ pub struct RedirectUrl {
     pub url: String,
 }
 
-/// The plan the account is on (its subscription's), whose limits apply to what it
-/// creates; None without a subscription or with a plan the catalogue lacks (then
-/// nothing is limited). Round trips: two GetItems.
-pub async fn current_plan(state: &AppState, account_id: &str) -> anyhow::Result<Option<Plan>> {
-    let Some(subscription) = state.store.subscription(account_id).await? else { return Ok(None) };
-    state.store.plan(&subscription.plan).await
-}
-
 /// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
 /// passed on while it runs, the Stripe customer created once per account.
 pub async fn checkout_session(state: &AppState, caller: &crate::http::extract::AuthUser, input: CheckoutInput) -> ApiResult<RedirectUrl> {

@@ -242,7 +242,7 @@ async fn join_by_invite(
     now: DateTime<Utc>,
 ) -> ApiResult<User> {
     // The member takes a seat of the account's plan (the invite held it until now).
-    if let Some(plan) = crate::billing::current_plan(state, &invite.account_id).await? {
+    if let Some(plan) = state.store.current_plan(&invite.account_id).await? {
         let members = state.store.member_ids(&invite.account_id).await?.len() as i64;
         plan.allows(crate::domain::billing::MAX_SEATS, members, 1)?;
     }

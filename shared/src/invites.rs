@@ -96,7 +96,7 @@ pub async fn create(state: &AppState, owner: &Owner<'_>, input: InviteInput) -> 
     if invites.iter().filter(pending).any(|i| to_address(&i)) {
         return Err(invite_pending());
     }
-    if let Some(plan) = crate::billing::current_plan(state, owner.account_id).await? {
+    if let Some(plan) = state.store.current_plan(owner.account_id).await? {
         let members = state.store.member_ids(owner.account_id).await?.len() as i64;
         plan.allows(billing::MAX_SEATS, members + invites.iter().filter(pending).count() as i64, 1)?;
     }

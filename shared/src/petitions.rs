@@ -111,7 +111,7 @@ async fn checkout(state: &AppState, caller: &AuthUser, item: OrderItem, total: i
 /// The account plan's `max_petitions_per_month`: petitions created since the start of
 /// this calendar month (UTC) plus this one. Checked when a checkout opens.
 async fn within_monthly_petitions(state: &AppState, account_id: &str) -> ApiResult<()> {
-    let Some(plan) = crate::billing::current_plan(state, account_id).await? else { return Ok(()) };
+    let Some(plan) = state.store.current_plan(account_id).await? else { return Ok(()) };
     let now = Utc::now();
     let month_start = now.date_naive().with_day(1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()).unwrap_or(now);
     let this_month = state.store.petitions_of_account(account_id).await?.iter().filter(|p| p.created_at >= month_start).count() as i64;

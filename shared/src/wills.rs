@@ -88,7 +88,7 @@ async fn load(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<Will>
 /// A new draft will, within the account plan's `max_wills` (counted over the
 /// account's users: one Query for them, one per user for their wills).
 pub async fn create(state: &AppState, user_id: &str, account_id: &str) -> ApiResult<WillView> {
-    if let Some(plan) = crate::billing::current_plan(state, account_id).await? {
+    if let Some(plan) = state.store.current_plan(account_id).await? {
         let mut wills = 0;
         for member in state.store.member_ids(account_id).await? {
             wills += state.store.wills_of_user::<WillSummary>(&member).await?.len() as i64;

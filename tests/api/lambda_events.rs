@@ -168,7 +168,7 @@ async fn the_schedule_event_runs_the_reconciliation() {
 /// succeeds through its own function's Lambda handler.
 #[tokio::test]
 async fn every_event_made_fresh_by_ops_event_succeeds_in_its_function() {
-    use local::events::{DEMO_EMAIL, DEMO_PASSWORD};
+    use local::demo::{DEMO_EMAIL, DEMO_PASSWORD};
     let app = spawn_app().await;
     app.seed_petitions().await;
     app.seed_billing_catalogue().await;
@@ -218,7 +218,7 @@ async fn the_demo_seed_shows_every_feature_and_runs_twice_alike() {
     let again = local::demo::seed(&app.state).await.unwrap();
     assert_eq!((&first.petition_id, &first.will_id), (&again.petition_id, &again.will_id));
 
-    let owner = app.store().user_by_email(local::events::DEMO_EMAIL).await.unwrap().unwrap();
+    let owner = app.store().user_by_email(local::demo::DEMO_EMAIL).await.unwrap().unwrap();
     let subscription = app.store().subscription(&owner.account_id).await.unwrap().unwrap();
     assert_eq!(subscription.status, shared::domain::account::SubscriptionStatus::Active);
     assert_eq!(app.store().member_ids(&owner.account_id).await.unwrap().len(), 2, "owner and an invited member");

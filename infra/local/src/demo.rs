@@ -15,8 +15,9 @@ use shared::domain::invite::Invite;
 use shared::domain::order::Payment;
 use shared::http::extract::AuthUser;
 
-use crate::events::{DEMO_EMAIL, DEMO_PASSWORD};
-
+/// The demo owner, and the member who joined by invitation (same password).
+pub const DEMO_EMAIL: &str = "demo@example.com";
+pub const DEMO_PASSWORD: &str = "demo-password-1";
 pub const DEMO_MEMBER_EMAIL: &str = "demo-member@example.com";
 
 /// What the demo holds, for the start-up message.

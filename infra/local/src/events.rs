@@ -10,9 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use shared::AppState;
 
-/// The demo owner `ops seed-demo` creates.
-pub const DEMO_EMAIL: &str = "demo@example.com";
-pub const DEMO_PASSWORD: &str = "demo-password-1";
+use crate::demo::{DEMO_EMAIL, DEMO_PASSWORD};
+
 /// The plan of the demo petition: free, so it exists without a payment.
 const DEMO_PETITION: (&str, &str) = ("family-petition", "family-self-serve");
 

@@ -55,6 +55,14 @@ impl Store {
         output.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
 
+    /// The plan the account is on (its subscription's), whose limits apply to what it
+    /// creates; None without a subscription or with a plan the catalogue lacks (then
+    /// nothing is limited). Two GetItems.
+    pub async fn current_plan(&self, account_id: &str) -> anyhow::Result<Option<Plan>> {
+        let Some(subscription) = self.subscription(account_id).await? else { return Ok(None) };
+        self.plan(&subscription.plan).await
+    }
+
     pub async fn plan(&self, plan: &str) -> anyhow::Result<Option<Plan>> {
         self.get(CATALOGUE_PK, &plan_sk(plan)).await
     }

@@ -29,7 +29,7 @@ struct BillingCatalogue {
     plans: Vec<shared::domain::billing::Plan>,
 }
 
-use local::events::{DEMO_EMAIL, DEMO_PASSWORD};
+use local::demo::{DEMO_EMAIL, DEMO_PASSWORD};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
