@@ -273,7 +273,7 @@ async fn stripe_customer(
     if let Some(id) = &account.stripe_customer_id {
         return Ok(id.clone());
     }
-    let user = crate::identity::current_user(state, caller.user_id()).await?;
+    let user = caller.user();
     let created = state.payments.create_customer(&account.id, user.email.as_str(), &account.name).await?;
     Ok(state.store.set_stripe_customer_once(&account.id, &created).await?)
 }

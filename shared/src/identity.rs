@@ -380,13 +380,14 @@ pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: Strin
     Ok(TokenPair { access_token, refresh_token, token_type: "bearer", user: None })
 }
 
-pub async fn me(state: &AppState, user_id: &str, account_id: &str) -> ApiResult<Me> {
-    let (user, account, subscription) =
-        tokio::try_join!(state.store.user(user_id), state.store.account(account_id), state.store.subscription(account_id),)?;
-    let (Some(user), Some(account)) = (user, account) else { return Err(ApiError::unauthorized("user no longer exists")) };
+/// The caller (`user`, as the request read it), their account and subscription: two
+/// GetItems at once.
+pub async fn me(state: &AppState, user: &User) -> ApiResult<Me> {
+    let (account, subscription) = tokio::try_join!(state.store.account(&user.account_id), state.store.subscription(&user.account_id))?;
+    let Some(account) = account else { return Err(ApiError::unauthorized("user no longer exists")) };
     Ok(Me {
         role: user.role,
-        user: UserView::from(&user),
+        user: UserView::from(user),
         account: AccountView::from(&account),
         subscription: subscription.map(|s| SubscriptionView { status: s.status, plan: s.plan, current_period_end: s.current_period_end }),
     })

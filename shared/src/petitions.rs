@@ -93,7 +93,7 @@ pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: Check
 
 /// Opens payment of a petition purchase, or delivers it at once when it is free.
 async fn checkout(state: &AppState, caller: &AuthUser, item: OrderItem, total: i64, description: &str) -> ApiResult<CheckoutStarted> {
-    let user = crate::identity::current_user(state, caller.user_id()).await?;
+    let user = caller.user();
     let caller = (caller.account_id(), caller.user_id());
     match crate::orders::start_checkout(state, item, total, caller, description, Some(user.email.as_str())).await? {
         Opened::Payment(started) => Ok(started),

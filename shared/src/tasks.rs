@@ -193,7 +193,7 @@ pub async fn start_upgrade(state: &AppState, caller: &AuthUser, task_id: &str, i
         from_task_model_id: current.id.clone(),
         to_task_model_id: target.id.clone(),
     });
-    let user = crate::identity::current_user(state, caller.user_id()).await?;
+    let user = caller.user();
     let caller = (caller.account_id(), caller.user_id());
     let description = format!("Upgrade to {}", target.name);
     match crate::orders::start_checkout(state, item, amount, caller, &description, Some(user.email.as_str())).await? {

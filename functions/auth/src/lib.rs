@@ -146,7 +146,7 @@ async fn logout(State(state): State<AppState>, _caller: AuthUser, ApiJson(body):
 #[utoipa::path(get, path = "/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = "4XX", body = ErrorBody)))]
 async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Me>> {
-    Ok(Json(identity::me(&state, caller.user_id(), caller.account_id()).await?))
+    Ok(Json(identity::me(&state, caller.user()).await?))
 }
 
 #[utoipa::path(post, path = "/v1/auth/password/change", tag = "auth", security(("bearer" = [])),
@@ -202,10 +202,11 @@ async fn verify_email(State(state): State<AppState>, ApiJson(body): ApiJson<Toke
     Ok(Json(StatusBody::new("verified")))
 }
 
+/// The caller's user record, as the request read it (one GetItem, the extractor's).
 #[utoipa::path(get, path = "/v1/users/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = "4XX", body = ErrorBody)))]
-async fn users_me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<UserView>> {
-    Ok(Json(UserView::from(&identity::current_user(&state, caller.user_id()).await?)))
+async fn users_me(caller: AuthUser) -> ApiResult<Json<UserView>> {
+    Ok(Json(UserView::from(caller.user())))
 }
 
 #[utoipa::path(patch, path = "/v1/users/me/onboarding-step", tag = "accounts", security(("bearer" = [])),

@@ -102,6 +102,8 @@ pub struct AuthUser {
     caller: Caller,
     /// The session (refresh-token family) the access token was issued in.
     session: Option<String>,
+    /// The user record as this request read it (use cases need not read it again).
+    user: Box<User>,
 }
 
 impl AuthUser {
@@ -121,6 +123,10 @@ impl AuthUser {
         self.session.as_deref()
     }
 
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
     /// Admits the token's user: 401 unless it exists in the token's account and the
     /// token's session is still open (a password change or reset ends the others), 403
     /// `user_inactive` or `password_change_required` (`access::check_active`).
@@ -136,7 +142,7 @@ impl AuthUser {
             UserDenial::PasswordChangeRequired => ApiError::forbidden("password_change_required", "change your password to continue")
                 .with("allowed_paths", serde_json::json!(access::PASSWORD_CHANGE_ALLOWLIST)),
         })?;
-        Ok((AuthUser { caller: user.caller(), session: claims.fam.clone() }, user))
+        Ok((AuthUser { caller: user.caller(), session: claims.fam.clone(), user: Box::new(user.clone()) }, user))
     }
 }
 
