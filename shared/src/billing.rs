@@ -6,12 +6,42 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::account::{Permission, SubscriptionStatus};
-use crate::domain::billing::{self, Plan};
+use crate::domain::Invalid;
+use crate::domain::account::{Caller, NotAllowed, Permission, SubscriptionStatus};
+use crate::domain::billing::{self, LimitReached, Plan};
 use crate::domain::email::Email;
-use crate::error::{ApiError, ApiResult};
+use crate::payments::PaymentsError;
 use crate::state::AppState;
 use crate::store::billing::SalesLead;
+
+/// What billing use cases refuse; `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("no such account")]
+    AccountNotFound,
+    #[error("this account has no subscription")]
+    NoSubscription,
+    #[error("there is no plan {0:?}")]
+    UnknownPlan(String),
+    #[error("plan {plan} has no {interval:?} price")]
+    NoPriceForInterval { plan: String, interval: billing::BillingInterval },
+    #[error("this account already pays for a subscription; change it in the billing portal")]
+    SubscriptionExists,
+    #[error("this account has not subscribed yet; start a checkout first")]
+    NoBillingAccount,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Payments(#[from] PaymentsError),
+    #[error(transparent)]
+    NotAllowed(#[from] NotAllowed),
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+type BillingResult<T> = Result<T, BillingError>;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
@@ -57,18 +87,17 @@ pub struct BillingState {
 }
 
 /// Public, non-archived plans in sort order (one Query).
-pub async fn public_plans(state: &AppState) -> ApiResult<Vec<PlanView>> {
+pub async fn public_plans(state: &AppState) -> BillingResult<Vec<PlanView>> {
     let plans = billing::public_plans(state.store.plans().await?);
     Ok(plans.iter().map(PlanView::from).collect())
 }
 
 /// The caller's subscription with its plan's billing, limits and resolved feature
 /// flags. Round trips: BatchGetItem (account + subscription), GetItem (plan).
-pub async fn billing_state(state: &AppState, account_id: &str) -> ApiResult<BillingState> {
+pub async fn billing_state(state: &AppState, account_id: &str) -> BillingResult<BillingState> {
     let (account, subscription) = state.store.account_and_subscription(account_id).await?;
-    let account = account.ok_or_else(ApiError::not_found)?;
-    let subscription = subscription
-        .ok_or_else(|| ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_subscription", "this account has no subscription"))?;
+    let account = account.ok_or(BillingError::AccountNotFound)?;
+    let subscription = subscription.ok_or(BillingError::NoSubscription)?;
     let plan = state.store.plan(&subscription.plan).await?;
     let now = Utc::now();
     let defaults = plan.as_ref().map(|p| p.features.clone()).unwrap_or_default();
@@ -111,7 +140,7 @@ pub struct SalesLeadReceipt {
     pub status: String,
 }
 
-pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> ApiResult<SalesLeadReceipt> {
+pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> BillingResult<SalesLeadReceipt> {
     let mut errors = Vec::new();
     let email = Email::parse(&input.email).map_err(|m| errors.push(("email".to_owned(), m))).ok();
     let mut text = |field: &str, value: &str, max: usize, required: bool| -> Option<String> {
@@ -129,10 +158,10 @@ pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> ApiRe
     let team_size = input.team_size.as_deref().and_then(|t| text("team_size", t, 20, false));
     let message = input.message.as_deref().and_then(|m| text("message", m, MAX_LEAD_MESSAGE, false));
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(Invalid(errors).into());
     }
     let lead = SalesLead {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::new_id(),
         email: email.map(String::from).unwrap_or_default(),
         name: name.unwrap_or_default(),
         company: company.unwrap_or_default(),
@@ -212,32 +241,25 @@ pub struct RedirectUrl {
 
 /// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
 /// passed on while it runs, the Stripe customer created once per account.
-pub async fn checkout_session(state: &AppState, caller: &crate::http::extract::AuthUser, input: CheckoutInput) -> ApiResult<RedirectUrl> {
-    caller.caller().require(Permission::ManageBilling)?;
+pub async fn checkout_session(state: &AppState, caller: &Caller, input: CheckoutInput) -> BillingResult<RedirectUrl> {
+    caller.require(Permission::ManageBilling)?;
     if !state.payments.is_configured() {
-        return Err(crate::payments::PaymentsError::NotConfigured.into());
+        return Err(PaymentsError::NotConfigured.into());
     }
     let seats = u32::try_from(input.seats)
         .ok()
         .filter(|s| (1..=10_000).contains(s))
-        .ok_or_else(|| ApiError::invalid_field("seats", "must be between 1 and 10000"))?;
-    let plan = state
-        .store
-        .plan(&input.plan)
-        .await?
-        .filter(|p| !p.is_archived)
-        .ok_or_else(|| ApiError::bad_request("unknown_plan", format!("there is no plan {:?}", input.plan)))?;
+        .ok_or_else(|| Invalid::field("seats", "must be between 1 and 10000"))?;
+    let plan =
+        state.store.plan(&input.plan).await?.filter(|p| !p.is_archived).ok_or_else(|| BillingError::UnknownPlan(input.plan.clone()))?;
     plan.allows(billing::MAX_SEATS, 0, i64::from(seats))?;
-    let price_id = plan.price_id(input.billing_interval).ok_or_else(|| {
-        ApiError::bad_request("no_price_for_interval", format!("plan {} has no {:?} price", plan.plan, input.billing_interval))
-    })?;
-    let (account, subscription) = state.store.account_and_subscription(caller.account_id()).await?;
-    let account = account.ok_or_else(ApiError::not_found)?;
+    let price_id = plan
+        .price_id(input.billing_interval)
+        .ok_or_else(|| BillingError::NoPriceForInterval { plan: plan.plan.clone(), interval: input.billing_interval })?;
+    let (account, subscription) = state.store.account_and_subscription(&caller.account_id).await?;
+    let account = account.ok_or(BillingError::AccountNotFound)?;
     if subscription.as_ref().is_some_and(|s| s.has_live_stripe_subscription()) {
-        return Err(ApiError::conflict(
-            "subscription_exists",
-            "this account already pays for a subscription; change it in the billing portal",
-        ));
+        return Err(BillingError::SubscriptionExists);
     }
     let customer_id = stripe_customer(state, caller, &account).await?;
     let now = Utc::now();
@@ -265,29 +287,22 @@ pub async fn checkout_session(state: &AppState, caller: &crate::http::extract::A
 /// The account's Stripe customer, created on first need. Stripe's idempotency key
 /// (derived from the account) and a conditional write make it one customer even
 /// when two checkouts race.
-async fn stripe_customer(
-    state: &AppState,
-    caller: &crate::http::extract::AuthUser,
-    account: &crate::domain::account::Account,
-) -> ApiResult<String> {
+async fn stripe_customer(state: &AppState, caller: &Caller, account: &crate::domain::account::Account) -> BillingResult<String> {
     if let Some(id) = &account.stripe_customer_id {
         return Ok(id.clone());
     }
-    let user = caller.user();
-    let created = state.payments.create_customer(&account.id, user.email.as_str(), &account.name).await?;
+    let created = state.payments.create_customer(&account.id, caller.email.as_str(), &account.name).await?;
     Ok(state.store.set_stripe_customer_once(&account.id, &created).await?)
 }
 
 /// A Stripe customer-portal session for the account's customer.
-pub async fn portal_session(state: &AppState, caller: &crate::http::extract::AuthUser) -> ApiResult<RedirectUrl> {
-    caller.caller().require(Permission::ManageBilling)?;
+pub async fn portal_session(state: &AppState, caller: &Caller) -> BillingResult<RedirectUrl> {
+    caller.require(Permission::ManageBilling)?;
     if !state.payments.is_configured() {
-        return Err(crate::payments::PaymentsError::NotConfigured.into());
+        return Err(PaymentsError::NotConfigured.into());
     }
-    let account = state.store.account(caller.account_id()).await?.ok_or_else(ApiError::not_found)?;
-    let customer_id = account
-        .stripe_customer_id
-        .ok_or_else(|| ApiError::bad_request("no_billing_account", "this account has not subscribed yet; start a checkout first"))?;
+    let account = state.store.account(&caller.account_id).await?.ok_or(BillingError::AccountNotFound)?;
+    let customer_id = account.stripe_customer_id.ok_or(BillingError::NoBillingAccount)?;
     let url = state.payments.portal(&customer_id, format!("{}/account/billing", state.config.app_base_url)).await?;
     Ok(RedirectUrl { url })
 }

@@ -5,6 +5,18 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+mod billing;
+mod identity;
+mod invites;
+mod orders;
+mod petitions;
+mod sign_in;
+mod tasks;
+mod webhook;
+mod wills;
+
+pub use invites::{BulkFailure, BulkResult};
+
 pub const NO_ROUTE: &str = "no route matches this path";
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +129,18 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A use case's refusal as a client error: its status and stable code, with the
+/// error's own text as the message.
+fn refusal(status: StatusCode, code: &'static str, err: &dyn std::fmt::Display) -> ApiError {
+    ApiError::new(status, code, err.to_string())
+}
+
+impl From<crate::domain::Invalid> for ApiError {
+    fn from(invalid: crate::domain::Invalid) -> Self {
+        Self::validation(invalid.0)
+    }
+}
 
 impl From<crate::payments::PaymentsError> for ApiError {
     fn from(err: crate::payments::PaymentsError) -> Self {

@@ -6,14 +6,15 @@ use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Invalid;
 use crate::domain::account::{
-    self, Account, MAX_ONBOARDING_STEP, MAX_ROLE_AT_SIGNUP_LEN, NotAllowed, Permission, PrimaryPsa, Role, Subscription, TeamSizeBucket,
-    User,
+    self, Account, Caller, MAX_ONBOARDING_STEP, MAX_ROLE_AT_SIGNUP_LEN, NotAllowed, Permission, PrimaryPsa, Role, Subscription,
+    TeamSizeBucket, User,
 };
+use crate::domain::billing::LimitReached;
 use crate::domain::email::Email;
 use crate::domain::invite::Invite;
 use crate::domain::password::NewPassword;
-use crate::error::{ApiError, ApiResult};
 use crate::security::{password, token};
 use crate::state::AppState;
 use crate::store::identity::{AccountPatch, CreateUserError};
@@ -138,33 +139,49 @@ pub struct AccountPatchInput {
     pub primary_psa: Option<PrimaryPsa>,
 }
 
-/// Collects field errors so one 422 names every offending field.
-#[derive(Default)]
-struct FieldErrors(Vec<(String, String)>);
-
-impl FieldErrors {
-    fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|message| self.0.push((field.to_owned(), message))).ok()
-    }
-
-    fn finish(self) -> ApiResult<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::validation(self.0)) }
-    }
+/// What identity use cases refuse; `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("email or password is incorrect")]
+    InvalidCredentials,
+    #[error("this link is invalid, used or expired")]
+    InvalidToken,
+    /// The user has no password: they sign in through these providers.
+    #[error("this account signs in with an identity provider")]
+    UseOAuthProvider { providers: Vec<String> },
+    #[error("this invitation is invalid or has expired")]
+    InviteInvalid,
+    #[error("this invitation was sent to another email address")]
+    InviteEmailMismatch,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("too many failed logins; try again later")]
+    TooManyLogins { retry_after_secs: u64 },
+    #[error("too many emails asked for; try later")]
+    TooManyMails { retry_after_secs: u64 },
+    #[error("invalid refresh token")]
+    RefreshRefused,
+    #[error("user no longer exists")]
+    UserGone,
+    #[error("the current password is incorrect")]
+    WrongCurrentPassword,
+    #[error("no such account")]
+    AccountNotFound,
+    #[error(transparent)]
+    NotAllowed(#[from] NotAllowed),
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
-fn invalid_credentials() -> ApiError {
-    ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_credentials", "email or password is incorrect")
-}
-
-fn invalid_token() -> ApiError {
-    ApiError::bad_request("invalid_or_expired_token", "this link is invalid, used or expired")
-}
+type IdentityResult<T> = Result<T, IdentityError>;
 
 /// For a user without a password: which providers they sign in with (one Query).
-async fn use_oauth_provider(state: &AppState, user: &User) -> ApiResult<ApiError> {
-    let providers = state.store.providers_of_user(&user.id).await?;
-    Ok(ApiError::bad_request("use_oauth_provider", "this account signs in with an identity provider")
-        .with("providers", serde_json::json!(providers)))
+async fn use_oauth_provider(state: &AppState, user: &User) -> IdentityResult<IdentityError> {
+    Ok(IdentityError::UseOAuthProvider { providers: state.store.providers_of_user(&user.id).await? })
 }
 
 // ---------- use cases ----------
@@ -172,8 +189,8 @@ async fn use_oauth_provider(state: &AppState, user: &User) -> ApiResult<ApiError
 /// Creates a new shop (account + owner + 14-day Pro trial) and sends the verification
 /// email. With an invite code the user joins the inviting account instead; the code
 /// and the email match are checked before anything is written.
-pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<TokenPair> {
-    let mut errors = FieldErrors::default();
+pub async fn register(state: &AppState, input: RegisterInput) -> IdentityResult<TokenPair> {
+    let mut errors = Invalid::default();
     let email = errors.check("email", Email::parse(&input.email));
     let name = errors.check("name", account::parse_name(&input.name));
     let account_name = match &input.account_name {
@@ -208,26 +225,19 @@ pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<Token
         None => create_shop(state, email, name, account_name, password_hash, role_at_signup, now).await?,
     };
     send_verification_email(state, &user).await;
-    let mut pair = issue_tokens(state, &user, uuid::Uuid::new_v4().to_string()).await?;
+    let mut pair = issue_tokens(state, &user, crate::new_id()).await?;
     pair.user = Some(UserView::from(&user));
     Ok(pair)
 }
 
-fn invite_invalid() -> ApiError {
-    ApiError::bad_request("invite_invalid_or_expired", "this invitation is invalid or has expired")
-}
-
 /// The invitation a sign-up code names, if it is valid and for this email.
-async fn valid_invite_for(state: &AppState, code: &str, email: &Email) -> ApiResult<Invite> {
-    let invite = state.store.invite_by_code(&token::digest(code)).await?.filter(|i| i.is_valid(Utc::now())).ok_or_else(invite_invalid)?;
+async fn valid_invite_for(state: &AppState, code: &str, email: &Email) -> IdentityResult<Invite> {
+    let invite =
+        state.store.invite_by_code(&token::digest(code)).await?.filter(|i| i.is_valid(Utc::now())).ok_or(IdentityError::InviteInvalid)?;
     if !invite.is_for(email) {
-        return Err(ApiError::bad_request("invite_email_mismatch", "this invitation was sent to another email address"));
+        return Err(IdentityError::InviteEmailMismatch);
     }
     Ok(invite)
-}
-
-fn email_taken() -> ApiError {
-    ApiError::conflict("email_taken", "an account with this email already exists")
 }
 
 /// Joins the inviting account with the invite's role; no trial (the account has its
@@ -240,7 +250,7 @@ async fn join_by_invite(
     password_hash: Option<String>,
     role_at_signup: Option<String>,
     now: DateTime<Utc>,
-) -> ApiResult<User> {
+) -> IdentityResult<User> {
     // The member takes a seat of the account's plan (the invite held it until now).
     if let Some(plan) = state.store.current_plan(&invite.account_id).await? {
         let members = state.store.member_ids(&invite.account_id).await?.len() as i64;
@@ -249,8 +259,8 @@ async fn join_by_invite(
     let user = User { password_hash, role_at_signup, ..User::new(crate::new_id(), &invite.account_id, email, name, invite.role, now) };
     match state.store.accept_invite(invite, &user, now).await {
         Ok(()) => {}
-        Err(AcceptError::EmailTaken) => return Err(email_taken()),
-        Err(AcceptError::InviteNoLongerValid) => return Err(invite_invalid()),
+        Err(AcceptError::EmailTaken) => return Err(IdentityError::EmailTaken),
+        Err(AcceptError::InviteNoLongerValid) => return Err(IdentityError::InviteInvalid),
         Err(AcceptError::Store(err)) => return Err(err.into()),
     }
     tracing::info!(user_id = %user.id, account_id = %user.account_id, invite_id = %invite.id, "joined by invitation");
@@ -265,13 +275,13 @@ async fn create_shop(
     password_hash: Option<String>,
     role_at_signup: Option<String>,
     now: DateTime<Utc>,
-) -> ApiResult<User> {
+) -> IdentityResult<User> {
     let account = Account::new(crate::new_id(), account_name, now);
     let user = User { password_hash, role_at_signup, ..User::new(crate::new_id(), &account.id, email, name, Role::Owner, now) };
     let subscription = Subscription::trial(&account.id, now);
     match state.store.create_shop(&account, &user, &subscription).await {
         Ok(()) => {}
-        Err(CreateUserError::EmailTaken) => return Err(email_taken()),
+        Err(CreateUserError::EmailTaken) => return Err(IdentityError::EmailTaken),
         Err(CreateUserError::Store(err)) => return Err(err.into()),
     }
     tracing::info!(user_id = %user.id, account_id = %account.id, "registered a new shop");
@@ -281,8 +291,8 @@ async fn create_shop(
 /// Logs in with email and password. Five failures for one email (or twenty from one
 /// source address) within 15 minutes block it (429 with Retry-After) until the
 /// window ends. `source` is the client address when the platform reports one.
-pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) -> ApiResult<TokenPair> {
-    let email = Email::parse(&input.email).map_err(|m| ApiError::invalid_field("email", m))?;
+pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) -> IdentityResult<TokenPair> {
+    let email = Email::parse(&input.email).map_err(|m| Invalid::field("email", m))?;
     let now = Utc::now();
     let subjects: Vec<(&str, i64, String)> = [Some(email.normalized()), source]
         .into_iter()
@@ -291,13 +301,7 @@ pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) 
         .collect();
     for (scope, max, subject) in &subjects {
         if let Some(retry_after) = state.store.login_blocked_for(scope, subject, *max, now).await? {
-            return Err(ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                "too many failed logins; try again later",
-            )
-            .with("retry_after", retry_after)
-            .retry_after(retry_after));
+            return Err(IdentityError::TooManyLogins { retry_after_secs: retry_after });
         }
     }
     let user = state.store.user_by_email(&email.normalized()).await?;
@@ -311,30 +315,29 @@ pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) 
         for (scope, _, subject) in &subjects {
             state.store.record_login_failure(scope, subject, now).await?;
         }
-        return Err(invalid_credentials());
+        return Err(IdentityError::InvalidCredentials);
     };
     let (email_scope, _, email_subject) = &subjects[0];
     state.store.clear_login_failures(email_scope, email_subject).await?;
-    let mut pair = issue_tokens(state, &user, uuid::Uuid::new_v4().to_string()).await?;
+    let mut pair = issue_tokens(state, &user, crate::new_id()).await?;
     pair.user = Some(UserView::from(&user));
     Ok(pair)
 }
 
 /// Exchanges a refresh token for a new pair. A token that was already exchanged is
 /// a reuse (stolen or replayed): the whole family is revoked.
-pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPair> {
-    let refused = || ApiError::unauthorized("invalid refresh token");
+pub async fn refresh(state: &AppState, refresh_token: &str) -> IdentityResult<TokenPair> {
     let now = Utc::now();
     let digest = token::digest(refresh_token);
-    let stored = state.store.refresh_token(&digest).await?.filter(|t| t.expires_at > now).ok_or_else(refused)?;
+    let stored = state.store.refresh_token(&digest).await?.filter(|t| t.expires_at > now).ok_or(IdentityError::RefreshRefused)?;
     if stored.rotated_at.is_some() {
         tracing::warn!(family_id = %stored.family_id, "refresh token reused; revoking its family");
         state.store.revoke_family(&stored.family_id, now, stored.ttl).await?;
-        return Err(refused());
+        return Err(IdentityError::RefreshRefused);
     }
-    let user = state.store.user(&stored.user_id).await?.ok_or_else(refused)?;
+    let user = state.store.user(&stored.user_id).await?.ok_or(IdentityError::RefreshRefused)?;
     if !user.session_is_open(Some(&stored.family_id), stored.family_started_ms) {
-        return Err(refused()); // a password change or reset ended this session
+        return Err(IdentityError::RefreshRefused); // a password change or reset ended this session
     }
     let access_token = state.jwt.issue(&user.id, &user.account_id, user.role, (&stored.family_id, stored.family_started_ms))?;
     let new_token = token::generate();
@@ -351,20 +354,20 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPa
         RotateOutcome::Refused => {
             // A concurrent exchange of the same token won, or the family is revoked.
             state.store.revoke_family(&stored.family_id, now, stored.ttl).await?;
-            Err(refused())
+            Err(IdentityError::RefreshRefused)
         }
     }
 }
 
 /// Revokes the refresh token's family (this session). Unknown tokens are ignored.
-pub async fn logout(state: &AppState, refresh_token: &str) -> ApiResult<()> {
+pub async fn logout(state: &AppState, refresh_token: &str) -> IdentityResult<()> {
     if let Some(stored) = state.store.refresh_token(&token::digest(refresh_token)).await? {
         state.store.revoke_family(&stored.family_id, Utc::now(), stored.ttl).await?;
     }
     Ok(())
 }
 
-pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: String) -> ApiResult<TokenPair> {
+pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: String) -> anyhow::Result<TokenPair> {
     let now = Utc::now();
     let refresh_token = token::generate();
     let stored = RefreshToken {
@@ -382,9 +385,9 @@ pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: Strin
 
 /// The caller (`user`, as the request read it), their account and subscription: two
 /// GetItems at once.
-pub async fn me(state: &AppState, user: &User) -> ApiResult<Me> {
+pub async fn me(state: &AppState, user: &User) -> IdentityResult<Me> {
     let (account, subscription) = tokio::try_join!(state.store.account(&user.account_id), state.store.subscription(&user.account_id))?;
-    let Some(account) = account else { return Err(ApiError::unauthorized("user no longer exists")) };
+    let Some(account) = account else { return Err(IdentityError::UserGone) };
     Ok(Me {
         role: user.role,
         user: UserView::from(user),
@@ -393,8 +396,8 @@ pub async fn me(state: &AppState, user: &User) -> ApiResult<Me> {
     })
 }
 
-pub async fn current_user(state: &AppState, user_id: &str) -> ApiResult<User> {
-    state.store.user(user_id).await?.ok_or_else(|| ApiError::unauthorized("user no longer exists"))
+pub async fn current_user(state: &AppState, user_id: &str) -> IdentityResult<User> {
+    state.store.user(user_id).await?.ok_or(IdentityError::UserGone)
 }
 
 /// Sets a new password and ends every other session of the user (their refresh
@@ -405,12 +408,12 @@ pub async fn change_password(
     session: Option<&str>,
     current: SecretString,
     new: SecretString,
-) -> ApiResult<()> {
+) -> IdentityResult<()> {
     let user = current_user(state, user_id).await?;
     let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider(state, &user).await?) };
-    let new = NewPassword::parse(new, &user.email).map_err(|m| ApiError::invalid_field("new_password", m))?;
+    let new = NewPassword::parse(new, &user.email).map_err(|m| Invalid::field("new_password", m))?;
     if !password::verify(current, Some(hash)).await? {
-        return Err(ApiError::bad_request("invalid_current_password", "the current password is incorrect"));
+        return Err(IdentityError::WrongCurrentPassword);
     }
     let hash = password::hash(new.secret().clone()).await?;
     state.store.set_password_hash(&user.id, &hash, Utc::now().timestamp_millis(), session.unwrap_or_default()).await?;
@@ -426,19 +429,14 @@ const MAIL_WINDOW: chrono::Duration = chrono::Duration::hours(1);
 /// Counts one request for a `kind` of mail; 429 `too_many_requests` (with
 /// `Retry-After`) past either cap. Every address asked about is counted, registered
 /// or not, so a refusal reveals nothing about accounts.
-async fn allow_mail(state: &AppState, kind: &str, address: &Email, source: Option<&str>) -> ApiResult<()> {
+async fn allow_mail(state: &AppState, kind: &str, address: &Email, source: Option<&str>) -> IdentityResult<()> {
     let now = Utc::now();
     let by_address = (format!("mail-{kind}-address"), address.normalized(), MAILS_PER_ADDRESS);
     let by_source = source.map(|s| (format!("mail-{kind}-source"), s.to_owned(), MAILS_PER_SOURCE));
     for (scope, subject, cap) in [Some(by_address), by_source].into_iter().flatten() {
         let (count, window_ends_at) = state.store.count_in_window(&scope, &subject, MAIL_WINDOW, now).await?;
         if count > cap {
-            return Err(ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                "too many emails asked for; try later",
-            )
-            .retry_after((window_ends_at - now.timestamp()).max(1) as u64));
+            return Err(IdentityError::TooManyMails { retry_after_secs: (window_ends_at - now.timestamp()).max(1) as u64 });
         }
     }
     Ok(())
@@ -454,8 +452,8 @@ pub struct ResetMailJob {
 /// Queues a reset mail for the address (the worker mails password users only).
 /// Callers answer 200 whatever the address, so the response never reveals whether it
 /// is registered. Round trips: the two mail counters, one SQS send.
-pub async fn initiate_password_reset(state: &AppState, raw_email: &str, source: Option<&str>) -> ApiResult<()> {
-    let email = Email::parse(raw_email).map_err(|m| ApiError::invalid_field("email", m))?;
+pub async fn initiate_password_reset(state: &AppState, raw_email: &str, source: Option<&str>) -> IdentityResult<()> {
+    let email = Email::parse(raw_email).map_err(|m| Invalid::field("email", m))?;
     allow_mail(state, "reset", &email, source).await?;
     state.queue.send(&[ResetMailJob { password_reset_for: email.normalized() }]).await?;
     Ok(())
@@ -472,24 +470,28 @@ pub async fn send_password_reset(state: &AppState, job: &ResetMailJob) -> anyhow
     state.mailer.send(&user.email, state.mailer.password_reset(&token)).await
 }
 
-pub async fn complete_password_reset(state: &AppState, raw_token: &str, new: SecretString) -> ApiResult<()> {
+pub async fn complete_password_reset(state: &AppState, raw_token: &str, new: SecretString) -> IdentityResult<()> {
     let now = Utc::now();
     let digest = token::digest(raw_token);
-    let stored =
-        state.store.one_time_token(OneTimeKind::PasswordReset, &digest).await?.filter(|t| t.expires_at > now).ok_or_else(invalid_token)?;
-    let user = state.store.user(&stored.user_id).await?.ok_or_else(invalid_token)?;
-    let new = NewPassword::parse(new, &user.email).map_err(|m| ApiError::invalid_field("new_password", m))?;
+    let stored = state
+        .store
+        .one_time_token(OneTimeKind::PasswordReset, &digest)
+        .await?
+        .filter(|t| t.expires_at > now)
+        .ok_or(IdentityError::InvalidToken)?;
+    let user = state.store.user(&stored.user_id).await?.ok_or(IdentityError::InvalidToken)?;
+    let new = NewPassword::parse(new, &user.email).map_err(|m| Invalid::field("new_password", m))?;
     let hash = password::hash(new.secret().clone()).await?;
     let effect = OneTimeEffect::SetPassword { password_hash: &hash };
     if !state.store.consume_one_time_token(OneTimeKind::PasswordReset, &digest, &user.id, effect, now).await? {
-        return Err(invalid_token());
+        return Err(IdentityError::InvalidToken);
     }
     Ok(())
 }
 
 /// `POST /v1/auth/email/send-verification`: `sent`, or `already_verified` (nothing is
 /// sent); within the mail caps.
-pub async fn resend_verification(state: &AppState, user_id: &str, source: Option<&str>) -> ApiResult<&'static str> {
+pub async fn resend_verification(state: &AppState, user_id: &str, source: Option<&str>) -> IdentityResult<&'static str> {
     let user = current_user(state, user_id).await?;
     if user.email_verified_at.is_some() {
         return Ok("already_verified");
@@ -512,7 +514,7 @@ pub async fn send_verification_email(state: &AppState, user: &User) {
     }
 }
 
-pub async fn verify_email(state: &AppState, raw_token: &str) -> ApiResult<()> {
+pub async fn verify_email(state: &AppState, raw_token: &str) -> IdentityResult<()> {
     let now = Utc::now();
     let digest = token::digest(raw_token);
     let stored = state
@@ -520,12 +522,12 @@ pub async fn verify_email(state: &AppState, raw_token: &str) -> ApiResult<()> {
         .one_time_token(OneTimeKind::EmailVerification, &digest)
         .await?
         .filter(|t| t.expires_at > now)
-        .ok_or_else(invalid_token)?;
+        .ok_or(IdentityError::InvalidToken)?;
     let consumed = state
         .store
         .consume_one_time_token(OneTimeKind::EmailVerification, &digest, &stored.user_id, OneTimeEffect::VerifyEmail, now)
         .await?;
-    if consumed { Ok(()) } else { Err(invalid_token()) }
+    if consumed { Ok(()) } else { Err(IdentityError::InvalidToken) }
 }
 
 async fn new_one_time_token(state: &AppState, kind: OneTimeKind, user_id: &str, ttl: Duration) -> anyhow::Result<String> {
@@ -536,25 +538,23 @@ async fn new_one_time_token(state: &AppState, kind: OneTimeKind, user_id: &str, 
     Ok(raw)
 }
 
-pub async fn set_onboarding_step(state: &AppState, user_id: &str, step: i64) -> ApiResult<User> {
+pub async fn set_onboarding_step(state: &AppState, user_id: &str, step: i64) -> IdentityResult<User> {
     let step = u8::try_from(step)
         .ok()
         .filter(|s| (1..=MAX_ONBOARDING_STEP).contains(s))
-        .ok_or_else(|| ApiError::invalid_field("step", format!("must be between 1 and {MAX_ONBOARDING_STEP}")))?;
+        .ok_or_else(|| Invalid::field("step", format!("must be between 1 and {MAX_ONBOARDING_STEP}")))?;
     state.store.set_onboarding_step(user_id, step).await?;
     current_user(state, user_id).await
 }
 
-pub async fn account(state: &AppState, account_id: &str) -> ApiResult<Account> {
-    state.store.account(account_id).await?.ok_or_else(ApiError::not_found)
+pub async fn account(state: &AppState, account_id: &str) -> IdentityResult<Account> {
+    state.store.account(account_id).await?.ok_or(IdentityError::AccountNotFound)
 }
 
 /// Owner-only update of the account's name and onboarding answers.
-pub async fn update_account(state: &AppState, role: Role, account_id: &str, input: AccountPatchInput) -> ApiResult<Account> {
-    let name = input.name.as_deref().map(account::parse_name).transpose().map_err(|m| ApiError::invalid_field("name", m))?;
-    if !role.may(Permission::ManageAccount) {
-        return Err(NotAllowed { role, permission: Permission::ManageAccount }.into());
-    }
+pub async fn update_account(state: &AppState, caller: &Caller, input: AccountPatchInput) -> IdentityResult<Account> {
+    let name = input.name.as_deref().map(account::parse_name).transpose().map_err(|m| Invalid::field("name", m))?;
+    caller.require(Permission::ManageAccount)?;
     let patch = AccountPatch { name, team_size_bucket: input.team_size_bucket, primary_psa: input.primary_psa };
-    state.store.update_account(account_id, &patch).await?.ok_or_else(ApiError::not_found)
+    state.store.update_account(&caller.account_id, &patch).await?.ok_or(IdentityError::AccountNotFound)
 }

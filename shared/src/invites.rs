@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::account::{NotAllowed, Permission, Role};
-use crate::domain::billing;
+use crate::domain::Invalid;
+use crate::domain::account::{Caller, NotAllowed, Permission, Role};
+use crate::domain::billing::{self, LimitReached};
 use crate::domain::email::Email;
 use crate::domain::invite::{self, Invite, InviteStatus, MAX_BULK_INVITES};
-use crate::error::{ApiError, ApiResult};
 use crate::security::token;
 use crate::state::AppState;
 use crate::store::invites::RevokeOutcome;
@@ -49,62 +49,63 @@ impl InviteView {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct BulkFailure {
+/// One entry of a bulk invitation: the address it named and what became of it.
+#[derive(Debug)]
+pub struct BulkOutcome {
     pub email: String,
-    pub error: &'static str,
-    pub message: String,
+    pub result: Result<InviteView, InvitesError>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct BulkResult {
-    pub created: Vec<InviteView>,
-    pub failed: Vec<BulkFailure>,
+/// What invitation use cases refuse; `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum InvitesError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("a user with this email already exists")]
+    EmailTaken,
+    #[error("this address already has a pending invitation; revoke it to invite again")]
+    InvitePending,
+    #[error("this invitation has already been accepted")]
+    AlreadyAccepted,
+    #[error("no such invitation")]
+    NotFound,
+    #[error(transparent)]
+    NotAllowed(#[from] NotAllowed),
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
-/// The caller as the invitations routes need them.
-pub struct Owner<'a> {
-    pub user_id: &'a str,
-    pub account_id: &'a str,
-    pub role: Role,
-}
-
-/// Inviting, listing and revoking take the `Invite` permission (owner or admin).
-fn require_owner(owner: &Owner) -> ApiResult<()> {
-    if owner.role.may(Permission::Invite) { Ok(()) } else { Err(NotAllowed { role: owner.role, permission: Permission::Invite }.into()) }
-}
-
-fn invite_pending() -> ApiError {
-    ApiError::conflict("invite_pending", "this address already has a pending invitation; revoke it to invite again")
-}
+type InvitesResult<T> = Result<T, InvitesError>;
 
 /// Creates one invitation and mails its link. A mail failure leaves `email_sent_at`
 /// null and still succeeds: the owner sees it in the list and can invite again.
-pub async fn create(state: &AppState, owner: &Owner<'_>, input: InviteInput) -> ApiResult<InviteView> {
-    require_owner(owner)?;
-    let email = Email::parse(&input.email).map_err(|m| ApiError::invalid_field("email", m))?;
-    let role = invite::invitable_role(input.role).map_err(|m| ApiError::invalid_field("role", m))?;
+pub async fn create(state: &AppState, caller: &Caller, input: InviteInput) -> InvitesResult<InviteView> {
+    caller.require(Permission::Invite)?;
+    let email = Email::parse(&input.email).map_err(|m| Invalid::field("email", m))?;
+    let role = invite::invitable_role(input.role).map_err(|m| Invalid::field("role", m))?;
     if state.store.user_by_email(&email.normalized()).await?.is_some() {
-        return Err(ApiError::conflict("email_taken", "a user with this email already exists"));
+        return Err(InvitesError::EmailTaken);
     }
-    let account = state.store.account(owner.account_id).await?.ok_or_else(ApiError::not_found)?;
+    let account = state.store.account(&caller.account_id).await?.ok_or(InvitesError::NotFound)?;
     let now = Utc::now();
     // One pending invite per address; every member and pending invite holds a seat.
-    let invites = state.store.invites(owner.account_id).await?;
+    let invites = state.store.invites(&caller.account_id).await?;
     let pending = |i: &&Invite| i.status(now) == InviteStatus::Pending;
     let to_address = |i: &&Invite| i.email.normalized() == email.normalized();
     if invites.iter().filter(pending).any(|i| to_address(&i)) {
-        return Err(invite_pending());
+        return Err(InvitesError::InvitePending);
     }
-    if let Some(plan) = state.store.current_plan(owner.account_id).await? {
-        let members = state.store.member_ids(owner.account_id).await?.len() as i64;
+    if let Some(plan) = state.store.current_plan(&caller.account_id).await? {
+        let members = state.store.member_ids(&caller.account_id).await?.len() as i64;
         plan.allows(billing::MAX_SEATS, members + invites.iter().filter(pending).count() as i64, 1)?;
     }
     let replacing = invites.iter().filter(to_address).max_by_key(|i| i.created_at).map(|i| i.id.clone());
-    let mut invite = Invite::new(crate::new_id(), owner.account_id, email, role, owner.user_id, now);
+    let mut invite = Invite::new(crate::new_id(), &caller.account_id, email, role, &caller.user_id, now);
     let code = token::generate();
     if !state.store.create_invite(&invite, &token::digest(&code), replacing.as_deref()).await? {
-        return Err(invite_pending());
+        return Err(InvitesError::InvitePending);
     }
     let mail = state.mailer.invitation(&account.name, &code);
     match state.mailer.send(&invite.email, mail).await {
@@ -118,43 +119,40 @@ pub async fn create(state: &AppState, owner: &Owner<'_>, input: InviteInput) -> 
 }
 
 /// Creates each invitation independently: one bad entry fails alone.
-pub async fn create_bulk(state: &AppState, owner: &Owner<'_>, inputs: Vec<serde_json::Value>) -> ApiResult<BulkResult> {
-    require_owner(owner)?;
+pub async fn create_bulk(state: &AppState, caller: &Caller, inputs: Vec<serde_json::Value>) -> InvitesResult<Vec<BulkOutcome>> {
+    caller.require(Permission::Invite)?;
     if inputs.is_empty() || inputs.len() > MAX_BULK_INVITES {
-        return Err(ApiError::invalid_field("invites", format!("send between 1 and {MAX_BULK_INVITES} invitations")));
+        return Err(Invalid::field("invites", format!("send between 1 and {MAX_BULK_INVITES} invitations")).into());
     }
-    let mut result = BulkResult { created: Vec::new(), failed: Vec::new() };
+    let mut outcomes = Vec::with_capacity(inputs.len());
     for raw in inputs {
         let email = raw.get("email").and_then(|e| e.as_str()).unwrap_or_default().to_owned();
-        let outcome = match serde_json::from_value::<InviteInput>(raw) {
-            Ok(input) => create(state, owner, input).await,
-            Err(err) => Err(ApiError::validation([("invites".to_owned(), err.to_string())])),
+        let result = match serde_json::from_value::<InviteInput>(raw) {
+            Ok(input) => create(state, caller, input).await,
+            Err(err) => Err(Invalid::field("invites", err.to_string()).into()),
         };
-        match outcome {
-            Ok(view) => result.created.push(view),
-            Err(ApiError::Client { code, message, .. }) => result.failed.push(BulkFailure { email, error: code, message }),
-            Err(err) => return Err(err),
+        if let Err(InvitesError::Internal(err)) = result {
+            return Err(err.into());
         }
+        outcomes.push(BulkOutcome { email, result });
     }
-    Ok(result)
+    Ok(outcomes)
 }
 
-pub async fn list(state: &AppState, owner: &Owner<'_>) -> ApiResult<Vec<InviteView>> {
-    require_owner(owner)?;
+pub async fn list(state: &AppState, caller: &Caller) -> InvitesResult<Vec<InviteView>> {
+    caller.require(Permission::Invite)?;
     let now = Utc::now();
-    let mut invites = state.store.invites(owner.account_id).await?;
+    let mut invites = state.store.invites(&caller.account_id).await?;
     invites.sort_by_key(|x| std::cmp::Reverse(x.created_at));
     Ok(invites.iter().map(|i| InviteView::new(i, now)).collect())
 }
 
 /// Soft-revokes; idempotent. 404 for ids outside the caller's account.
-pub async fn revoke(state: &AppState, owner: &Owner<'_>, invite_id: &str) -> ApiResult<()> {
-    require_owner(owner)?;
-    match state.store.revoke_invite(owner.account_id, invite_id, Utc::now()).await? {
+pub async fn revoke(state: &AppState, caller: &Caller, invite_id: &str) -> InvitesResult<()> {
+    caller.require(Permission::Invite)?;
+    match state.store.revoke_invite(&caller.account_id, invite_id, Utc::now()).await? {
         RevokeOutcome::Revoked => Ok(()),
-        RevokeOutcome::AlreadyAccepted => {
-            Err(ApiError::bad_request("invite_already_accepted", "this invitation has already been accepted"))
-        }
-        RevokeOutcome::NotFound => Err(ApiError::not_found()),
+        RevokeOutcome::AlreadyAccepted => Err(InvitesError::AlreadyAccepted),
+        RevokeOutcome::NotFound => Err(InvitesError::NotFound),
     }
 }

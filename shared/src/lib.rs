@@ -18,6 +18,7 @@ pub mod petitions;
 pub mod queue;
 pub mod reconcile;
 pub mod security;
+pub mod sign_in;
 pub mod state;
 pub mod store;
 pub mod tasks;

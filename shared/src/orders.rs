@@ -5,11 +5,28 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::domain::Invalid;
 use crate::domain::order::{Order, OrderItem, OrderStatus, RefundReason};
-use crate::error::{ApiError, ApiResult};
 use crate::payments::{PaymentCheckout, PaymentsError};
 use crate::state::AppState;
 use crate::store::orders::{OpenPurchase, OrderCursor};
+
+/// What buying and reading orders refuse; `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum OrdersError {
+    #[error("another checkout of this purchase is starting; try again")]
+    CheckoutInProgress,
+    #[error("no such order")]
+    NotFound,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Payments(#[from] PaymentsError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+type OrdersResult<T> = Result<T, OrdersError>;
 
 /// How long a Checkout session takes payment: Stripe allows at most 24 hours from
 /// its own clock, so an hour of margin for ours.
@@ -52,7 +69,7 @@ pub async fn start_checkout(
     caller: (&str, &str),
     description: &str,
     email: Option<&str>,
-) -> ApiResult<Opened> {
+) -> OrdersResult<Opened> {
     let (account_id, user_id) = caller;
     let now = Utc::now();
     let order = Order::new(crate::new_id(), item, account_id, user_id, amount_cents, now);
@@ -85,7 +102,7 @@ pub async fn start_checkout(
             return Ok(Opened::Payment(CheckoutStarted::of(&order)));
         }
     }
-    Err(ApiError::conflict("checkout_in_progress", "another checkout of this purchase is starting; try again"))
+    Err(OrdersError::CheckoutInProgress)
 }
 
 async fn open_session(
@@ -94,7 +111,7 @@ async fn open_session(
     expires_at: DateTime<Utc>,
     description: &str,
     email: Option<&str>,
-) -> ApiResult<String> {
+) -> OrdersResult<String> {
     let base = &state.config.app_base_url;
     let url = state
         .payments
@@ -112,7 +129,7 @@ async fn open_session(
 }
 
 /// Settles a free order its caller delivered.
-pub async fn settle_free(state: &AppState, order: &Order) -> ApiResult<CheckoutStarted> {
+pub async fn settle_free(state: &AppState, order: &Order) -> OrdersResult<CheckoutStarted> {
     state.store.settle_order(&order.id, &[OrderStatus::Pending], OrderStatus::Fulfilled, "free", None, Utc::now()).await?;
     Ok(CheckoutStarted { order_id: order.id.clone(), total_cents: 0, checkout_url: None })
 }
@@ -170,23 +187,21 @@ pub struct OrderList {
 }
 
 /// One of the account's orders; 404 for anyone else's (one GetItem).
-pub async fn get(state: &AppState, account_id: &str, order_id: &str) -> ApiResult<OrderView> {
+pub async fn get(state: &AppState, account_id: &str, order_id: &str) -> OrdersResult<OrderView> {
     match state.store.order(order_id).await? {
         Some(order) if order.account_id == account_id => Ok(order.into()),
-        _ => Err(ApiError::not_found()),
+        _ => Err(OrdersError::NotFound),
     }
 }
 
 /// The account's orders, newest first (one Query on GSI1 per page).
-pub async fn list(state: &AppState, account_id: &str, limit: Option<i32>, cursor: Option<&str>) -> ApiResult<OrderList> {
+pub async fn list(state: &AppState, account_id: &str, limit: Option<i32>, cursor: Option<&str>) -> OrdersResult<OrderList> {
     let limit = limit.unwrap_or(20);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", format!("between 1 and {MAX_PAGE}")));
+        return Err(Invalid::field("limit", format!("between 1 and {MAX_PAGE}")).into());
     }
     let cursor = match cursor {
-        Some(text) => {
-            Some(OrderCursor::parse(account_id, text).ok_or_else(|| ApiError::invalid_field("cursor", "not a cursor of this list"))?)
-        }
+        Some(text) => Some(OrderCursor::parse(account_id, text).ok_or_else(|| Invalid::field("cursor", "not a cursor of this list"))?),
         None => None,
     };
     let page = state.store.orders_of_account(account_id, limit, cursor).await?;

@@ -8,40 +8,62 @@ use chrono::{Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::account::Permission;
+use crate::domain::Invalid;
+use crate::domain::account::{Caller, NotAllowed, Permission};
+use crate::domain::billing::LimitReached;
 use crate::domain::order::{AddonPurchase, Delivery, Order, OrderItem, PetitionCheckout, RefundReason};
 use crate::domain::petition::{
     self, Benefit, BenefitSource, Petition, PetitionBenefit, PetitionPlan, Task, TaskEffect, TaskMessage, Template, TemplateCatalogue,
 };
-use crate::error::{ApiError, ApiResult};
-use crate::http::extract::AuthUser;
-use crate::orders::{CheckoutStarted, Opened};
+use crate::orders::{CheckoutStarted, Opened, OrdersError};
 use crate::state::AppState;
 use crate::store::petitions::{BenefitClaim, PetitionRecord};
+
+/// What petition use cases refuse; `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum PetitionsError {
+    /// No such template, plan or petition in the caller's account.
+    #[error("no such resource")]
+    NotFound,
+    #[error("this add-on cannot be bought here")]
+    AddonNotPurchasable { benefit_id: String },
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Order(#[from] OrdersError),
+    #[error(transparent)]
+    NotAllowed(#[from] NotAllowed),
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+type PetitionsResult<T> = Result<T, PetitionsError>;
 
 /// More than any template offers; bounds the work one request can ask for.
 const MAX_ADDONS: usize = 50;
 
-pub async fn templates(state: &AppState) -> ApiResult<Vec<Template>> {
+pub async fn templates(state: &AppState) -> PetitionsResult<Vec<Template>> {
     Ok(state.store.petition_templates().await?)
 }
 
-async fn template_catalogue(state: &AppState, template_id: &str) -> ApiResult<TemplateCatalogue> {
+async fn template_catalogue(state: &AppState, template_id: &str) -> PetitionsResult<TemplateCatalogue> {
     let catalogue = state.store.template_catalogue(template_id).await?;
     if catalogue.template.is_none() {
-        return Err(ApiError::not_found());
+        return Err(PetitionsError::NotFound);
     }
     Ok(catalogue)
 }
 
-pub async fn plans(state: &AppState, template_id: &str) -> ApiResult<Vec<PetitionPlan>> {
+pub async fn plans(state: &AppState, template_id: &str) -> PetitionsResult<Vec<PetitionPlan>> {
     Ok(template_catalogue(state, template_id).await?.plans)
 }
 
 /// The template's add-ons minus what the plan includes (one Query).
-pub async fn purchasable_addons(state: &AppState, template_id: &str, plan_id: &str) -> ApiResult<Vec<Benefit>> {
+pub async fn purchasable_addons(state: &AppState, template_id: &str, plan_id: &str) -> PetitionsResult<Vec<Benefit>> {
     let catalogue = template_catalogue(state, template_id).await?;
-    let plan = catalogue.plan(plan_id).ok_or_else(ApiError::not_found)?;
+    let plan = catalogue.plan(plan_id).ok_or(PetitionsError::NotFound)?;
     Ok(catalogue.purchasable_addons(plan).into_iter().cloned().collect())
 }
 
@@ -54,27 +76,27 @@ pub struct CheckoutInput {
     pub addon_benefit_ids: Vec<String>,
 }
 
-fn not_purchasable(benefit_id: String) -> ApiError {
-    ApiError::bad_request("addon_not_purchasable", "this add-on cannot be bought here").with("benefit_id", benefit_id)
+fn not_purchasable(benefit_id: String) -> PetitionsError {
+    PetitionsError::AddonNotPurchasable { benefit_id }
 }
 
-fn check_count(field: &str, ids: &[String]) -> ApiResult<()> {
+fn check_count(field: &str, ids: &[String]) -> PetitionsResult<()> {
     if ids.len() > MAX_ADDONS {
-        return Err(ApiError::invalid_field(field, format!("at most {MAX_ADDONS} add-ons")));
+        return Err(Invalid::field(field, format!("at most {MAX_ADDONS} add-ons")).into());
     }
     Ok(())
 }
 
 /// Prices plan + add-ons on the server and opens payment (Order `petition_checkout`).
-/// Round trips: one Query (template collection), one GetItem (user, for the receipt
-/// email), one PutItem (order); Stripe: one Checkout session.
-pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: CheckoutInput) -> ApiResult<CheckoutStarted> {
-    caller.caller().require(Permission::Buy)?;
+/// Round trips: one Query (template collection), one PutItem (order); Stripe: one
+/// Checkout session. The receipt goes to the caller's email as the request read it.
+pub async fn initiate_checkout(state: &AppState, caller: &Caller, input: CheckoutInput) -> PetitionsResult<CheckoutStarted> {
+    caller.require(Permission::Buy)?;
     check_count("addon_benefit_ids", &input.addon_benefit_ids)?;
-    within_monthly_petitions(state, caller.account_id()).await?;
+    within_monthly_petitions(state, &caller.account_id).await?;
     let catalogue = template_catalogue(state, &input.template_id).await?;
-    let template = catalogue.template.as_ref().ok_or_else(ApiError::not_found)?;
-    let plan = catalogue.plan(&input.plan_id).ok_or_else(ApiError::not_found)?;
+    let template = catalogue.template.as_ref().ok_or(PetitionsError::NotFound)?;
+    let plan = catalogue.plan(&input.plan_id).ok_or(PetitionsError::NotFound)?;
     let offered = catalogue.purchasable_addons(plan);
     let addons = petition::choose_addons(&offered, &input.addon_benefit_ids).map_err(not_purchasable)?;
     let total = petition::checkout_total(plan, &addons);
@@ -92,10 +114,9 @@ pub async fn initiate_checkout(state: &AppState, caller: &AuthUser, input: Check
 }
 
 /// Opens payment of a petition purchase, or delivers it at once when it is free.
-async fn checkout(state: &AppState, caller: &AuthUser, item: OrderItem, total: i64, description: &str) -> ApiResult<CheckoutStarted> {
-    let user = caller.user();
-    let caller = (caller.account_id(), caller.user_id());
-    match crate::orders::start_checkout(state, item, total, caller, description, Some(user.email.as_str())).await? {
+async fn checkout(state: &AppState, caller: &Caller, item: OrderItem, total: i64, description: &str) -> PetitionsResult<CheckoutStarted> {
+    let buyer = (caller.account_id.as_str(), caller.user_id.as_str());
+    match crate::orders::start_checkout(state, item, total, buyer, description, Some(caller.email.as_str())).await? {
         Opened::Payment(started) => Ok(started),
         Opened::Free(order) => {
             match &order.item {
@@ -103,14 +124,14 @@ async fn checkout(state: &AppState, caller: &AuthUser, item: OrderItem, total: i
                 OrderItem::AddonPurchase(item) => deliver_addons(state, &order, item).await?,
                 other => return Err(anyhow::anyhow!("not a petition order: {}", other.kind()).into()),
             };
-            crate::orders::settle_free(state, &order).await
+            Ok(crate::orders::settle_free(state, &order).await?)
         }
     }
 }
 
 /// The account plan's `max_petitions_per_month`: petitions created since the start of
 /// this calendar month (UTC) plus this one. Checked when a checkout opens.
-async fn within_monthly_petitions(state: &AppState, account_id: &str) -> ApiResult<()> {
+async fn within_monthly_petitions(state: &AppState, account_id: &str) -> PetitionsResult<()> {
     let Some(plan) = state.store.current_plan(account_id).await? else { return Ok(()) };
     let now = Utc::now();
     let month_start = now.date_naive().with_day(1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()).unwrap_or(now);
@@ -118,17 +139,21 @@ async fn within_monthly_petitions(state: &AppState, account_id: &str) -> ApiResu
     Ok(plan.allows(crate::domain::billing::MAX_PETITIONS_PER_MONTH, this_month, 1)?)
 }
 
-/// The caller's account's petition collection, or 404.
-pub(crate) async fn owned_record(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<(Petition, PetitionRecord)> {
+/// The petition and its collection when it belongs to `account_id` (one Query).
+pub(crate) async fn owned_record(
+    state: &AppState,
+    account_id: &str,
+    petition_id: &str,
+) -> anyhow::Result<Option<(Petition, PetitionRecord)>> {
     let mut record = state.store.petition_record(petition_id).await?;
-    match record.petition.take() {
-        Some(petition) if petition.account_id == account_id => Ok((petition, record)),
-        _ => Err(ApiError::not_found()),
-    }
+    Ok(match record.petition.take() {
+        Some(petition) if petition.account_id == account_id => Some((petition, record)),
+        _ => None,
+    })
 }
 
 /// The caller's account's petitions, newest first (one Query on GSI1).
-pub async fn list(state: &AppState, account_id: &str) -> ApiResult<Vec<Petition>> {
+pub async fn list(state: &AppState, account_id: &str) -> PetitionsResult<Vec<Petition>> {
     let mut petitions = state.store.petitions_of_account(account_id).await?;
     petitions.sort_by_key(|x| std::cmp::Reverse(x.created_at));
     Ok(petitions)
@@ -143,8 +168,8 @@ pub struct PetitionDetail {
 }
 
 /// A petition with its benefits and tasks (one Query on its collection).
-pub async fn get(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<PetitionDetail> {
-    let (petition, record) = owned_record(state, account_id, petition_id).await?;
+pub async fn get(state: &AppState, account_id: &str, petition_id: &str) -> PetitionsResult<PetitionDetail> {
+    let (petition, record) = owned_record(state, account_id, petition_id).await?.ok_or(PetitionsError::NotFound)?;
     Ok(PetitionDetail { petition, benefits: record.benefits, tasks: record.tasks })
 }
 
@@ -154,8 +179,8 @@ fn held(record: &PetitionRecord) -> BTreeSet<String> {
 
 /// The template's add-ons minus what the petition holds. Round trips: one Query on the
 /// petition's collection, one on its template's.
-pub async fn available_purchase_addons(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<Vec<Benefit>> {
-    let (petition, record) = owned_record(state, account_id, petition_id).await?;
+pub async fn available_purchase_addons(state: &AppState, account_id: &str, petition_id: &str) -> PetitionsResult<Vec<Benefit>> {
+    let (petition, record) = owned_record(state, account_id, petition_id).await?.ok_or(PetitionsError::NotFound)?;
     let catalogue = template_catalogue(state, &petition.template_id).await?;
     Ok(offered_after_creation(state, &catalogue, &record).await?.into_iter().cloned().collect())
 }
@@ -204,16 +229,16 @@ pub struct PurchaseAddonsInput {
 /// Add-ons for an existing petition (Order `addon_purchase`); free ones apply at once.
 pub async fn purchase_addons(
     state: &AppState,
-    caller: &AuthUser,
+    caller: &Caller,
     petition_id: &str,
     input: PurchaseAddonsInput,
-) -> ApiResult<CheckoutStarted> {
-    caller.caller().require(Permission::Buy)?;
+) -> PetitionsResult<CheckoutStarted> {
+    caller.require(Permission::Buy)?;
     if input.benefit_ids.is_empty() {
-        return Err(ApiError::invalid_field("benefit_ids", "choose at least one add-on"));
+        return Err(Invalid::field("benefit_ids", "choose at least one add-on").into());
     }
     check_count("benefit_ids", &input.benefit_ids)?;
-    let (petition, record) = owned_record(state, caller.account_id(), petition_id).await?;
+    let (petition, record) = owned_record(state, &caller.account_id, petition_id).await?.ok_or(PetitionsError::NotFound)?;
     let catalogue = template_catalogue(state, &petition.template_id).await?;
     let offered = offered_after_creation(state, &catalogue, &record).await?;
     let addons = petition::choose_addons(&offered, &input.benefit_ids).map_err(not_purchasable)?;

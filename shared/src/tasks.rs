@@ -7,13 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::domain::account::{Caller, Permission};
+use crate::domain::Invalid;
+use crate::domain::account::{Caller, NotAllowed, Permission};
 use crate::domain::json_bounds;
 use crate::domain::order::{self, Delivery, Order, OrderItem, RefundReason};
 use crate::domain::petition::{self, DataDirection, Petition, Task, TaskData, TaskEffect, TaskMessage, TaskModel, TaskStatus};
-use crate::error::{ApiError, ApiResult};
-use crate::http::extract::AuthUser;
-use crate::orders::Opened;
+use crate::orders::{Opened, OrdersError};
 use crate::state::AppState;
 
 /// Bounds one PATCH to one DynamoDB transaction (100 items, one is the task).
@@ -23,6 +22,30 @@ const MAX_VALUE_BYTES: usize = 16 * 1024;
 /// Attempts at an optimistic read-modify-write before answering 409.
 const ATTEMPTS: usize = 3;
 
+/// What task use cases refuse; `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum TasksError {
+    /// No such petition or task in the caller's account.
+    #[error("no such resource")]
+    NotFound,
+    #[error("the task is not with the client")]
+    NotEditable { status: TaskStatus },
+    #[error("the task changed while this request ran; try again")]
+    ChangedMeanwhile,
+    #[error("{0}")]
+    InvalidUpgrade(&'static str),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Order(#[from] OrdersError),
+    #[error(transparent)]
+    NotAllowed(#[from] NotAllowed),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+type TasksResult<T> = Result<T, TasksError>;
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskDetail {
     #[serde(flatten)]
@@ -31,45 +54,40 @@ pub struct TaskDetail {
 }
 
 /// The caller's account's tasks of one petition (one Query).
-pub async fn list(state: &AppState, account_id: &str, petition_id: &str) -> ApiResult<Vec<Task>> {
-    let (_, record) = crate::petitions::owned_record(state, account_id, petition_id).await?;
+pub async fn list(state: &AppState, account_id: &str, petition_id: &str) -> TasksResult<Vec<Task>> {
+    let (_, record) = crate::petitions::owned_record(state, account_id, petition_id).await?.ok_or(TasksError::NotFound)?;
     Ok(record.tasks)
 }
 
 /// A task with its data, or 404 for a malformed, unknown or other account's id
 /// (one Query).
-async fn owned_task(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<TaskDetail> {
-    let petition_id = petition::petition_of_task(task_id).ok_or_else(ApiError::not_found)?;
+async fn owned_task(state: &AppState, account_id: &str, task_id: &str) -> TasksResult<TaskDetail> {
+    let petition_id = petition::petition_of_task(task_id).ok_or(TasksError::NotFound)?;
     match state.store.task_with_data(petition_id, task_id).await? {
         Some((task, data)) if task.account_id == account_id => Ok(TaskDetail { task, data }),
-        _ => Err(ApiError::not_found()),
+        _ => Err(TasksError::NotFound),
     }
 }
 
-pub async fn get(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<TaskDetail> {
+pub async fn get(state: &AppState, account_id: &str, task_id: &str) -> TasksResult<TaskDetail> {
     owned_task(state, account_id, task_id).await
 }
 
-fn not_editable(status: TaskStatus) -> ApiError {
-    ApiError::conflict("task_not_editable", "the task is not with the client")
-        .with("status", serde_json::to_value(status).unwrap_or(Value::Null))
-}
-
-fn changed_meanwhile() -> ApiError {
-    ApiError::conflict("task_changed", "the task changed while this request ran; try again")
+fn not_editable(status: TaskStatus) -> TasksError {
+    TasksError::NotEditable { status }
 }
 
 /// Fills in input values: only the model's input keys, only while the task is with
 /// the client (OPEN or RETURNED_TO_CLIENT move to IN_PROGRESS_CLIENT). One Query and
 /// one transaction (task + data rows) per attempt.
-pub async fn patch_data(state: &AppState, caller: &Caller, task_id: &str, values: Map<String, Value>) -> ApiResult<TaskDetail> {
+pub async fn patch_data(state: &AppState, caller: &Caller, task_id: &str, values: Map<String, Value>) -> TasksResult<TaskDetail> {
     caller.require(Permission::EditTasks)?;
     let account_id = caller.account_id.as_str();
     if values.is_empty() || values.len() > MAX_PATCH_KEYS {
-        return Err(ApiError::invalid_field("body", format!("give between 1 and {MAX_PATCH_KEYS} keys")));
+        return Err(Invalid::field("body", format!("give between 1 and {MAX_PATCH_KEYS} keys")).into());
     }
     for (key, value) in &values {
-        json_bounds::check(key, value, MAX_VALUE_BYTES).map_err(|field| ApiError::validation([field]))?;
+        json_bounds::check(key, value, MAX_VALUE_BYTES).map_err(Invalid::from)?;
     }
     for _ in 0..ATTEMPTS {
         let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
@@ -79,7 +97,7 @@ pub async fn patch_data(state: &AppState, caller: &Caller, task_id: &str, values
             .map(|key| (key.clone(), "not an input of this task".to_owned()))
             .collect();
         if !unknown.is_empty() {
-            return Err(ApiError::validation(unknown));
+            return Err(Invalid(unknown).into());
         }
         let seen = task.updated_at;
         task.fill(Utc::now()).map_err(not_editable)?;
@@ -90,12 +108,12 @@ pub async fn patch_data(state: &AppState, caller: &Caller, task_id: &str, values
             return Ok(TaskDetail { task, data });
         }
     }
-    Err(changed_meanwhile())
+    Err(TasksError::ChangedMeanwhile)
 }
 
 /// Hands the task in: every input filled, task with the client. Then opens the tasks
 /// that were waiting on it.
-pub async fn submit(state: &AppState, caller: &Caller, task_id: &str) -> ApiResult<TaskDetail> {
+pub async fn submit(state: &AppState, caller: &Caller, task_id: &str) -> TasksResult<TaskDetail> {
     caller.require(Permission::EditTasks)?;
     let account_id = caller.account_id.as_str();
     for _ in 0..ATTEMPTS {
@@ -108,14 +126,14 @@ pub async fn submit(state: &AppState, caller: &Caller, task_id: &str) -> ApiResu
             .map(|row| (row.key.clone(), "required before submitting".to_owned()))
             .collect();
         if !missing.is_empty() {
-            return Err(ApiError::validation(missing));
+            return Err(Invalid(missing).into());
         }
         if state.store.save_task(&task, seen, &[], &[]).await? {
             unlock_ready(state, &task.petition_id).await?;
             return Ok(TaskDetail { task, data });
         }
     }
-    Err(changed_meanwhile())
+    Err(TasksError::ChangedMeanwhile)
 }
 
 /// Opens every locked task whose prerequisites are done. Both sides of a race call
@@ -143,7 +161,7 @@ async fn model(state: &AppState, task_model_id: &str) -> anyhow::Result<TaskMode
 
 /// Same preset, higher cost, while the task is with the client. Round trips: one
 /// Query (task), one GetItem (its model), one Query on GSI1 (the preset's models).
-pub async fn available_upgrades(state: &AppState, account_id: &str, task_id: &str) -> ApiResult<Vec<UpgradeOffer>> {
+pub async fn available_upgrades(state: &AppState, account_id: &str, task_id: &str) -> TasksResult<Vec<UpgradeOffer>> {
     let TaskDetail { task, .. } = owned_task(state, account_id, task_id).await?;
     let current = model(state, &task.task_model_id).await?;
     let candidates = state.store.task_models_of_preset(&current.document_type_preset_id).await?;
@@ -176,27 +194,22 @@ pub struct UpgradeStarted {
     pub checkout_url: Option<String>,
 }
 
-fn invalid_upgrade(message: &str) -> ApiError {
-    ApiError::bad_request("invalid_upgrade", message)
-}
-
 /// Opens payment of the cost difference (Order `task_upgrade`).
-pub async fn start_upgrade(state: &AppState, caller: &AuthUser, task_id: &str, input: UpgradeInput) -> ApiResult<UpgradeStarted> {
-    caller.caller().require(Permission::Buy)?;
-    let TaskDetail { task, .. } = owned_task(state, caller.account_id(), task_id).await?;
+pub async fn start_upgrade(state: &AppState, caller: &Caller, task_id: &str, input: UpgradeInput) -> TasksResult<UpgradeStarted> {
+    caller.require(Permission::Buy)?;
+    let TaskDetail { task, .. } = owned_task(state, &caller.account_id, task_id).await?;
     let current = model(state, &task.task_model_id).await?;
-    let target = state.store.task_model(&input.task_model_id).await?.ok_or_else(|| invalid_upgrade("no such task model"))?;
-    let amount = petition::upgrade_cost(task.status, &current, &target).map_err(|refusal| invalid_upgrade(refusal.message()))?;
+    let target = state.store.task_model(&input.task_model_id).await?.ok_or(TasksError::InvalidUpgrade("no such task model"))?;
+    let amount = petition::upgrade_cost(task.status, &current, &target).map_err(|refusal| TasksError::InvalidUpgrade(refusal.message()))?;
     let item = OrderItem::TaskUpgrade(order::TaskUpgrade {
         petition_id: task.petition_id.clone(),
         task_id: task.id.clone(),
         from_task_model_id: current.id.clone(),
         to_task_model_id: target.id.clone(),
     });
-    let user = caller.user();
-    let caller = (caller.account_id(), caller.user_id());
+    let buyer = (caller.account_id.as_str(), caller.user_id.as_str());
     let description = format!("Upgrade to {}", target.name);
-    match crate::orders::start_checkout(state, item, amount, caller, &description, Some(user.email.as_str())).await? {
+    match crate::orders::start_checkout(state, item, amount, buyer, &description, Some(caller.email.as_str())).await? {
         Opened::Payment(started) => {
             Ok(UpgradeStarted { order_id: started.order_id, amount_cents: started.total_cents, checkout_url: started.checkout_url })
         }

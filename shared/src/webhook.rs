@@ -15,8 +15,7 @@ use stripe_events::{EventObject, Webhook, WebhookError};
 
 use crate::domain::account::SubscriptionStatus;
 use crate::domain::order::Payment;
-use crate::error::{ApiError, ApiResult};
-use crate::payments::{CheckoutSessionDetails, SubscriptionDetails};
+use crate::payments::{CheckoutSessionDetails, PaymentsError, SubscriptionDetails};
 use crate::state::AppState;
 use crate::store::stripe::{SubscriptionChange, event_record};
 
@@ -50,18 +49,33 @@ impl FaultInjector for NoFaults {
     }
 }
 
-fn invalid_signature(detail: &str) -> ApiError {
-    ApiError::bad_request("invalid_signature", format!("webhook signature check failed: {detail}"))
+/// What a delivery is refused for; `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("webhook signature check failed: {0}")]
+    InvalidSignature(&'static str),
+    #[error("not a Stripe event: {0}")]
+    InvalidPayload(String),
+    #[error(transparent)]
+    Payments(#[from] PaymentsError),
+    /// Stripe redelivers after a 500, so a failed refund or store write is retried.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
 /// Verifies and applies one delivery. `signature` is the `Stripe-Signature` header.
-pub async fn receive(state: &AppState, payload: &str, signature: Option<&str>, faults: &dyn FaultInjector) -> ApiResult<WebhookOutcome> {
-    let secret = state.config.stripe.webhook_secret.as_ref().ok_or(crate::payments::PaymentsError::NotConfigured)?;
-    let signature = signature.ok_or_else(|| invalid_signature("missing Stripe-Signature header"))?;
+pub async fn receive(
+    state: &AppState,
+    payload: &str,
+    signature: Option<&str>,
+    faults: &dyn FaultInjector,
+) -> Result<WebhookOutcome, DeliveryError> {
+    let secret = state.config.stripe.webhook_secret.as_ref().ok_or(PaymentsError::NotConfigured)?;
+    let signature = signature.ok_or(DeliveryError::InvalidSignature("missing Stripe-Signature header"))?;
     let event = Webhook::construct_event(payload, signature, secret.expose_secret()).map_err(|err| match err {
-        WebhookError::BadParse(detail) => ApiError::bad_request("invalid_payload", format!("not a Stripe event: {detail}")),
-        WebhookError::BadTimestamp(_) => invalid_signature("timestamp outside the 5-minute tolerance"),
-        _ => invalid_signature("signature does not match"),
+        WebhookError::BadParse(detail) => DeliveryError::InvalidPayload(detail),
+        WebhookError::BadTimestamp(_) => DeliveryError::InvalidSignature("timestamp outside the 5-minute tolerance"),
+        _ => DeliveryError::InvalidSignature("signature does not match"),
     })?;
     let event_id = event.id.as_str().to_owned();
     let event_type = event.type_.as_str().to_owned();

@@ -5,13 +5,51 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::Invalid;
+use crate::domain::account::Caller;
+use crate::domain::billing::LimitReached;
 use crate::domain::json_bounds;
 use crate::domain::order::{self, Delivery, Order, OrderItem, RefundReason};
 use crate::domain::will::{self, TransitionError, WILL_PRICE_CENTS, Will, WillEvent, WillPaymentOutcome, WillStatus};
-use crate::error::{ApiError, ApiResult};
-use crate::orders::{CheckoutStarted, Opened};
+use crate::orders::{CheckoutStarted, Opened, OrdersError};
 use crate::state::AppState;
 use crate::store::wills::WillPayment;
+
+/// What will use cases refuse; `crate::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum WillsError {
+    /// No such will of the caller's.
+    #[error("no such resource")]
+    NotFound,
+    #[error("there is no section {0:?}")]
+    UnknownSection(String),
+    #[error("{0:?} is not a section or step of the wizard")]
+    InvalidCurrentSection(String),
+    #[error("the will changed while saving; reload and try again")]
+    ChangedMeanwhile,
+    #[error("complete every section before verifying")]
+    SectionsIncomplete { missing_sections: Vec<&'static str> },
+    #[error("this will is paid for; edit, verify and regenerate instead")]
+    AlreadyPaid,
+    #[error("verify the will before paying")]
+    VerificationRequired,
+    #[error("pay for the will first")]
+    PaymentRequired,
+    #[error("verify the will again before regenerating")]
+    ReverificationRequired,
+    #[error("this download link is no longer valid")]
+    DownloadExpired,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Order(#[from] OrdersError),
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+type WillsResult<T> = Result<T, WillsError>;
 
 /// Attempts at an optimistic read-modify-write of a will.
 const ATTEMPTS: usize = 3;
@@ -55,7 +93,7 @@ pub struct CurrentSectionInput {
     pub current_section: String,
 }
 
-fn view(state: &AppState, will: &Will) -> ApiResult<WillView> {
+fn view(state: &AppState, will: &Will) -> WillsResult<WillView> {
     Ok(WillView {
         id: will.id.clone(),
         status: will.status,
@@ -70,136 +108,124 @@ fn view(state: &AppState, will: &Will) -> ApiResult<WillView> {
     })
 }
 
-fn download_token(state: &AppState, will: &Will) -> ApiResult<Option<String>> {
+fn download_token(state: &AppState, will: &Will) -> WillsResult<Option<String>> {
     match (&will.latest_payment_id, will.status) {
         (Some(payment), WillStatus::Generated) => Ok(Some(state.jwt.issue_download(&will.id, &will.user_id, payment, will.version)?)),
         _ => Ok(None),
     }
 }
 
-fn conflict() -> ApiError {
-    ApiError::conflict("will_changed", "the will changed while saving; reload and try again")
-}
-
-async fn load(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<Will> {
-    state.store.will(user_id, will_id).await?.ok_or_else(ApiError::not_found)
+async fn load(state: &AppState, user_id: &str, will_id: &str) -> WillsResult<Will> {
+    state.store.will(user_id, will_id).await?.ok_or(WillsError::NotFound)
 }
 
 /// A new draft will, within the account plan's `max_wills` (counted over the
 /// account's users: one Query for them, one per user for their wills).
-pub async fn create(state: &AppState, user_id: &str, account_id: &str) -> ApiResult<WillView> {
-    if let Some(plan) = state.store.current_plan(account_id).await? {
+pub async fn create(state: &AppState, caller: &Caller) -> WillsResult<WillView> {
+    if let Some(plan) = state.store.current_plan(&caller.account_id).await? {
         let mut wills = 0;
-        for member in state.store.member_ids(account_id).await? {
+        for member in state.store.member_ids(&caller.account_id).await? {
             wills += state.store.wills_of_user::<WillSummary>(&member).await?.len() as i64;
         }
         plan.allows(crate::domain::billing::MAX_WILLS, wills, 1)?;
     }
-    let will = Will::new(crate::new_id(), user_id, Utc::now());
+    let will = Will::new(crate::new_id(), &caller.user_id, Utc::now());
     state.store.create_will(&will).await?;
     view(state, &will)
 }
 
 /// The caller's wills, newest first (one Query).
-pub async fn list(state: &AppState, user_id: &str) -> ApiResult<Vec<WillSummary>> {
-    let mut wills: Vec<WillSummary> = state.store.wills_of_user(user_id).await?;
+pub async fn list(state: &AppState, caller: &Caller) -> WillsResult<Vec<WillSummary>> {
+    let mut wills: Vec<WillSummary> = state.store.wills_of_user(&caller.user_id).await?;
     wills.sort_by_key(|x| std::cmp::Reverse(x.created_at));
     Ok(wills)
 }
 
-pub async fn get(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<WillView> {
-    view(state, &load(state, user_id, will_id).await?)
+pub async fn get(state: &AppState, caller: &Caller, will_id: &str) -> WillsResult<WillView> {
+    view(state, &load(state, &caller.user_id, will_id).await?)
 }
 
 /// Saves one section (validated); the status follows from completeness, and an edit
 /// of a verified or generated will sends it back to review.
-pub async fn put_section(state: &AppState, user_id: &str, will_id: &str, section: &str, content: Value) -> ApiResult<WillView> {
+pub async fn put_section(state: &AppState, caller: &Caller, will_id: &str, section: &str, content: Value) -> WillsResult<WillView> {
     if !will::is_section(section) {
-        return Err(ApiError::bad_request("unknown_section", format!("there is no section {section:?}")));
+        return Err(WillsError::UnknownSection(section.to_owned()));
     }
-    json_bounds::check(section, &content, will::MAX_SECTION_BYTES).map_err(|field| ApiError::validation([field]))?;
-    will::validate_section(section, &content, Utc::now().date_naive()).map_err(ApiError::validation)?;
-    let mut will = load(state, user_id, will_id).await?;
+    json_bounds::check(section, &content, will::MAX_SECTION_BYTES).map_err(Invalid::from)?;
+    will::validate_section(section, &content, Utc::now().date_naive()).map_err(Invalid)?;
+    let mut will = load(state, &caller.user_id, will_id).await?;
     let seen = will.updated_at;
     will.sections.insert(section.to_owned(), content);
     let complete = will.sections_complete();
     will.status = will::transition(will.status, WillEvent::EditSection { complete }, complete).expect("edits always transition");
     will.updated_at = Utc::now().max(seen + chrono::Duration::microseconds(1));
     if !state.store.save_will(&will, seen).await? {
-        return Err(conflict());
+        return Err(WillsError::ChangedMeanwhile);
     }
     view(state, &will)
 }
 
-pub async fn set_current_section(state: &AppState, user_id: &str, will_id: &str, input: CurrentSectionInput) -> ApiResult<WillView> {
+pub async fn set_current_section(state: &AppState, caller: &Caller, will_id: &str, input: CurrentSectionInput) -> WillsResult<WillView> {
     if !will::is_valid_current_section(&input.current_section) {
-        return Err(ApiError::bad_request(
-            "invalid_section",
-            format!("{:?} is not a section or step of the wizard", input.current_section),
-        ));
+        return Err(WillsError::InvalidCurrentSection(input.current_section));
     }
-    let mut will = load(state, user_id, will_id).await?;
+    let mut will = load(state, &caller.user_id, will_id).await?;
     let seen = will.updated_at;
     will.current_section = input.current_section;
     will.updated_at = Utc::now().max(seen + chrono::Duration::microseconds(1));
     if !state.store.save_will(&will, seen).await? {
-        return Err(conflict());
+        return Err(WillsError::ChangedMeanwhile);
     }
     view(state, &will)
 }
 
-pub async fn verify(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<WillView> {
-    let mut will = load(state, user_id, will_id).await?;
+pub async fn verify(state: &AppState, caller: &Caller, will_id: &str) -> WillsResult<WillView> {
+    let mut will = load(state, &caller.user_id, will_id).await?;
     let seen = will.updated_at;
-    will.status = will::transition(will.status, WillEvent::Verify, will.sections_complete()).map_err(|_| {
-        ApiError::bad_request("sections_incomplete", "complete every section before verifying")
-            .with("missing_sections", serde_json::json!(will.missing_sections()))
-    })?;
+    will.status = will::transition(will.status, WillEvent::Verify, will.sections_complete())
+        .map_err(|_| WillsError::SectionsIncomplete { missing_sections: will.missing_sections() })?;
     will.updated_at = Utc::now().max(seen + chrono::Duration::microseconds(1));
     if !state.store.save_will(&will, seen).await? {
-        return Err(conflict());
+        return Err(WillsError::ChangedMeanwhile);
     }
     view(state, &will)
 }
 
 /// Starts payment for a verified, unpaid will (Order kind `will_payment`); a second
 /// checkout while one is open returns the same order.
-pub async fn checkout(state: &AppState, user_id: &str, account_id: &str, will_id: &str) -> ApiResult<CheckoutStarted> {
-    let will = load(state, user_id, will_id).await?;
+pub async fn checkout(state: &AppState, caller: &Caller, will_id: &str) -> WillsResult<CheckoutStarted> {
+    let will = load(state, &caller.user_id, will_id).await?;
     if will.paid_at.is_some() {
-        return Err(ApiError::conflict("already_paid", "this will is paid for; edit, verify and regenerate instead"));
+        return Err(WillsError::AlreadyPaid);
     }
     if will.status != WillStatus::Verified {
-        return Err(ApiError::bad_request("verification_required", "verify the will before paying"));
+        return Err(WillsError::VerificationRequired);
     }
-    let user = crate::identity::current_user(state, user_id).await?;
     let item = OrderItem::WillPayment(order::WillPayment { will_id: will.id });
-    match crate::orders::start_checkout(state, item, WILL_PRICE_CENTS, (account_id, user_id), "Will document", Some(user.email.as_str()))
-        .await?
-    {
+    let buyer = (caller.account_id.as_str(), caller.user_id.as_str());
+    match crate::orders::start_checkout(state, item, WILL_PRICE_CENTS, buyer, "Will document", Some(caller.email.as_str())).await? {
         Opened::Payment(started) => Ok(started),
-        Opened::Free(_) => Err(ApiError::Internal(anyhow::anyhow!("a will is never free"))),
+        Opened::Free(_) => Err(anyhow::anyhow!("a will is never free").into()),
     }
 }
 
 /// A fresh document version for a paid will that was edited and verified again.
-pub async fn regenerate(state: &AppState, user_id: &str, will_id: &str) -> ApiResult<Regenerated> {
-    let will = load(state, user_id, will_id).await?;
+pub async fn regenerate(state: &AppState, caller: &Caller, will_id: &str) -> WillsResult<Regenerated> {
+    let will = load(state, &caller.user_id, will_id).await?;
     let Some(payment) = will.latest_payment_id.clone().filter(|_| will.paid_at.is_some()) else {
-        return Err(ApiError::new(axum::http::StatusCode::PAYMENT_REQUIRED, "payment_required", "pay for the will first"));
+        return Err(WillsError::PaymentRequired);
     };
-    let reverify = || ApiError::bad_request("reverification_required", "verify the will again before regenerating");
-    will::transition(will.status, WillEvent::Regenerate, true).map_err(|_: TransitionError| reverify())?;
+    will::transition(will.status, WillEvent::Regenerate, true).map_err(|_: TransitionError| WillsError::ReverificationRequired)?;
     if !state.store.bump_will_version(&will, Utc::now()).await? {
-        return Err(reverify());
+        return Err(WillsError::ReverificationRequired);
     }
     let version = will.version + 1;
-    Ok(Regenerated { download_token: state.jwt.issue_download(&will.id, user_id, &payment, version)?, version })
+    Ok(Regenerated { download_token: state.jwt.issue_download(&will.id, &caller.user_id, &payment, version)?, version })
 }
 
 /// The rendered document for a valid download token of the current version.
-pub async fn download(state: &AppState, token: &str, will_id: &str) -> ApiResult<Vec<u8>> {
-    let gone = || ApiError::new(axum::http::StatusCode::GONE, "download_expired", "this download link is no longer valid");
+pub async fn download(state: &AppState, token: &str, will_id: &str) -> WillsResult<Vec<u8>> {
+    let gone = || WillsError::DownloadExpired;
     let claims = state.jwt.verify_download(token).map_err(|_| gone())?;
     if claims.sub != will_id {
         return Err(gone());

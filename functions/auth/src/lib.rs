@@ -8,10 +8,11 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
+use shared::error::BulkResult;
 use shared::http::extract::{ApiJson, AuthUser, JsonOrForm, SourceAddress};
 use shared::http::openapi::{ApiRoutes, ErrorBody, StatusBody};
 use shared::identity::{self, AccountPatchInput, AccountView, LoginInput, Me, RegisterInput, TokenPair, UserView};
-use shared::invites::{self, BulkResult, InviteInput, InviteView, Owner};
+use shared::invites::{self, InviteInput, InviteView};
 use shared::{ApiResult, AppState};
 use utoipa::ToSchema;
 
@@ -230,7 +231,7 @@ async fn update_account_me(
     caller: AuthUser,
     ApiJson(input): ApiJson<AccountPatchInput>,
 ) -> ApiResult<Json<AccountView>> {
-    let account = identity::update_account(&state, caller.caller().role, caller.account_id(), input).await?;
+    let account = identity::update_account(&state, caller.caller(), input).await?;
     Ok(Json(AccountView::from(&account)))
 }
 
@@ -243,10 +244,6 @@ struct BulkBody {
     invites: Vec<Value>,
 }
 
-fn owner(caller: &AuthUser) -> Owner<'_> {
-    Owner { user_id: caller.user_id(), account_id: caller.account_id(), role: caller.caller().role }
-}
-
 /// Round trips: email lookup (2 reads), account read, one transaction (invite + code
 /// item), one stamp of `email_sent_at`; plus one SES call.
 #[utoipa::path(post, path = "/v1/accounts/me/invites", tag = "invites", security(("bearer" = [])),
@@ -257,7 +254,7 @@ async fn create_invite(
     caller: AuthUser,
     ApiJson(input): ApiJson<InviteInput>,
 ) -> ApiResult<(StatusCode, Json<InviteView>)> {
-    Ok((StatusCode::CREATED, Json(invites::create(&state, &owner(&caller), input).await?)))
+    Ok((StatusCode::CREATED, Json(invites::create(&state, caller.caller(), input).await?)))
 }
 
 /// Each entry is created independently (as a single create); failures are listed.
@@ -269,14 +266,14 @@ async fn create_invites_bulk(
     caller: AuthUser,
     ApiJson(body): ApiJson<BulkBody>,
 ) -> ApiResult<(StatusCode, Json<BulkResult>)> {
-    Ok((StatusCode::CREATED, Json(invites::create_bulk(&state, &owner(&caller), body.invites).await?)))
+    Ok((StatusCode::CREATED, Json(BulkResult::of(invites::create_bulk(&state, caller.caller(), body.invites).await?)?)))
 }
 
 /// Round trips: one Query on the account's collection.
 #[utoipa::path(get, path = "/v1/accounts/me/invites", tag = "invites", security(("bearer" = [])),
     responses((status = 200, body = Vec<InviteView>), (status = "4XX", body = ErrorBody)))]
 async fn list_invites(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<InviteView>>> {
-    Ok(Json(invites::list(&state, &owner(&caller)).await?))
+    Ok(Json(invites::list(&state, caller.caller()).await?))
 }
 
 /// Round trips: one conditional UpdateItem.
@@ -284,6 +281,6 @@ async fn list_invites(State(state): State<AppState>, caller: AuthUser) -> ApiRes
     params(("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = "4XX", body = ErrorBody)))]
 async fn revoke_invite(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    invites::revoke(&state, &owner(&caller), &id).await?;
+    invites::revoke(&state, caller.caller(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -63,14 +63,14 @@ async fn checkout_session(
     caller: AuthUser,
     ApiJson(input): ApiJson<CheckoutInput>,
 ) -> ApiResult<Json<RedirectUrl>> {
-    Ok(Json(billing::checkout_session(&state, &caller, input).await?))
+    Ok(Json(billing::checkout_session(&state, caller.caller(), input).await?))
 }
 
 /// Owner only. Round trips: GetItem (account); Stripe: portal session.
 #[utoipa::path(post, path = "/v1/billing/portal-session", tag = "billing", security(("bearer" = [])),
     responses((status = 200, body = RedirectUrl), (status = "4XX", body = ErrorBody)))]
 async fn portal_session(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<RedirectUrl>> {
-    Ok(Json(billing::portal_session(&state, &caller).await?))
+    Ok(Json(billing::portal_session(&state, caller.caller()).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

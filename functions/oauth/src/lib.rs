@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use shared::http::extract::{ApiJson, ApiQuery};
 use shared::http::openapi::{ApiRoutes, ErrorBody};
-use shared::oauth::{self, AuthorizationUrl, CallbackInput, OAuthTokens};
+use shared::sign_in::{self, AuthorizationUrl, CallbackInput, OAuthTokens};
 use shared::{ApiResult, AppState};
 use utoipa::IntoParams;
 
@@ -43,7 +43,7 @@ async fn authorize(
     Path(provider): Path<String>,
     ApiQuery(query): ApiQuery<AuthorizeQuery>,
 ) -> ApiResult<Json<AuthorizationUrl>> {
-    Ok(Json(oauth::authorize(&state, &provider, query.redirect_uri.as_deref()).await?))
+    Ok(Json(sign_in::authorize(&state, &provider, query.redirect_uri.as_deref()).await?))
 }
 
 /// Round trips: take the state (1), identity lookup (1), then either the user (1), or
@@ -62,5 +62,5 @@ async fn callback(
     Path(provider): Path<String>,
     ApiJson(input): ApiJson<CallbackInput>,
 ) -> ApiResult<Json<OAuthTokens>> {
-    Ok(Json(oauth::callback(&state, &provider, input).await?))
+    Ok(Json(sign_in::callback(&state, &provider, input).await?))
 }

@@ -68,7 +68,7 @@ async fn initiate_checkout(
     caller: AuthUser,
     ApiJson(input): ApiJson<CheckoutInput>,
 ) -> ApiResult<Json<CheckoutStarted>> {
-    Ok(Json(petitions::initiate_checkout(&state, &caller, input).await?))
+    Ok(Json(petitions::initiate_checkout(&state, caller.caller(), input).await?))
 }
 
 /// The account's petitions, newest first. Round trips: one Query on GSI1.
@@ -109,5 +109,5 @@ async fn purchase_addons(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<PurchaseAddonsInput>,
 ) -> ApiResult<Json<CheckoutStarted>> {
-    Ok(Json(petitions::purchase_addons(&state, &caller, &id, input).await?))
+    Ok(Json(petitions::purchase_addons(&state, caller.caller(), &id, input).await?))
 }

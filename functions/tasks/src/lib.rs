@@ -88,5 +88,5 @@ async fn start_upgrade(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<UpgradeInput>,
 ) -> ApiResult<Json<UpgradeStarted>> {
-    Ok(Json(tasks::start_upgrade(&state, &caller, &id, input).await?))
+    Ok(Json(tasks::start_upgrade(&state, caller.caller(), &id, input).await?))
 }

@@ -47,14 +47,14 @@ fn download_route() -> ApiRoutes {
 #[utoipa::path(get, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
     responses((status = 200, body = Vec<WillSummary>), (status = "4XX", body = ErrorBody)))]
 async fn list_wills(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<WillSummary>>> {
-    Ok(Json(wills::list(&state, caller.user_id()).await?))
+    Ok(Json(wills::list(&state, caller.caller()).await?))
 }
 
 /// One conditional PutItem.
 #[utoipa::path(post, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
     responses((status = 201, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn create_will(State(state): State<AppState>, caller: AuthUser) -> ApiResult<(StatusCode, Json<WillView>)> {
-    Ok((StatusCode::CREATED, Json(wills::create(&state, caller.user_id(), caller.account_id()).await?)))
+    Ok((StatusCode::CREATED, Json(wills::create(&state, caller.caller()).await?)))
 }
 
 /// One GetItem.
@@ -62,7 +62,7 @@ async fn create_will(State(state): State<AppState>, caller: AuthUser) -> ApiResu
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn get_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
-    Ok(Json(wills::get(&state, caller.user_id(), &id).await?))
+    Ok(Json(wills::get(&state, caller.caller(), &id).await?))
 }
 
 /// GetItem + conditional PutItem (optimistic: 409 if the will changed meanwhile).
@@ -79,7 +79,7 @@ async fn put_will_section(
     Path((id, section)): Path<(String, String)>,
     ApiJson(content): ApiJson<Value>,
 ) -> ApiResult<Json<WillView>> {
-    Ok(Json(wills::put_section(&state, caller.user_id(), &id, &section, content).await?))
+    Ok(Json(wills::put_section(&state, caller.caller(), &id, &section, content).await?))
 }
 
 /// GetItem + conditional PutItem.
@@ -93,7 +93,7 @@ async fn set_current_section(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CurrentSectionInput>,
 ) -> ApiResult<Json<WillView>> {
-    Ok(Json(wills::set_current_section(&state, caller.user_id(), &id, input).await?))
+    Ok(Json(wills::set_current_section(&state, caller.caller(), &id, input).await?))
 }
 
 /// GetItem + conditional PutItem.
@@ -101,10 +101,10 @@ async fn set_current_section(
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn verify_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
-    Ok(Json(wills::verify(&state, caller.user_id(), &id).await?))
+    Ok(Json(wills::verify(&state, caller.caller(), &id).await?))
 }
 
-/// GetItem (will), GetItem (user), PutItem (order); Stripe: one Checkout session.
+/// GetItem (will), PutItem (order); Stripe: one Checkout session.
 #[utoipa::path(post, path = "/v1/wills/{id}/checkout", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     responses(
@@ -113,7 +113,7 @@ async fn verify_will(State(state): State<AppState>, caller: AuthUser, Path(id): 
         (status = 503, description = "Payments are not configured", body = ErrorBody),
     ))]
 async fn checkout_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<CheckoutStarted>> {
-    Ok(Json(wills::checkout(&state, caller.user_id(), caller.account_id(), &id).await?))
+    Ok(Json(wills::checkout(&state, caller.caller(), &id).await?))
 }
 
 /// GetItem + one conditional UpdateItem (version + 1 from the version read).
@@ -121,7 +121,7 @@ async fn checkout_will(State(state): State<AppState>, caller: AuthUser, Path(id)
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = Regenerated), (status = "4XX", body = ErrorBody)))]
 async fn regenerate_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Regenerated>> {
-    Ok(Json(wills::regenerate(&state, caller.user_id(), &id).await?))
+    Ok(Json(wills::regenerate(&state, caller.caller(), &id).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -9,11 +9,10 @@ use chrono::{Duration, Utc};
 use secrecy::SecretString;
 use serde_json::json;
 use shared::AppState;
-use shared::domain::account::{Role, Subscription, SubscriptionStatus};
+use shared::domain::account::{Caller, Role, Subscription, SubscriptionStatus};
 use shared::domain::email::Email;
 use shared::domain::invite::Invite;
 use shared::domain::order::Payment;
-use shared::http::extract::AuthUser;
 
 /// The demo owner, and the member who joined by invitation (same password).
 pub const DEMO_EMAIL: &str = "demo@example.com";
@@ -29,7 +28,7 @@ pub struct Demo {
 
 pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
     let owner = owner(state).await?;
-    let account_id = owner.account_id().to_owned();
+    let account_id = owner.account_id.clone();
     let now = Utc::now();
     if state.store.subscription(&account_id).await?.is_none_or(|s| s.status != SubscriptionStatus::Active) {
         let mut subscription = Subscription::trial(&account_id, now);
@@ -45,17 +44,17 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
         Some(petition) => petition.id.clone(),
         None => petition(state, &owner).await?,
     };
-    let will_id = match state.store.wills_of_user::<shared::wills::WillSummary>(owner.user_id()).await?.first() {
+    let will_id = match state.store.wills_of_user::<shared::wills::WillSummary>(&owner.user_id).await?.first() {
         Some(will) => will.id.clone(),
         None => will(state, &owner).await?,
     };
-    let view = shared::wills::get(state, owner.user_id(), &will_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let view = shared::wills::get(state, &owner, &will_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let download_path = view.download_token.map(|token| format!("/v1/wills/{will_id}/download?token={token}"));
     Ok(Demo { petition_id, will_id, download_path })
 }
 
 /// The demo owner, registered when missing, as a caller.
-async fn owner(state: &AppState) -> anyhow::Result<AuthUser> {
+async fn owner(state: &AppState) -> anyhow::Result<Caller> {
     let input = shared::identity::RegisterInput {
         email: DEMO_EMAIL.to_owned(),
         password: SecretString::from(DEMO_PASSWORD),
@@ -66,34 +65,18 @@ async fn owner(state: &AppState) -> anyhow::Result<AuthUser> {
     };
     match shared::identity::register(state, input).await {
         Ok(_) => {}
-        Err(err) if err.code() == "email_taken" => {}
+        Err(shared::identity::IdentityError::EmailTaken) => {}
         Err(err) => anyhow::bail!("the demo owner: {err}"),
     }
     let user = state.store.user_by_email(DEMO_EMAIL).await?.context("the demo owner")?;
-    Ok(caller(&user))
-}
-
-/// The user as a caller of the use cases (an operator command has no bearer token).
-pub fn caller(user: &shared::domain::account::User) -> AuthUser {
-    let claims = shared::security::jwt::Claims {
-        sub: user.id.clone(),
-        acc: user.account_id.clone(),
-        role: user.role,
-        iss: String::new(),
-        aud: String::new(),
-        iat: Utc::now().timestamp(),
-        exp: Utc::now().timestamp(),
-        fam: None,
-        sst: None,
-    };
-    AuthUser::admit(&claims, Some(user), "/").expect("a live user").0
+    Ok(user.caller())
 }
 
 /// An engineer who joined by invitation (the invite's code is made here, not mailed).
-async fn member(state: &AppState, owner: &AuthUser) -> anyhow::Result<()> {
+async fn member(state: &AppState, owner: &Caller) -> anyhow::Result<()> {
     let code = shared::security::token::generate();
     let email = Email::parse(DEMO_MEMBER_EMAIL).map_err(|e| anyhow::anyhow!(e))?;
-    let invite = Invite::new(shared::new_id(), owner.account_id(), email, Role::Engineer, owner.user_id(), Utc::now());
+    let invite = Invite::new(shared::new_id(), &owner.account_id, email, Role::Engineer, &owner.user_id, Utc::now());
     state.store.create_invite(&invite, &shared::security::token::digest(&code), None).await?;
     let input = shared::identity::RegisterInput {
         email: DEMO_MEMBER_EMAIL.to_owned(),
@@ -116,7 +99,7 @@ async fn paid(state: &AppState, order_id: &str, amount_cents: i64) -> anyhow::Re
 }
 
 /// A paid petition (Basic plan), then an add-on bought after creation.
-async fn petition(state: &AppState, owner: &AuthUser) -> anyhow::Result<String> {
+async fn petition(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
     let input = shared::petitions::CheckoutInput {
         template_id: "family-petition".into(),
         plan_id: "family-basic".into(),
@@ -124,7 +107,7 @@ async fn petition(state: &AppState, owner: &AuthUser) -> anyhow::Result<String> 
     };
     let started = shared::petitions::initiate_checkout(state, owner, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
     paid(state, &started.order_id, started.total_cents).await?;
-    let petition_id = state.store.petitions_of_account(owner.account_id()).await?.first().context("the demo petition")?.id.clone();
+    let petition_id = state.store.petitions_of_account(&owner.account_id).await?.first().context("the demo petition")?.id.clone();
     let addons = shared::petitions::PurchaseAddonsInput { benefit_ids: vec!["interview-coaching".into()] };
     let bought = shared::petitions::purchase_addons(state, owner, &petition_id, addons)
         .await
@@ -134,9 +117,9 @@ async fn petition(state: &AppState, owner: &AuthUser) -> anyhow::Result<String> 
 }
 
 /// A will with every section, verified, paid and generated.
-async fn will(state: &AppState, owner: &AuthUser) -> anyhow::Result<String> {
-    let err = |e: shared::ApiError| anyhow::anyhow!("the demo will: {e}");
-    let will = shared::wills::create(state, owner.user_id(), owner.account_id()).await.map_err(err)?;
+async fn will(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
+    let err = |e: shared::wills::WillsError| anyhow::anyhow!("the demo will: {e}");
+    let will = shared::wills::create(state, owner).await.map_err(err)?;
     let sections = [
         ("personal", json!({"full_name": "Demo Owner", "date_of_birth": "1980-01-01", "address": "1 Demo Street"})),
         ("family", json!({"marital_status": "single"})),
@@ -147,10 +130,10 @@ async fn will(state: &AppState, owner: &AuthUser) -> anyhow::Result<String> {
         ("funeral", json!({"wishes": "A quiet service."})),
     ];
     for (name, content) in sections {
-        shared::wills::put_section(state, owner.user_id(), &will.id, name, content).await.map_err(err)?;
+        shared::wills::put_section(state, owner, &will.id, name, content).await.map_err(err)?;
     }
-    shared::wills::verify(state, owner.user_id(), &will.id).await.map_err(err)?;
-    let started = shared::wills::checkout(state, owner.user_id(), owner.account_id(), &will.id).await.map_err(err)?;
+    shared::wills::verify(state, owner, &will.id).await.map_err(err)?;
+    let started = shared::wills::checkout(state, owner, &will.id).await.map_err(err)?;
     paid(state, &started.order_id, started.total_cents).await?;
     Ok(will.id)
 }

@@ -90,8 +90,8 @@ async fn demo_token(state: &AppState) -> anyhow::Result<String> {
 /// The demo owner's first petition, made (on the free plan) when there is none.
 async fn demo_petition(state: &AppState) -> anyhow::Result<String> {
     let user = state.store.user_by_email(DEMO_EMAIL).await?.context("the demo owner (ops seed-demo)")?;
-    let caller = crate::demo::caller(&user);
-    if let Some(petition) = state.store.petitions_of_account(caller.account_id()).await?.first() {
+    let caller = user.caller();
+    if let Some(petition) = state.store.petitions_of_account(&caller.account_id).await?.first() {
         return Ok(petition.id.clone());
     }
     let input = shared::petitions::CheckoutInput {

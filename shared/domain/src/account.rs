@@ -98,7 +98,7 @@ impl User {
 
     /// The caller this user is: account and role as the user record says.
     pub fn caller(&self) -> Caller {
-        Caller { user_id: self.id.clone(), account_id: self.account_id.clone(), role: self.role }
+        Caller { user_id: self.id.clone(), account_id: self.account_id.clone(), role: self.role, email: self.email.clone() }
     }
 }
 
@@ -109,6 +109,8 @@ pub struct Caller {
     pub user_id: String,
     pub account_id: String,
     pub role: Role,
+    /// Where receipts and notices for what they do go.
+    pub email: Email,
 }
 
 /// What a role may do in its account beyond reading its petitions and tasks (SPEC
@@ -128,7 +130,8 @@ pub enum Permission {
 }
 
 /// A caller's role does not allow what they asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the {role:?} role may not {permission:?}")]
 pub struct NotAllowed {
     pub role: Role,
     pub permission: Permission,

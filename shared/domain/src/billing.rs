@@ -70,7 +70,8 @@ pub const MAX_PETITIONS_PER_MONTH: &str = "max_petitions_per_month";
 pub const MAX_WILLS: &str = "max_wills";
 
 /// Creating one more of something would pass its plan limit.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the plan allows {max} ({limit})")]
 pub struct LimitReached {
     pub limit: &'static str,
     pub max: i64,

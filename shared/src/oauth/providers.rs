@@ -5,13 +5,12 @@ use std::sync::OnceLock;
 
 use super::provider::{EmailAttestation, Provider};
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult};
 
 pub struct OAuth {
     http: OnceLock<reqwest::Client>,
     google: Provider,
     microsoft: Provider,
-    pub(super) redirect_allowlist: Vec<String>,
+    pub redirect_allowlist: Vec<String>,
 }
 
 impl OAuth {
@@ -25,7 +24,7 @@ impl OAuth {
     }
 
     /// Built on first use: functions that never sign anyone in never pay for it.
-    pub(super) fn http(&self) -> &reqwest::Client {
+    pub fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
             crate::install_tls_provider();
             reqwest::Client::builder()
@@ -36,21 +35,25 @@ impl OAuth {
         })
     }
 
-    /// The configured provider named in the path; 404 for unknown names, 503 when
-    /// its client id is unset.
-    pub(super) fn provider(&self, name: &str) -> ApiResult<&Provider> {
+    /// The configured provider of this name.
+    pub fn provider(&self, name: &str) -> Result<&Provider, UnusableProvider> {
         let provider = match name {
             "google" => &self.google,
             "microsoft" => &self.microsoft,
-            _ => return Err(ApiError::not_found()),
+            _ => return Err(UnusableProvider::Unknown),
         };
         if provider.client_id().is_none() {
-            return Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "provider_not_configured",
-                format!("{name} sign-in is not configured"),
-            ));
+            return Err(UnusableProvider::NotConfigured(name.to_owned()));
         }
         Ok(provider)
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnusableProvider {
+    #[error("no such sign-in provider")]
+    Unknown,
+    /// Its client id is unset.
+    #[error("{0} sign-in is not configured")]
+    NotConfigured(String),
 }
