@@ -4,10 +4,10 @@
 
 use std::sync::LazyLock;
 
+use adapters::config::Config;
+use adapters::store::Store;
+use app::AppState;
 use serde_json::Value;
-use shared::AppState;
-use shared::config::Config;
-use shared::store::Store;
 
 pub mod stripe_fake;
 
@@ -19,9 +19,9 @@ pub const PASSWORD: &str = "correct horse 9";
 pub const OAUTH_REDIRECT_URI: &str = "http://app.test/oauth/callback";
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
-    shared::install_tls_provider();
+    adapters::install_tls_provider();
     if std::env::var("TEST_LOG").is_ok() {
-        shared::telemetry::init();
+        web::telemetry::init();
     }
 });
 
@@ -64,7 +64,7 @@ pub fn test_config(table: &str) -> Config {
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
     // SAFETY-free defaults: static credentials and region unless the caller set them.
-    shared::state::aws_config_loader()
+    adapters::aws::aws_config_loader()
         .endpoint_url(emulator_endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
@@ -233,10 +233,10 @@ impl TestApp {
 
 impl TestApp {
     /// Loads the billing catalogue the demo data uses (`infra/seed/billing.json`).
-    pub async fn seed_billing_catalogue(&self) -> Vec<shared::domain::billing::Plan> {
+    pub async fn seed_billing_catalogue(&self) -> Vec<domain::billing::Plan> {
         #[derive(serde::Deserialize)]
         struct Catalogue {
-            plans: Vec<shared::domain::billing::Plan>,
+            plans: Vec<domain::billing::Plan>,
         }
         let path = format!("{}/../infra/seed/billing.json", env!("CARGO_MANIFEST_DIR"));
         let catalogue: Catalogue = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -248,16 +248,16 @@ impl TestApp {
 }
 
 /// Fails processing once, at one step, as a crash there would.
-pub struct CrashOnceAt(shared::webhook::Step, std::sync::atomic::AtomicUsize);
+pub struct CrashOnceAt(app::webhook::Step, std::sync::atomic::AtomicUsize);
 
 impl CrashOnceAt {
-    pub fn new(step: shared::webhook::Step) -> Self {
+    pub fn new(step: app::webhook::Step) -> Self {
         CrashOnceAt(step, std::sync::atomic::AtomicUsize::new(0))
     }
 }
 
-impl shared::webhook::FaultInjector for CrashOnceAt {
-    fn after(&self, step: shared::webhook::Step) -> anyhow::Result<()> {
+impl app::webhook::FaultInjector for CrashOnceAt {
+    fn after(&self, step: app::webhook::Step) -> anyhow::Result<()> {
         if step == self.0 && self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             anyhow::bail!("injected crash after {step:?}");
         }

@@ -4,7 +4,7 @@
 
 #[tokio::main]
 async fn main() {
-    shared::install_tls_provider(); // reqwest (webhook deliveries) takes ring, as the app does
+    adapters::install_tls_provider(); // reqwest (webhook deliveries) takes ring, as the app does
     let fake = api_tests::stripe_fake::StripeFake::start().await;
     if let Ok(url) = std::env::var("STRIPE_FAKE_WEBHOOK_URL") {
         fake.webhooks.deliver_to(url);

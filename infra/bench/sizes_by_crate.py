@@ -33,7 +33,7 @@ FAMILIES = [
   ("TLS: rustls, webpki, native/webpki roots", lambda c: c.startswith("rustls") or c.startswith("webpki") or c in ("untrusted",)),
   ("HTTP: hyper, h2, http, tower, axum, reqwest, lambda_http/runtime", lambda c: c in ("hyper","hyper_util","h2","http","http_body","http_body_util","tower","tower_http","axum","axum_core","reqwest","lambda_http","lambda_runtime","lambda_runtime_api_client","aws_lambda_events","url","idna","encoding_rs","matchit","mime","httparse","percent_encoding","form_urlencoded","serde_urlencoded")),
   ("serde, serde_json", lambda c: c.startswith("serde")),
-  ("this project (shared, functions)", lambda c: c in ("shared","auth","oauth","billing","stripe_webhook","petitions","tasks","task_worker","wills","bench_hello","hello")),
+  ("this project (domain, adapters, app, web, functions)", lambda c: c in ("domain","adapters","app","web","auth","oauth","billing","stripe_webhook","petitions","tasks","task_worker","wills","bench_hello","hello")),
   ("Rust std/core/alloc (incl. generic code instantiated for the above)", lambda c: c in ("core","alloc","std","hashbrown")),
   ("tracing, tracing-subscriber, regex", lambda c: c.startswith("tracing") or c.startswith("regex")),
   ("tokio, futures", lambda c: c.startswith("tokio") or c.startswith("futures")),

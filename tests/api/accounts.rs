@@ -1,7 +1,7 @@
 use api_tests::{spawn_app, unique_email};
+use domain::account::{Role, User};
+use domain::email::Email;
 use serde_json::json;
-use shared::domain::account::{Role, User};
-use shared::domain::email::Email;
 
 #[tokio::test]
 async fn onboarding_step_is_stored_and_validated() {
@@ -69,7 +69,7 @@ async fn only_the_owner_may_update_the_account() {
     let owner = app.register(&unique_email()).await;
     let email = unique_email();
     let engineer = User {
-        password_hash: Some(shared::security::password::hash(api_tests::PASSWORD.into()).await.unwrap()),
+        password_hash: Some(adapters::security::password::hash(api_tests::PASSWORD.into()).await.unwrap()),
         ..User::new(
             uuid::Uuid::new_v4().to_string(),
             &owner.account_id,

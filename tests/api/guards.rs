@@ -2,7 +2,7 @@
 
 use api_tests::{spawn_app, unique_email};
 use chrono::{Duration, Utc};
-use shared::domain::account::{Subscription, SubscriptionStatus};
+use domain::account::{Subscription, SubscriptionStatus};
 
 #[derive(Clone, Copy, Debug)]
 enum Email {

@@ -7,7 +7,7 @@ use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::Value;
 
 async fn invoke(app: &api_tests::TestApp, event_file: &str) -> (u16, Value) {
-    invoke_router(shared::http::serve(auth::router(app.state.clone())), event_file).await
+    invoke_router(web::http::serve(auth::router(app.state.clone())), event_file).await
 }
 
 async fn invoke_router(router: axum::Router, event_file: &str) -> (u16, Value) {
@@ -41,7 +41,7 @@ async fn register_then_login_events_run_through_the_auth_handler() {
 #[tokio::test]
 async fn the_oauth_authorize_event_runs_through_the_oauth_handler() {
     let app = spawn_app().await;
-    let router = shared::http::serve(oauth::router(app.state.clone()));
+    let router = web::http::serve(oauth::router(app.state.clone()));
     let (status, body) = invoke_router(router, "oauth-authorize.json").await;
     assert_eq!(status, 200, "{body}");
     assert!(body["authorization_url"].as_str().unwrap().contains("code_challenge="));
@@ -52,7 +52,7 @@ async fn the_oauth_authorize_event_runs_through_the_oauth_handler() {
 async fn billing_events_run_through_the_billing_handler() {
     let app = spawn_app().await;
     app.seed_billing_catalogue().await;
-    let router = || shared::http::serve(billing::router(app.state.clone()));
+    let router = || web::http::serve(billing::router(app.state.clone()));
     let (status, body) = invoke_router(router(), "billing-plans.json").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.as_array().unwrap().len(), 3);
@@ -75,12 +75,12 @@ async fn the_stripe_webhook_event_runs_through_the_webhook_handler() {
     let signature = api_tests::stripe_fake::sign(event["body"].as_str().unwrap(), None);
     event["headers"]["stripe-signature"] = Value::String(signature);
     let payload: LambdaRequest = serde_json::from_value(event).unwrap();
-    let mut handler = Adapter::from(shared::http::serve(stripe_webhook::router(app.state.clone())));
+    let mut handler = Adapter::from(web::http::serve(stripe_webhook::router(app.state.clone())));
     let response = handler.call(LambdaEvent::new(payload, Context::default())).await.unwrap();
     let response = serde_json::to_value(response).unwrap();
     assert_eq!(response["statusCode"], 200, "{response}");
     let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
-    assert_eq!((sub.status, sub.seat_limit), (shared::domain::account::SubscriptionStatus::PastDue, 3));
+    assert_eq!((sub.status, sub.seat_limit), (domain::account::SubscriptionStatus::PastDue, 3));
 }
 
 /// A guarded route through the wills handler: the stored bearer token is replaced
@@ -94,7 +94,7 @@ async fn the_wills_list_event_runs_through_the_guarded_wills_handler() {
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     event["headers"]["authorization"] = Value::String(format!("Bearer {}", session.access_token));
     let payload: LambdaRequest = serde_json::from_value(event).unwrap();
-    let mut handler = Adapter::from(shared::http::serve(wills::router(app.state.clone())));
+    let mut handler = Adapter::from(web::http::serve(wills::router(app.state.clone())));
     let response = serde_json::to_value(handler.call(LambdaEvent::new(payload, Context::default())).await.unwrap()).unwrap();
     assert_eq!(response["statusCode"], 200, "{response}");
     let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
@@ -123,7 +123,7 @@ async fn petition_checkout_and_task_list_events_run_through_their_handlers() {
     app.seed_petitions().await;
     let session = app.register(&api_tests::unique_email()).await;
     let checkout = fresh_event("petitions-initiate-checkout.json", &session.access_token, "");
-    let (status, body) = call(shared::http::serve(petitions::router(app.state.clone())), checkout).await;
+    let (status, body) = call(web::http::serve(petitions::router(app.state.clone())), checkout).await;
     assert_eq!((status, body["total_cents"].as_i64()), (200, Some(49900 + 9900)), "{body}");
 
     let free = app
@@ -136,7 +136,7 @@ async fn petition_checkout_and_task_list_events_run_through_their_handlers() {
     assert_eq!(free.status, 200, "{}", free.body);
     let petition = app.get("/v1/petitions", Some(&session.access_token)).await.body[0]["id"].as_str().unwrap().to_owned();
     let list = fresh_event("tasks-petition-tasks.json", &session.access_token, &petition);
-    let (status, body) = call(shared::http::serve(tasks::router(app.state.clone())), list).await;
+    let (status, body) = call(web::http::serve(tasks::router(app.state.clone())), list).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body[0]["task_model_id"], "family-root-form");
 }
@@ -147,7 +147,7 @@ async fn the_orders_list_event_runs_through_the_billing_handler() {
     let app = spawn_app().await;
     let session = app.register(&api_tests::unique_email()).await;
     let (status, body) =
-        call(shared::http::serve(billing::router(app.state.clone())), fresh_event("billing-orders.json", &session.access_token, "")).await;
+        call(web::http::serve(billing::router(app.state.clone())), fresh_event("billing-orders.json", &session.access_token, "")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["orders"], serde_json::json!([]));
 }
@@ -201,7 +201,7 @@ async fn every_event_made_fresh_by_ops_event_succeeds_in_its_function() {
                     "wills" => wills::router(state),
                     other => panic!("{name}: no function {other}"),
                 };
-                let (status, body) = call(shared::http::serve(router), serde_json::from_value(event).unwrap()).await;
+                let (status, body) = call(web::http::serve(router), serde_json::from_value(event).unwrap()).await;
                 assert!(status < 400, "{name}: {status} {body}");
             }
         }
@@ -220,7 +220,7 @@ async fn the_demo_seed_shows_every_feature_and_runs_twice_alike() {
 
     let owner = app.store().user_by_email(local::demo::DEMO_EMAIL).await.unwrap().unwrap();
     let subscription = app.store().subscription(&owner.account_id).await.unwrap().unwrap();
-    assert_eq!(subscription.status, shared::domain::account::SubscriptionStatus::Active);
+    assert_eq!(subscription.status, domain::account::SubscriptionStatus::Active);
     assert_eq!(app.store().member_ids(&owner.account_id).await.unwrap().len(), 2, "owner and an invited member");
     let record = app.store().petition_record(&first.petition_id).await.unwrap();
     assert!(record.benefits.iter().any(|b| b.benefit_id == "interview-coaching"), "the add-on bought after creation");
@@ -231,5 +231,5 @@ async fn the_demo_seed_shows_every_feature_and_runs_twice_alike() {
     assert_eq!(pdf.status().as_u16(), 200);
     let orders = app.store().orders_of_account(&owner.account_id, 10, None).await.unwrap().orders;
     assert_eq!(orders.len(), 3, "petition, add-on, will: bought once");
-    assert!(orders.iter().all(|o| o.status == shared::domain::order::OrderStatus::Fulfilled));
+    assert!(orders.iter().all(|o| o.status == domain::order::OrderStatus::Fulfilled));
 }

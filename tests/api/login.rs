@@ -1,7 +1,7 @@
 use api_tests::{PASSWORD, spawn_app, unique_email};
+use domain::account::{Role, User};
+use domain::email::Email;
 use serde_json::json;
-use shared::domain::account::{Role, User};
-use shared::domain::email::Email;
 
 #[tokio::test]
 async fn login_with_json_or_form_returns_tokens() {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use api_tests::spawn_app;
 use reqwest::Method;
 use serde_json::Value;
-use shared::error::NO_ROUTE;
+use web::error::NO_ROUTE;
 
 const COMMITTED: &str = include_str!("../../docs/openapi.json");
 const TEMPLATE: &str = include_str!("../../template.yaml");

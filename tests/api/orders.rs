@@ -9,10 +9,10 @@
 //! minutes to 24 hours ahead.
 
 use api_tests::{Session, TestApp, paid_session, spawn_app, unique_email};
+use app::webhook::{NoFaults, Step};
 use aws_sdk_dynamodb::types::AttributeValue;
+use domain::order::{OrderStatus, RefundReason};
 use serde_json::json;
-use shared::domain::order::{OrderStatus, RefundReason};
-use shared::webhook::{NoFaults, Step};
 
 use crate::petitions::petition_app;
 use crate::tasks::open_evidence_task;
@@ -184,8 +184,8 @@ async fn a_crash_between_refund_and_settle_refunds_once() {
     app.state.payments.refund(&format!("pi_{order}"), 9900, &format!("refund-cs_test_{order}")).await.unwrap();
     // Another settles, then dies before the event's processed mark.
     let crash = api_tests::CrashOnceAt::new(Step::Applied);
-    assert!(shared::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
-    let retry = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
+    assert!(app::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
+    let retry = app::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
     assert!(retry.applied);
     assert_eq!(app.stripe.refunds_created().len(), 1);
     assert_eq!(status(&app, &order).await, OrderStatus::Refunded);
@@ -280,7 +280,7 @@ async fn a_payment_the_webhook_missed_is_fulfilled_by_the_reconciliation_once() 
     let order = order_id(&will_checkout(&app, &ada, &will).await);
     let paid = app.stripe.pay_session_of_order(&order);
 
-    let first = shared::reconcile::stripe(&app.state, chrono::Utc::now() - chrono::Duration::days(4)).await.unwrap();
+    let first = app::reconcile::stripe(&app.state, chrono::Utc::now() - chrono::Duration::days(4)).await.unwrap();
     assert_eq!((first.sessions, first.fixed.len(), first.failed.len()), (1, 1, 0), "{first:?}");
     assert_eq!(first.fixed[0], (paid["id"].as_str().unwrap().to_owned(), "order_fulfilled"));
     assert_eq!(status(&app, &order).await, OrderStatus::Fulfilled);

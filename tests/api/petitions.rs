@@ -3,8 +3,8 @@
 //! (also concurrently), and tenancy.
 
 use api_tests::{Reply, Session, TestApp, spawn_app, unique_email};
+use domain::order::OrderStatus;
 use serde_json::{Value, json};
-use shared::domain::order::OrderStatus;
 
 pub async fn petition_app() -> TestApp {
     let app = spawn_app().await;
@@ -278,7 +278,7 @@ async fn petition_routes_need_a_token() {
 #[tokio::test]
 async fn a_failed_or_crashed_fulfilment_is_finished_by_the_redelivery() {
     use api_tests::stripe_fake::{event, sign};
-    use shared::webhook::{NoFaults, Step};
+    use app::webhook::{NoFaults, Step};
     let app = petition_app().await;
     let ada = app.register(&unique_email()).await;
     for (attempt, crash) in [None, Some(Step::Recorded), Some(Step::Applied)].into_iter().enumerate() {
@@ -290,19 +290,19 @@ async fn a_failed_or_crashed_fulfilment_is_finished_by_the_redelivery() {
         let failed = match crash {
             None => {
                 let mut broken = app.state.clone();
-                broken.queue = shared::queue::TaskQueue::new(
+                broken.queue = adapters::queue::TaskQueue::new(
                     {
                         let sqs = app.sqs().await;
                         move || sqs
                     },
                     Some(format!("{}-missing", app.queue_url)),
                 );
-                shared::webhook::receive(&broken, &payload, Some(&signature), &NoFaults).await
+                app::webhook::receive(&broken, &payload, Some(&signature), &NoFaults).await
             }
-            Some(step) => shared::webhook::receive(&app.state, &payload, Some(&signature), &api_tests::CrashOnceAt::new(step)).await,
+            Some(step) => app::webhook::receive(&app.state, &payload, Some(&signature), &api_tests::CrashOnceAt::new(step)).await,
         };
         assert!(failed.is_err(), "{crash:?}");
-        let retry = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
+        let retry = app::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
         assert!(retry.applied, "{crash:?}");
         app.run_task_worker().await;
         assert_eq!(app.store().order(&order).await.unwrap().unwrap().status, OrderStatus::Fulfilled);

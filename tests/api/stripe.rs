@@ -2,9 +2,9 @@
 
 use api_tests::stripe_fake::{self, event, fixture, sign, subscription};
 use api_tests::{Session, TestApp, spawn_app, unique_email};
+use app::webhook::{NoFaults, Step};
+use domain::account::SubscriptionStatus;
 use serde_json::{Value, json};
-use shared::domain::account::SubscriptionStatus;
-use shared::webhook::{NoFaults, Step};
 
 async fn checkout(app: &TestApp, session: &Session, body: Value) -> api_tests::Reply {
     app.post("/v1/billing/checkout-session", &body, Some(&session.access_token)).await
@@ -211,10 +211,10 @@ async fn a_crash_after_any_step_is_finished_by_the_redelivery_once() {
         let payload = sub_event("evt_crash", "customer.subscription.updated", 1_800_000_000, &customer, "past_due", 4);
         let signature = sign(&payload, None);
         let crash = api_tests::CrashOnceAt::new(step);
-        assert!(shared::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
-        let redelivery = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
+        assert!(app::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
+        let redelivery = app::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
         assert!(redelivery.applied, "{step:?}");
-        let again = shared::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
+        let again = app::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
         assert!(!again.applied, "{step:?}");
         let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
         assert_eq!((sub.status, sub.seat_limit), (SubscriptionStatus::PastDue, 4), "{step:?}");
@@ -377,12 +377,12 @@ async fn stripe_errors_keep_their_status_and_message() {
     let missing = format!("{missing:#}");
     assert!(missing.contains("404") && missing.contains("No such subscription"), "{missing}");
 
-    let wrong_key = shared::config::StripeConfig {
+    let wrong_key = adapters::config::StripeConfig {
         secret_key: Some("sk_test_not_this_account".to_owned().into()),
         webhook_secret: None,
         api_base: app.stripe.uri(),
     };
-    let refused = shared::payments::Payments::new(wrong_key).create_customer("acc", "a@example.com", "A").await.expect_err("refused");
+    let refused = adapters::payments::Payments::new(wrong_key).create_customer("acc", "a@example.com", "A").await.expect_err("refused");
     let refused = format!("{refused:#}");
     assert!(refused.contains("401") && refused.contains("Invalid API Key"), "{refused}");
     assert!(!refused.contains("sk_test_not_this_account"), "the key is not in the error");
@@ -422,10 +422,10 @@ async fn a_subscription_change_the_webhook_missed_is_applied_by_the_reconciliati
     ));
 
     let since = chrono::Utc::now() - chrono::Duration::days(4);
-    let first = shared::reconcile::stripe(&app.state, since).await.unwrap();
+    let first = app::reconcile::stripe(&app.state, since).await.unwrap();
     assert_eq!(first.fixed, [("sub_missed".to_owned(), "subscription_updated")], "{first:?}");
     let stored = app.store().subscription(&session.account_id).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.seat_limit), (SubscriptionStatus::Canceled, 3));
-    let second = shared::reconcile::stripe(&app.state, since).await.unwrap();
+    let second = app::reconcile::stripe(&app.state, since).await.unwrap();
     assert!(second.fixed.is_empty() && second.failed.is_empty(), "{second:?}");
 }

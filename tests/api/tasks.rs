@@ -3,8 +3,8 @@
 //! paid upgrades, benefit upgrade effects, and tenancy.
 
 use api_tests::{Reply, Session, TestApp, unique_email};
+use domain::petition::{TaskEffect, TaskMessage};
 use serde_json::{Value, json};
-use shared::domain::petition::{TaskEffect, TaskMessage};
 
 use crate::petitions::{bought_petition, detail, petition_app};
 
@@ -209,7 +209,7 @@ async fn an_upgrade_paid_after_the_task_left_the_client_is_not_applied() {
     let task = app.get(&format!("/v1/tasks/{evidence}"), Some(&ada.access_token)).await.body;
     assert_eq!((task["task_model_id"].as_str(), task["status"].as_str()), (Some("evidence-self"), Some("SUBMITTED")));
     let stored = app.store().order(&order).await.unwrap().unwrap();
-    assert_eq!(stored.status, shared::domain::order::OrderStatus::Refunded);
+    assert_eq!(stored.status, domain::order::OrderStatus::Refunded);
     assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), 15000)]);
 }
 
@@ -297,8 +297,8 @@ async fn an_upgrade_add_on_is_offered_only_while_its_task_can_take_it() {
 
     assert_eq!(app.pay_order(&order, total, "evt_late_addon").await.status, 200);
     let stored = app.store().order(&order).await.unwrap().unwrap();
-    assert_eq!(stored.status, shared::domain::order::OrderStatus::Refunded);
-    assert_eq!(stored.refund.map(|r| r.reason), Some(shared::domain::order::RefundReason::NoLongerDeliverable));
+    assert_eq!(stored.status, domain::order::OrderStatus::Refunded);
+    assert_eq!(stored.refund.map(|r| r.reason), Some(domain::order::RefundReason::NoLongerDeliverable));
     assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), total)]);
     let held = detail(&app, &ada, &petition).await["benefits"].as_array().unwrap().iter().any(|b| b["benefit_id"] == "expert-evidence");
     assert!(!held, "nothing delivered");

@@ -38,7 +38,7 @@ impl Webhooks {
     fn send(&self, events: Vec<String>) {
         let Some(url) = self.0.lock().unwrap().clone() else { return };
         let deliver = async move {
-            shared::install_tls_provider();
+            adapters::install_tls_provider();
             let http = reqwest::Client::new();
             for payload in events {
                 for attempt in 0..6u32 {

@@ -1,27 +1,28 @@
 //! Function `billing`: plans, billing state, sales leads, the Stripe checkout and
 //! portal sessions, and the account's orders. Routing only; rules live in
-//! `shared::billing` and `shared::orders`.
+//! `app::billing` and `app::orders`.
 
+use app::AppState;
+use app::billing::{self, BillingState, CheckoutInput, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt};
+use app::orders::{self, OrderList, OrderView};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::billing::{self, BillingState, CheckoutInput, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt};
-use shared::http::extract::{ApiJson, ApiQuery, AuthUser};
-use shared::http::openapi::{ApiRoutes, ErrorBody};
-use shared::orders::{self, OrderList, OrderView};
-use shared::{ApiResult, AppState};
+use web::ApiResult;
+use web::http::extract::{ApiJson, ApiQuery, AuthUser};
+use web::http::openapi::{ApiRoutes, ErrorBody};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
-        .route(shared::route!(plans))
-        .route(shared::route!(billing_state))
-        .route(shared::route!(checkout_session))
-        .route(shared::route!(portal_session))
-        .route(shared::route!(sales_lead))
-        .route(shared::route!(list_orders))
-        .route(shared::route!(get_order))
+        .route(web::route!(plans))
+        .route(web::route!(billing_state))
+        .route(web::route!(checkout_session))
+        .route(web::route!(portal_session))
+        .route(web::route!(sales_lead))
+        .route(web::route!(list_orders))
+        .route(web::route!(get_order))
 }
 
 pub fn router(state: AppState) -> Router {

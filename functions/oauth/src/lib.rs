@@ -1,18 +1,19 @@
 //! Function `oauth`: Google and Microsoft sign-in. Routing only; the flow lives in
-//! `shared::oauth`.
+//! `adapters::openid`.
 
+use app::AppState;
+use app::sign_in::{self, AuthorizationUrl, CallbackInput, OAuthTokens};
 use axum::extract::{Path, State};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::http::extract::{ApiJson, ApiQuery};
-use shared::http::openapi::{ApiRoutes, ErrorBody};
-use shared::sign_in::{self, AuthorizationUrl, CallbackInput, OAuthTokens};
-use shared::{ApiResult, AppState};
 use utoipa::IntoParams;
+use web::ApiResult;
+use web::http::extract::{ApiJson, ApiQuery};
+use web::http::openapi::{ApiRoutes, ErrorBody};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
 pub fn routes() -> ApiRoutes {
-    ApiRoutes::new().route(shared::route!(authorize)).route(shared::route!(callback))
+    ApiRoutes::new().route(web::route!(authorize)).route(web::route!(callback))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,27 +1,28 @@
 //! Function `petitions`: the catalogue, petition checkout, petitions and add-ons.
-//! Every route sits behind the product guards; the rules live in `shared::petitions`.
+//! Every route sits behind the product guards; the rules live in `app::petitions`.
 
+use app::AppState;
+use app::orders::CheckoutStarted;
+use app::petitions::{self, CheckoutInput, PetitionDetail, PurchaseAddonsInput};
 use axum::extract::{Path, State};
 use axum::{Json, Router};
-use shared::domain::petition::{Benefit, Petition, PetitionPlan, Template};
-use shared::http::extract::{ApiJson, AuthUser};
-use shared::http::guards::guarded;
-use shared::http::openapi::{ApiRoutes, ErrorBody};
-use shared::orders::CheckoutStarted;
-use shared::petitions::{self, CheckoutInput, PetitionDetail, PurchaseAddonsInput};
-use shared::{ApiResult, AppState};
+use domain::petition::{Benefit, Petition, PetitionPlan, Template};
+use web::ApiResult;
+use web::http::extract::{ApiJson, AuthUser};
+use web::http::guards::guarded;
+use web::http::openapi::{ApiRoutes, ErrorBody};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
-        .route(shared::route!(list_templates))
-        .route(shared::route!(list_template_plans))
-        .route(shared::route!(list_purchasable_addons))
-        .route(shared::route!(initiate_checkout))
-        .route(shared::route!(list_petitions))
-        .route(shared::route!(get_petition))
-        .route(shared::route!(list_available_purchase_addons))
-        .route(shared::route!(purchase_addons))
+        .route(web::route!(list_templates))
+        .route(web::route!(list_template_plans))
+        .route(web::route!(list_purchasable_addons))
+        .route(web::route!(initiate_checkout))
+        .route(web::route!(list_petitions))
+        .route(web::route!(get_petition))
+        .route(web::route!(list_available_purchase_addons))
+        .route(web::route!(purchase_addons))
 }
 
 pub fn router(state: AppState) -> Router {

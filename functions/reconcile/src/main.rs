@@ -6,8 +6,8 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
-    let state = shared::AppState::from_env().await?;
+    web::telemetry::init();
+    let state = app::AppState::from_env().await?;
     let state = &state;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         reconcile::handle(state).await.map_err(lambda_runtime::Error::from)

@@ -1,17 +1,18 @@
 //! Function `stripe-webhook` (a Lambda Function URL; locally `POST /webhooks/stripe`).
 //! The signature is the gate: checked before anything in the body is trusted.
 
+use app::AppState;
+use app::webhook::{self, NoFaults, WebhookOutcome};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::{Json, Router};
-use shared::http::openapi::{ApiRoutes, ErrorBody};
-use shared::webhook::{self, NoFaults, WebhookOutcome};
-use shared::{ApiError, ApiResult, AppState};
+use web::http::openapi::{ApiRoutes, ErrorBody};
+use web::{ApiError, ApiResult};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
 pub fn routes() -> ApiRoutes {
-    ApiRoutes::new().route(shared::route!(receive_stripe_event))
+    ApiRoutes::new().route(web::route!(receive_stripe_event))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let state = shared::AppState::from_env().await?;
-    lambda_http::run(shared::http::serve(stripe_webhook::router(state))).await
+    web::telemetry::init();
+    let state = app::AppState::from_env().await?;
+    lambda_http::run(web::http::serve(stripe_webhook::router(state))).await
 }

@@ -1,25 +1,26 @@
 //! Function `tasks`: a petition's tasks — read, fill in, submit, upgrade. Every route
-//! sits behind the product guards; the rules live in `shared::tasks`.
+//! sits behind the product guards; the rules live in `app::tasks`.
 
+use app::AppState;
+use app::tasks::{self, TaskDetail, UpgradeInput, UpgradeOffer, UpgradeStarted};
 use axum::extract::{Path, State};
 use axum::{Json, Router};
+use domain::petition::Task;
 use serde_json::{Map, Value};
-use shared::domain::petition::Task;
-use shared::http::extract::{ApiJson, AuthUser};
-use shared::http::guards::guarded;
-use shared::http::openapi::{ApiRoutes, ErrorBody};
-use shared::tasks::{self, TaskDetail, UpgradeInput, UpgradeOffer, UpgradeStarted};
-use shared::{ApiResult, AppState};
+use web::ApiResult;
+use web::http::extract::{ApiJson, AuthUser};
+use web::http::guards::guarded;
+use web::http::openapi::{ApiRoutes, ErrorBody};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
-        .route(shared::route!(list_petition_tasks))
-        .route(shared::route!(get_task))
-        .route(shared::route!(patch_task_data))
-        .route(shared::route!(submit_task))
-        .route(shared::route!(list_available_upgrades))
-        .route(shared::route!(start_upgrade))
+        .route(web::route!(list_petition_tasks))
+        .route(web::route!(get_task))
+        .route(web::route!(patch_task_data))
+        .route(web::route!(submit_task))
+        .route(web::route!(list_available_upgrades))
+        .route(web::route!(start_upgrade))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -2,6 +2,9 @@
 //! but the download sits behind the product guards; the download's signed token is
 //! its own credential (links open in a browser without a bearer token).
 
+use app::AppState;
+use app::orders::CheckoutStarted;
+use app::wills::{self, CurrentSectionInput, Regenerated, WillSummary, WillView};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -9,13 +12,11 @@ use axum::response::Response;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use shared::http::extract::{ApiJson, ApiQuery, AuthUser};
-use shared::http::guards::guarded;
-use shared::http::openapi::{ApiRoutes, ErrorBody};
-use shared::orders::CheckoutStarted;
-use shared::wills::{self, CurrentSectionInput, Regenerated, WillSummary, WillView};
-use shared::{ApiError, ApiResult, AppState};
 use utoipa::IntoParams;
+use web::http::extract::{ApiJson, ApiQuery, AuthUser};
+use web::http::guards::guarded;
+use web::http::openapi::{ApiRoutes, ErrorBody};
+use web::{ApiError, ApiResult};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
 pub fn routes() -> ApiRoutes {
@@ -29,17 +30,17 @@ pub fn router(state: AppState) -> Router {
 /// The guarded routes.
 fn wizard() -> ApiRoutes {
     ApiRoutes::new()
-        .route(shared::route!(list_wills, create_will))
-        .route(shared::route!(get_will))
-        .route(shared::route!(put_will_section))
-        .route(shared::route!(set_current_section))
-        .route(shared::route!(verify_will))
-        .route(shared::route!(checkout_will))
-        .route(shared::route!(regenerate_will))
+        .route(web::route!(list_wills, create_will))
+        .route(web::route!(get_will))
+        .route(web::route!(put_will_section))
+        .route(web::route!(set_current_section))
+        .route(web::route!(verify_will))
+        .route(web::route!(checkout_will))
+        .route(web::route!(regenerate_will))
 }
 
 fn download_route() -> ApiRoutes {
-    ApiRoutes::new().route(shared::route!(download_will))
+    ApiRoutes::new().route(web::route!(download_will))
 }
 
 /// Round trips (each route): the guards' BatchGetItem, then as noted.
@@ -71,7 +72,7 @@ async fn get_will(State(state): State<AppState>, caller: AuthUser, Path(id): Pat
         ("id" = String, Path, description = "Will id"),
         ("section" = String, Path, description = "personal, family, executors, guardians, gifts, residuary or funeral"),
     ),
-    request_body(content = shared::wills::SectionBody, description = "The section's content: the shape of the section named in the path (other fields are kept, within the published bounds)"),
+    request_body(content = app::wills::SectionBody, description = "The section's content: the shape of the section named in the path (other fields are kept, within the published bounds)"),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn put_will_section(
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use app::AppState;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_dynamodb::config::interceptors::{BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef};
@@ -15,7 +16,6 @@ use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::AppState;
 
 use crate::fixture::{self, Fixture, Session};
 use crate::stats;
@@ -109,11 +109,11 @@ fn count_calls(sdk: &SdkConfig, state: &mut AppState, calls: &Calls) {
     let counting = |service| Counting { service, calls: calls.clone() };
     let dynamodb =
         aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(counting("DynamoDB")).build());
-    state.store = shared::store::Store::new(dynamodb, state.config.table_name.clone());
+    state.store = adapters::store::Store::new(dynamodb, state.config.table_name.clone());
     let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).interceptor(counting("SQS")).build());
-    state.queue = shared::queue::TaskQueue::new(move || sqs, state.config.task_queue_url.clone());
+    state.queue = adapters::queue::TaskQueue::new(move || sqs, state.config.task_queue_url.clone());
     let ses = aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(sdk).interceptor(counting("SES")).build());
-    state.mailer = shared::email::Mailer::new(move || ses, state.config.email_from.clone(), state.config.app_base_url.clone());
+    state.mailer = adapters::email::Mailer::new(move || ses, state.config.email_from.clone(), state.config.app_base_url.clone());
 }
 
 /// One request to send; built before the clock starts.
@@ -662,19 +662,19 @@ fn print_floor(before: &FloorTable, after: &FloorTable) {
     println!();
 }
 
-/// argon2id as the app runs it (`shared::security::password`, on the blocking pool).
+/// argon2id as the app runs it (`adapters::security::password`, on the blocking pool).
 async fn argon2(rows: &[Row], n: usize) -> anyhow::Result<()> {
     let mut hashes = Vec::new();
     let mut verifies = Vec::new();
     let mut phc = String::new();
     for _ in 0..n {
         let started = Instant::now();
-        phc = shared::security::password::hash(SecretString::from(fixture::PASSWORD)).await?;
+        phc = adapters::security::password::hash(SecretString::from(fixture::PASSWORD)).await?;
         hashes.push(started.elapsed());
     }
     for _ in 0..n {
         let started = Instant::now();
-        if !shared::security::password::verify(SecretString::from(fixture::PASSWORD), Some(phc.clone())).await? {
+        if !adapters::security::password::verify(SecretString::from(fixture::PASSWORD), Some(phc.clone())).await? {
             bail!("argon2 verification failed");
         }
         verifies.push(started.elapsed());

@@ -433,10 +433,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
 /// The steps of `functions/auth/src/main.rs` before `lambda_http::run`.
 const PHASES: &[&str] = &[
-    "`shared::telemetry::init()` (JSON tracing subscriber)",
-    "`shared::state::function_sdk_config()`",
+    "`web::telemetry::init()` (JSON tracing subscriber)",
+    "`adapters::aws::function_sdk_config()`",
     "`Config::from_env` + `AppState::new` (DynamoDB client; SES and SQS on first use; JWT keys)",
-    "`auth::router` + `shared::http::serve`",
+    "`auth::router` + `web::http::serve`",
     "total in `main` before polling (the rest of the table's init: exec, dynamic loading, tokio and lambda_http start)",
 ];
 
@@ -444,13 +444,13 @@ const PHASES: &[&str] = &[
 /// durations in microseconds.
 pub async fn init_phases() -> anyhow::Result<()> {
     let t0 = Instant::now();
-    shared::telemetry::init();
+    web::telemetry::init();
     let t1 = Instant::now();
-    let sdk = shared::state::function_sdk_config().await?;
+    let sdk = adapters::aws::function_sdk_config().await?;
     let t2 = Instant::now();
-    let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+    let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
     let t3 = Instant::now();
-    let router = shared::http::serve(auth::router(state));
+    let router = web::http::serve(auth::router(state));
     let t4 = Instant::now();
     drop(router);
     let us = |a: Instant, b: Instant| (b - a).as_micros().to_string();

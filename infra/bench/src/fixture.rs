@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use adapters::config::Config;
 use anyhow::{Context, bail};
+use app::AppState;
 use aws_config::{Region, SdkConfig};
 use serde_json::{Value, json};
-use shared::AppState;
-use shared::config::Config;
 
 pub const EMAIL_FROM: &str = "no-reply@example.com";
 pub const JWT_SECRET: &str = "bench-only-secret-0123456789-0123456789-abcdef";
@@ -25,7 +25,7 @@ pub fn emulator_endpoint() -> anyhow::Result<String> {
 }
 
 pub async fn sdk_config() -> anyhow::Result<SdkConfig> {
-    Ok(shared::state::aws_config_loader()
+    Ok(adapters::aws::aws_config_loader()
         .endpoint_url(emulator_endpoint()?)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "bench"))
@@ -82,14 +82,14 @@ pub struct Session {
 
 #[derive(serde::Deserialize)]
 struct BillingCatalogue {
-    plans: Vec<shared::domain::billing::Plan>,
+    plans: Vec<domain::billing::Plan>,
 }
 
 impl Fixture {
     /// Creates the resources, seeds both catalogues, lets `adjust` swap parts of the
     /// state (e.g. counting AWS clients), then serves `local::app` on a free port.
     pub async fn start(issuer: &str, adjust: impl FnOnce(&SdkConfig, &mut AppState)) -> anyhow::Result<Fixture> {
-        shared::install_tls_provider();
+        adapters::install_tls_provider();
         let sdk = sdk_config().await?;
         let table = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let created = local::setup::ensure_resources(&sdk, &table, &table, EMAIL_FROM).await.context("creating the table and queue")?;

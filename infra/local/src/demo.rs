@@ -5,14 +5,14 @@
 //! real order path; their payment is recorded as Stripe's webhook would report it.
 
 use anyhow::Context;
+use app::AppState;
 use chrono::{Duration, Utc};
+use domain::account::{Caller, Role, Subscription, SubscriptionStatus};
+use domain::email::Email;
+use domain::invite::Invite;
+use domain::order::Payment;
 use secrecy::SecretString;
 use serde_json::json;
-use shared::AppState;
-use shared::domain::account::{Caller, Role, Subscription, SubscriptionStatus};
-use shared::domain::email::Email;
-use shared::domain::invite::Invite;
-use shared::domain::order::Payment;
 
 /// The demo owner, and the member who joined by invitation (same password).
 pub const DEMO_EMAIL: &str = "demo@example.com";
@@ -44,18 +44,18 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
         Some(petition) => petition.id.clone(),
         None => petition(state, &owner).await?,
     };
-    let will_id = match state.store.wills_of_user::<shared::wills::WillSummary>(&owner.user_id).await?.first() {
+    let will_id = match state.store.wills_of_user::<app::wills::WillSummary>(&owner.user_id).await?.first() {
         Some(will) => will.id.clone(),
         None => will(state, &owner).await?,
     };
-    let view = shared::wills::get(state, &owner, &will_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let view = app::wills::get(state, &owner, &will_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let download_path = view.download_token.map(|token| format!("/v1/wills/{will_id}/download?token={token}"));
     Ok(Demo { petition_id, will_id, download_path })
 }
 
 /// The demo owner, registered when missing, as a caller.
 async fn owner(state: &AppState) -> anyhow::Result<Caller> {
-    let input = shared::identity::RegisterInput {
+    let input = app::identity::RegisterInput {
         email: DEMO_EMAIL.to_owned(),
         password: SecretString::from(DEMO_PASSWORD),
         name: "Demo Owner".to_owned(),
@@ -63,9 +63,9 @@ async fn owner(state: &AppState) -> anyhow::Result<Caller> {
         account_invite_code: None,
         role_at_signup: Some("owner".to_owned()),
     };
-    match shared::identity::register(state, input).await {
+    match app::identity::register(state, input).await {
         Ok(_) => {}
-        Err(shared::identity::IdentityError::EmailTaken) => {}
+        Err(app::identity::IdentityError::EmailTaken) => {}
         Err(err) => anyhow::bail!("the demo owner: {err}"),
     }
     let user = state.store.user_by_email(DEMO_EMAIL).await?.context("the demo owner")?;
@@ -74,11 +74,11 @@ async fn owner(state: &AppState) -> anyhow::Result<Caller> {
 
 /// An engineer who joined by invitation (the invite's code is made here, not mailed).
 async fn member(state: &AppState, owner: &Caller) -> anyhow::Result<()> {
-    let code = shared::security::token::generate();
+    let code = adapters::security::token::generate();
     let email = Email::parse(DEMO_MEMBER_EMAIL).map_err(|e| anyhow::anyhow!(e))?;
-    let invite = Invite::new(shared::new_id(), &owner.account_id, email, Role::Engineer, &owner.user_id, Utc::now());
-    state.store.create_invite(&invite, &shared::security::token::digest(&code), None).await?;
-    let input = shared::identity::RegisterInput {
+    let invite = Invite::new(adapters::new_id(), &owner.account_id, email, Role::Engineer, &owner.user_id, Utc::now());
+    state.store.create_invite(&invite, &adapters::security::token::digest(&code), None).await?;
+    let input = app::identity::RegisterInput {
         email: DEMO_MEMBER_EMAIL.to_owned(),
         password: SecretString::from(DEMO_PASSWORD),
         name: "Demo Engineer".to_owned(),
@@ -86,40 +86,36 @@ async fn member(state: &AppState, owner: &Caller) -> anyhow::Result<()> {
         account_invite_code: Some(code),
         role_at_signup: None,
     };
-    shared::identity::register(state, input).await.map_err(|e| anyhow::anyhow!("the demo member: {e}"))?;
+    app::identity::register(state, input).await.map_err(|e| anyhow::anyhow!("the demo member: {e}"))?;
     Ok(())
 }
 
 /// Records an order's payment as the webhook would, through the one fulfilment path.
 async fn paid(state: &AppState, order_id: &str, amount_cents: i64) -> anyhow::Result<()> {
     let payment = Payment { amount_cents, currency: "usd".into(), reference: format!("demo-{order_id}"), payment_intent: None };
-    let outcome = shared::fulfilment::fulfil(state, order_id, &payment).await?;
+    let outcome = app::fulfilment::fulfil(state, order_id, &payment).await?;
     anyhow::ensure!(outcome == "order_fulfilled", "demo order {order_id}: {outcome}");
     Ok(())
 }
 
 /// A paid petition (Basic plan), then an add-on bought after creation.
 async fn petition(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
-    let input = shared::petitions::CheckoutInput {
-        template_id: "family-petition".into(),
-        plan_id: "family-basic".into(),
-        addon_benefit_ids: vec![],
-    };
-    let started = shared::petitions::initiate_checkout(state, owner, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
+    let input =
+        app::petitions::CheckoutInput { template_id: "family-petition".into(), plan_id: "family-basic".into(), addon_benefit_ids: vec![] };
+    let started = app::petitions::initiate_checkout(state, owner, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
     paid(state, &started.order_id, started.total_cents).await?;
     let petition_id = state.store.petitions_of_account(&owner.account_id).await?.first().context("the demo petition")?.id.clone();
-    let addons = shared::petitions::PurchaseAddonsInput { benefit_ids: vec!["interview-coaching".into()] };
-    let bought = shared::petitions::purchase_addons(state, owner, &petition_id, addons)
-        .await
-        .map_err(|e| anyhow::anyhow!("the demo add-on: {e}"))?;
+    let addons = app::petitions::PurchaseAddonsInput { benefit_ids: vec!["interview-coaching".into()] };
+    let bought =
+        app::petitions::purchase_addons(state, owner, &petition_id, addons).await.map_err(|e| anyhow::anyhow!("the demo add-on: {e}"))?;
     paid(state, &bought.order_id, bought.total_cents).await?;
     Ok(petition_id)
 }
 
 /// A will with every section, verified, paid and generated.
 async fn will(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
-    let err = |e: shared::wills::WillsError| anyhow::anyhow!("the demo will: {e}");
-    let will = shared::wills::create(state, owner).await.map_err(err)?;
+    let err = |e: app::wills::WillsError| anyhow::anyhow!("the demo will: {e}");
+    let will = app::wills::create(state, owner).await.map_err(err)?;
     let sections = [
         ("personal", json!({"full_name": "Demo Owner", "date_of_birth": "1980-01-01", "address": "1 Demo Street"})),
         ("family", json!({"marital_status": "single"})),
@@ -130,10 +126,10 @@ async fn will(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
         ("funeral", json!({"wishes": "A quiet service."})),
     ];
     for (name, content) in sections {
-        shared::wills::put_section(state, owner, &will.id, name, content).await.map_err(err)?;
+        app::wills::put_section(state, owner, &will.id, name, content).await.map_err(err)?;
     }
-    shared::wills::verify(state, owner, &will.id).await.map_err(err)?;
-    let started = shared::wills::checkout(state, owner, &will.id).await.map_err(err)?;
+    app::wills::verify(state, owner, &will.id).await.map_err(err)?;
+    let started = app::wills::checkout(state, owner, &will.id).await.map_err(err)?;
     paid(state, &started.order_id, started.total_cents).await?;
     Ok(will.id)
 }

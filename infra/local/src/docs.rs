@@ -53,11 +53,11 @@ pub fn router(assets: PathBuf) -> Router {
 async fn asset(dir: &std::path::Path, file: &str) -> Response {
     // Only the named files: a path parameter never reaches the file system as given.
     let Some((name, content_type)) = ASSETS.iter().find(|(name, _)| *name == file) else {
-        return shared::ApiError::not_found().into_response();
+        return web::ApiError::not_found().into_response();
     };
     match tokio::fs::read(dir.join(name)).await {
         Ok(bytes) => ([(header::CONTENT_TYPE, *content_type)], bytes).into_response(),
-        Err(_) => shared::ApiError::new(StatusCode::NOT_FOUND, "docs_not_installed", "run infra/run, which installs the docs page's files")
+        Err(_) => web::ApiError::new(StatusCode::NOT_FOUND, "docs_not_installed", "run infra/run, which installs the docs page's files")
             .into_response(),
     }
 }

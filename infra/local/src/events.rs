@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use app::AppState;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use shared::AppState;
 
 use crate::demo::{DEMO_EMAIL, DEMO_PASSWORD};
 
@@ -41,7 +41,7 @@ pub async fn fresh(state: &AppState, name: &str) -> anyhow::Result<Value> {
     }
     match event["routeKey"].as_str() {
         Some("POST /v1/auth/register") => {
-            edit_body(&mut event, |body| body["email"] = json!(format!("events-{}@example.com", shared::new_id())))?
+            edit_body(&mut event, |body| body["email"] = json!(format!("events-{}@example.com", adapters::new_id())))?
         }
         Some("POST /v1/auth/login") => edit_body(&mut event, |body| *body = json!({"email": DEMO_EMAIL, "password": DEMO_PASSWORD}))?,
         _ => {}
@@ -81,9 +81,9 @@ fn sign_stripe_event(state: &AppState, event: &mut Value) -> anyhow::Result<()> 
 
 /// An access token of the demo owner (a real sign-in).
 async fn demo_token(state: &AppState) -> anyhow::Result<String> {
-    let input = shared::identity::LoginInput { email: DEMO_EMAIL.to_owned(), password: SecretString::from(DEMO_PASSWORD) };
+    let input = app::identity::LoginInput { email: DEMO_EMAIL.to_owned(), password: SecretString::from(DEMO_PASSWORD) };
     let tokens =
-        shared::identity::login(state, input, None).await.map_err(|e| anyhow::anyhow!("signing in the demo owner ({DEMO_EMAIL}): {e}"))?;
+        app::identity::login(state, input, None).await.map_err(|e| anyhow::anyhow!("signing in the demo owner ({DEMO_EMAIL}): {e}"))?;
     Ok(tokens.access_token)
 }
 
@@ -94,16 +94,15 @@ async fn demo_petition(state: &AppState) -> anyhow::Result<String> {
     if let Some(petition) = state.store.petitions_of_account(&caller.account_id).await?.first() {
         return Ok(petition.id.clone());
     }
-    let input = shared::petitions::CheckoutInput {
+    let input = app::petitions::CheckoutInput {
         template_id: DEMO_PETITION.0.to_owned(),
         plan_id: DEMO_PETITION.1.to_owned(),
         addon_benefit_ids: vec![],
     };
-    let started =
-        shared::petitions::initiate_checkout(state, &caller, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
+    let started = app::petitions::initiate_checkout(state, &caller, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
     let order = state.store.order(&started.order_id).await?.context("the demo petition's order")?;
     match order.item {
-        shared::domain::order::OrderItem::PetitionCheckout(checkout) => Ok(checkout.petition_id),
+        domain::order::OrderItem::PetitionCheckout(checkout) => Ok(checkout.petition_id),
         other => anyhow::bail!("unexpected order {}", other.kind()),
     }
 }

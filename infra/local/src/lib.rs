@@ -1,12 +1,12 @@
 //! Local hosting: every function's router merged on one port (same paths as API
 //! Gateway), plus the operator commands' shared set-up code.
 
+use app::AppState;
 use axum::Router;
-use shared::AppState;
 
 /// All route groups in one router, wrapped in the same plumbing each Lambda uses.
 pub fn app(state: AppState) -> Router {
-    shared::http::serve(
+    web::http::serve(
         Router::new()
             .merge(auth::router(state.clone()))
             .merge(oauth::router(state.clone()))
@@ -21,7 +21,7 @@ pub fn app(state: AppState) -> Router {
 /// The whole API's OpenAPI document: every function's documented routes merged
 /// (`ops openapi` writes it to `docs/openapi.json`, which `auth` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    shared::http::openapi::document([
+    web::http::openapi::document([
         auth::routes(),
         oauth::routes(),
         billing::routes(),

@@ -1,8 +1,8 @@
 //! The petition catalogue seed (`infra/seed/petitions.json`): parsed and validated
 //! whole before anything is written.
 
-use shared::AppState;
-use shared::domain::petition::Catalogue;
+use app::AppState;
+use domain::petition::Catalogue;
 
 pub const PETITIONS_SEED: &str = include_str!("../../seed/petitions.json");
 

@@ -11,7 +11,7 @@ pub struct Created {
 }
 
 pub async fn ensure_resources(sdk: &SdkConfig, table: &str, queue: &str, email_from: &str) -> anyhow::Result<Created> {
-    shared::store::schema::ensure_table(&aws_sdk_dynamodb::Client::new(sdk), table).await?;
+    adapters::store::schema::ensure_table(&aws_sdk_dynamodb::Client::new(sdk), table).await?;
     let task_queue_url = ensure_queue(&aws_sdk_sqs::Client::new(sdk), queue).await?;
     aws_sdk_sesv2::Client::new(sdk).create_email_identity().email_identity(email_from).send().await.ok();
     Ok(Created { task_queue_url })

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use app::AppState;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::json;
-use shared::AppState;
 
 /// One receive–handle–delete round; returns how many messages it received.
 pub async fn poll_once(state: &AppState, sqs: &aws_sdk_sqs::Client, queue_url: &str, visibility_timeout: i32) -> anyhow::Result<usize> {

@@ -5,10 +5,10 @@ use anyhow::Context;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    shared::telemetry::init();
+    web::telemetry::init();
     // One SDK configuration for the app and the queue poller, as the functions build it.
-    let sdk = shared::state::function_sdk_config().await?;
-    let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+    let sdk = adapters::aws::function_sdk_config().await?;
+    let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding port {port}"))?;
     tracing::info!(url = %format!("http://127.0.0.1:{port}"), "serving the API");

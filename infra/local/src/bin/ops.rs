@@ -26,7 +26,7 @@ use anyhow::Context;
 
 #[derive(serde::Deserialize)]
 struct BillingCatalogue {
-    plans: Vec<shared::domain::billing::Plan>,
+    plans: Vec<domain::billing::Plan>,
 }
 
 use local::demo::{DEMO_EMAIL, DEMO_PASSWORD};
@@ -34,7 +34,7 @@ use local::demo::{DEMO_EMAIL, DEMO_PASSWORD};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let command = std::env::args().nth(1).unwrap_or_default();
-    let sdk = shared::state::aws_config_loader().load().await;
+    let sdk = adapters::aws::aws_config_loader().load().await;
     match command.as_str() {
         "setup" => {
             let table = std::env::var("TABLE_NAME").context("TABLE_NAME")?;
@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
             println!("TASK_QUEUE_URL={}", created.task_queue_url);
         }
         "seed-demo" => {
-            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
             let demo = local::demo::seed(&state).await?;
             let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
             println!(
@@ -70,14 +70,14 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         "seed-petitions" => {
-            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
             let path = std::env::args().nth(2).unwrap_or_else(|| format!("{}/../seed/petitions.json", env!("CARGO_MANIFEST_DIR")));
             let json = std::fs::read_to_string(&path).with_context(|| path.clone())?;
             let written = local::seed::load_petition_catalogue(&state, &json).await.with_context(|| format!("loading {path}"))?;
             println!("petition catalogue: {written} items loaded from {path}");
         }
         "seed-catalogue" => {
-            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
             let path = std::env::args().nth(2).unwrap_or_else(|| format!("{}/../seed/billing.json", env!("CARGO_MANIFEST_DIR")));
             let catalogue: BillingCatalogue = serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| path.clone())?)
                 .with_context(|| format!("parsing {path}"))?;
@@ -87,8 +87,8 @@ async fn main() -> anyhow::Result<()> {
             println!("billing catalogue: {} plans loaded from {path}", catalogue.plans.len());
         }
         "backfill-pilot" => {
-            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
-            let summary = shared::billing::backfill_pilot(&state, 100).await?;
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
+            let summary = app::billing::backfill_pilot(&state, 100).await?;
             for account_id in &summary.granted {
                 println!("granted complimentary pro: account {account_id}");
             }
@@ -112,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
             let secret = std::env::var("STRIPE_WEBHOOK_SECRET").context("STRIPE_WEBHOOK_SECRET")?;
             let signature = stripe_signing::Webhook::generate_test_header(&payload, &secret, None);
             let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
-            shared::install_tls_provider();
+            adapters::install_tls_provider();
             let response = reqwest::Client::new()
                 .post(format!("http://127.0.0.1:{port}/webhooks/stripe"))
                 .header("stripe-signature", signature)
@@ -123,13 +123,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{} {} -> {} {}", event["type"], event["id"], response.status(), response.text().await?);
         }
         "reconcile-stripe" => {
-            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
             let since = match (std::env::args().nth(2).as_deref(), std::env::args().nth(3)) {
                 (Some("--since"), Some(window)) => parse_window(&window)?,
                 (None, _) => chrono::Duration::days(4),
                 _ => anyhow::bail!("usage: ops reconcile-stripe [--since <N>d|<N>h]"),
             };
-            let report = shared::reconcile::stripe(&state, chrono::Utc::now() - since).await?;
+            let report = app::reconcile::stripe(&state, chrono::Utc::now() - since).await?;
             for (session, outcome) in &report.fixed {
                 println!("fixed: Checkout session {session}: {outcome}");
             }
@@ -145,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(report.failed.is_empty(), "some sessions could not be reconciled");
         }
         "event" => {
-            let state = shared::AppState::new(shared::config::Config::from_env()?, &sdk);
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
             let name = std::env::args()
                 .nth(2)
                 .with_context(|| format!("usage: ops event NAME (one of {})", local::events::names().unwrap_or_default().join(", ")))?;

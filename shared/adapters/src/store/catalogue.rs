@@ -1,0 +1,125 @@
+//! The petition catalogue (pattern 14). One item collection per template answers the
+//! catalogue questions of a checkout in one Query:
+//!
+//! | item            | pk                 | sk               | gsi1pk / gsi1sk                          |
+//! |-----------------|--------------------|------------------|------------------------------------------|
+//! | Template        | `TEMPLATE#<id>`    | `TEMPLATE`       | `CATALOGUE#PETITION_TEMPLATES` / `<id>`  |
+//! | Plan            | `TEMPLATE#<id>`    | `PLAN#<plan>`    | —                                        |
+//! | Benefit (copy)  | `TEMPLATE#<id>`    | `BENEFIT#<id>`   | —                                        |
+//! | Task model      | `TASKMODEL#<id>`   | `TASKMODEL`      | `PRESET#<preset>` / `<cost, 12 digits>#<id>` |
+//!
+//! A benefit is copied into every template collection that offers or includes it
+//! (read-mostly data: loading the seed rewrites the copies). Task models of one preset
+//! come back cheapest first from GSI1 — the upgrade paths.
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+
+use super::schema::GSI1;
+use super::{Item, Store, from_item, item, s};
+use domain::petition::{Catalogue, PetitionPlan, TaskModel, Template, TemplateCatalogue};
+
+const TEMPLATES_INDEX_KEY: &str = "CATALOGUE#PETITION_TEMPLATES";
+
+fn template_pk(template_id: &str) -> String {
+    format!("TEMPLATE#{template_id}")
+}
+
+fn task_model_pk(task_model_id: &str) -> String {
+    format!("TASKMODEL#{task_model_id}")
+}
+
+impl Store {
+    /// Writes a validated catalogue (idempotent: every item is a plain put).
+    pub async fn put_catalogue(&self, catalogue: &Catalogue) -> anyhow::Result<usize> {
+        let mut items: Vec<Item> = Vec::new();
+        for model in &catalogue.task_models {
+            let mut row = item(&task_model_pk(&model.id), "TASKMODEL", model)?;
+            row.insert("gsi1pk".into(), s(format!("PRESET#{}", model.document_type_preset_id)));
+            row.insert("gsi1sk".into(), s(format!("{:012}#{}", model.cost_cents, model.id)));
+            items.push(row);
+        }
+        for seed in &catalogue.templates {
+            let template = &seed.template;
+            let pk = template_pk(&template.id);
+            let mut row = item(&pk, "TEMPLATE", template)?;
+            row.insert("gsi1pk".into(), s(TEMPLATES_INDEX_KEY));
+            row.insert("gsi1sk".into(), s(&template.id));
+            items.push(row);
+            for plan in &seed.plans {
+                let plan = PetitionPlan { template_id: template.id.clone(), ..plan.clone() };
+                items.push(item(&pk, &format!("PLAN#{}", plan.id), &plan)?);
+            }
+            let referenced =
+                |id: &String| template.addon_benefit_ids.contains(id) || seed.plans.iter().any(|p| p.included_benefit_ids.contains(id));
+            for benefit in catalogue.benefits.iter().filter(|b| referenced(&b.id)) {
+                items.push(item(&pk, &format!("BENEFIT#{}", benefit.id), benefit)?);
+            }
+        }
+        let written = items.len();
+        for chunk in items.chunks(25) {
+            let requests = chunk
+                .iter()
+                .map(|row| Ok(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(row.clone())).build()?).build()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut pending = Some(std::collections::HashMap::from([(self.table.clone(), requests)]));
+            while let Some(request) = pending.take().filter(|r| !r.is_empty()) {
+                let output = self.client.batch_write_item().set_request_items(Some(request)).send().await?;
+                pending = output.unprocessed_items;
+            }
+        }
+        Ok(written)
+    }
+
+    /// Every petition template (one Query on GSI1).
+    pub async fn petition_templates(&self) -> anyhow::Result<Vec<Template>> {
+        self.gsi1_collection(TEMPLATES_INDEX_KEY).await
+    }
+
+    /// Every item under one GSI1 partition key, in sort key order.
+    async fn gsi1_collection<T: serde::de::DeserializeOwned>(&self, gsi1pk: &str) -> anyhow::Result<Vec<T>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(gsi1pk))
+            .send()
+            .await?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    /// A template with its plans and benefits (one Query).
+    pub async fn template_catalogue(&self, template_id: &str) -> anyhow::Result<TemplateCatalogue> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(template_pk(template_id)))
+            .send()
+            .await?;
+        let mut catalogue = TemplateCatalogue::default();
+        for row in output.items.unwrap_or_default() {
+            let sk = row.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            if sk == "TEMPLATE" {
+                catalogue.template = Some(from_item(row)?);
+            } else if sk.starts_with("PLAN#") {
+                catalogue.plans.push(from_item(row)?);
+            } else if let Some(id) = sk.strip_prefix("BENEFIT#") {
+                catalogue.benefits.insert(id.to_owned(), from_item(row)?);
+            }
+        }
+        catalogue.plans.sort_by(|a, b| a.cost_cents.cmp(&b.cost_cents).then(a.id.cmp(&b.id)));
+        Ok(catalogue)
+    }
+
+    pub async fn task_model(&self, task_model_id: &str) -> anyhow::Result<Option<TaskModel>> {
+        self.get(&task_model_pk(task_model_id), "TASKMODEL").await
+    }
+
+    /// Models of one document type preset, cheapest first (one Query on GSI1).
+    pub async fn task_models_of_preset(&self, preset_id: &str) -> anyhow::Result<Vec<TaskModel>> {
+        self.gsi1_collection(&format!("PRESET#{preset_id}")).await
+    }
+}

@@ -1,0 +1,251 @@
+//! Accounts, users, email claims and subscriptions.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Item, Store, from_item, item, key, s};
+use domain::account::{Account, PrimaryPsa, Subscription, TeamSizeBucket, User};
+
+pub fn account_pk(account_id: &str) -> String {
+    format!("ACCOUNT#{account_id}")
+}
+
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+fn email_pk(normalized_email: &str) -> String {
+    format!("EMAIL#{normalized_email}")
+}
+
+pub const ACCOUNT_SK: &str = "ACCOUNT";
+pub const SUBSCRIPTION_SK: &str = "SUBSCRIPTION";
+pub const USER_SK: &str = "USER";
+const EMAIL_SK: &str = "EMAIL";
+
+#[derive(Serialize, Deserialize)]
+struct EmailClaim {
+    user_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+fn user_item(user: &User) -> anyhow::Result<Item> {
+    let mut item = item(&user_pk(&user.id), USER_SK, user)?;
+    item.insert("gsi1pk".into(), s(account_pk(&user.account_id)));
+    item.insert("gsi1sk".into(), s(user_pk(&user.id)));
+    Ok(item)
+}
+
+fn put(item: Item, table: &str, condition: Option<&str>) -> anyhow::Result<TransactWriteItem> {
+    let put = Put::builder().table_name(table).set_item(Some(item)).set_condition_expression(condition.map(Into::into));
+    Ok(TransactWriteItem::builder().put(put.build()?).build())
+}
+
+/// Partial update of an account's onboarding fields; `None` leaves a field unchanged.
+#[derive(Debug, Default)]
+pub struct AccountPatch {
+    pub name: Option<String>,
+    pub team_size_bucket: Option<TeamSizeBucket>,
+    pub primary_psa: Option<PrimaryPsa>,
+}
+
+impl Store {
+    /// Writes a new shop in one transaction: the email claim (conditional: emails are
+    /// unique case-insensitively), the owner user, the account and its trial.
+    pub async fn create_shop(&self, account: &Account, owner: &User, subscription: &Subscription) -> Result<(), CreateUserError> {
+        self.transact_creating_user(self.shop_items(account, owner, subscription)?).await
+    }
+
+    /// A new shop's writes: email claim (first, conditional), owner, account, trial.
+    pub(crate) fn shop_items(
+        &self,
+        account: &Account,
+        owner: &User,
+        subscription: &Subscription,
+    ) -> anyhow::Result<Vec<TransactWriteItem>> {
+        let mut items = self.member_items(owner)?;
+        items.push(put(item(&account_pk(&account.id), ACCOUNT_SK, account)?, &self.table, Some("attribute_not_exists(pk)"))?);
+        items.push(put(item(&account_pk(&account.id), SUBSCRIPTION_SK, subscription)?, &self.table, None)?);
+        Ok(items)
+    }
+
+    /// Runs a transaction whose first item is the email claim.
+    async fn transact_creating_user(&self, items: Vec<TransactWriteItem>) -> Result<(), CreateUserError> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let err = err.into_service_error();
+                if super::first_condition_failed(&err) == Some(0) {
+                    Err(CreateUserError::EmailTaken)
+                } else {
+                    Err(CreateUserError::Store(err.into()))
+                }
+            }
+        }
+    }
+
+    /// Adds a user to an existing account: the email claim (conditional) and the user.
+    pub async fn create_member(&self, user: &User) -> Result<(), CreateUserError> {
+        self.transact_creating_user(self.member_items(user)?).await
+    }
+
+    /// The writes that add a user: the email claim first (conditional), then the user.
+    pub(crate) fn member_items(&self, user: &User) -> anyhow::Result<Vec<TransactWriteItem>> {
+        let claim = item(&email_pk(&user.email.normalized()), EMAIL_SK, &EmailClaim { user_id: user.id.clone() })?;
+        Ok(vec![
+            put(claim, &self.table, Some("attribute_not_exists(pk)"))?,
+            put(user_item(user)?, &self.table, Some("attribute_not_exists(pk)"))?,
+        ])
+    }
+
+    pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
+        self.get(&user_pk(user_id), USER_SK).await
+    }
+
+    /// Two reads: the email claim, then the user it names.
+    pub async fn user_by_email(&self, normalized_email: &str) -> anyhow::Result<Option<User>> {
+        let Some(claim) = self.get::<EmailClaim>(&email_pk(normalized_email), EMAIL_SK).await? else {
+            return Ok(None);
+        };
+        self.user(&claim.user_id).await
+    }
+
+    pub async fn account(&self, account_id: &str) -> anyhow::Result<Option<Account>> {
+        self.get(&account_pk(account_id), ACCOUNT_SK).await
+    }
+
+    pub async fn subscription(&self, account_id: &str) -> anyhow::Result<Option<Subscription>> {
+        self.get(&account_pk(account_id), SUBSCRIPTION_SK).await
+    }
+
+    /// Writes (replaces) an account's subscription.
+    pub async fn put_subscription(&self, subscription: &Subscription) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(&account_pk(&subscription.account_id), SUBSCRIPTION_SK, subscription)?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The user and their account's subscription in one round trip (BatchGetItem),
+    /// as every guarded request needs both.
+    pub async fn user_and_subscription(&self, user_id: &str, account_id: &str) -> anyhow::Result<(Option<User>, Option<Subscription>)> {
+        self.get_pair((&user_pk(user_id), USER_SK), (&account_pk(account_id), SUBSCRIPTION_SK)).await
+    }
+
+    /// Sets a new password, which also ends a required change and every session that
+    /// began before `now_ms` but `keep` (the caller's).
+    pub async fn set_password_hash(&self, user_id: &str, password_hash: &str, now_ms: i64, keep: &str) -> anyhow::Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression("SET password_hash = :v, sessions_ended_before_ms = :cut, session_kept = :keep REMOVE must_change_password")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":v", s(password_hash))
+            .expression_attribute_values(":cut", super::n(now_ms))
+            .expression_attribute_values(":keep", s(keep))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The ids of an account's users (pattern 2: Query GSI1 `ACCOUNT#id`).
+    pub async fn member_ids(&self, account_id: &str) -> anyhow::Result<Vec<String>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::schema::GSI1)
+            .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :user)")
+            .expression_attribute_values(":pk", s(account_pk(account_id)))
+            .expression_attribute_values(":user", s("USER#"))
+            .send()
+            .await?;
+        Ok(output.items.unwrap_or_default().iter().filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned()).collect())
+    }
+
+    pub async fn set_onboarding_step(&self, user_id: &str, step: u8) -> anyhow::Result<()> {
+        self.update_user(user_id, "SET onboarding_step_completed = :v", super::n(step)).await
+    }
+
+    async fn update_user(&self, user_id: &str, expression: &str, value: aws_sdk_dynamodb::types::AttributeValue) -> anyhow::Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":v", value)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Applies a patch and returns the updated account (one UpdateItem).
+    pub async fn update_account(&self, account_id: &str, patch: &AccountPatch) -> anyhow::Result<Option<Account>> {
+        let mut sets = Vec::new();
+        let mut request = self.client.update_item().table_name(&self.table);
+        if let Some(name) = &patch.name {
+            sets.push("#name = :name");
+            request = request.expression_attribute_names("#name", "name").expression_attribute_values(":name", s(name));
+        }
+        if let Some(bucket) = patch.team_size_bucket {
+            sets.push("team_size_bucket = :bucket");
+            request = request.expression_attribute_values(":bucket", serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(bucket)?);
+        }
+        if let Some(psa) = patch.primary_psa {
+            sets.push("primary_psa = :psa");
+            request = request.expression_attribute_values(":psa", serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(psa)?);
+        }
+        if sets.is_empty() {
+            return self.account(account_id).await;
+        }
+        let output = request
+            .set_key(Some(key(&account_pk(account_id), ACCOUNT_SK)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await?;
+        output.attributes.map(from_item).transpose()
+    }
+
+    /// Marks a user's email verified (keeps the first time).
+    pub(crate) fn verify_email_update(&self, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
+        Ok(aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression("SET email_verified_at = if_not_exists(email_verified_at, :now)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .build()?)
+    }
+
+    /// A reset's new password: it ends every session that began before `now_ms`.
+    pub(crate) fn set_password_update(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<aws_sdk_dynamodb::types::Update> {
+        Ok(aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression("SET password_hash = :v, sessions_ended_before_ms = :cut REMOVE must_change_password, session_kept")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":v", s(password_hash))
+            .expression_attribute_values(":cut", super::n(now_ms))
+            .build()?)
+    }
+}

@@ -1,0 +1,308 @@
+//! Billing use cases: the public plans, an account's billing state, sales leads and
+//! the pilot backfill. Stripe checkout and portal sessions build on these.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::state::AppState;
+use adapters::payments::PaymentsError;
+use adapters::store::billing::SalesLead;
+use domain::Invalid;
+use domain::account::{Caller, NotAllowed, Permission, SubscriptionStatus};
+use domain::billing::{self, LimitReached, Plan};
+use domain::email::Email;
+
+/// What billing use cases refuse; `web::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("no such account")]
+    AccountNotFound,
+    #[error("this account has no subscription")]
+    NoSubscription,
+    #[error("there is no plan {0:?}")]
+    UnknownPlan(String),
+    #[error("plan {plan} has no {interval:?} price")]
+    NoPriceForInterval { plan: String, interval: billing::BillingInterval },
+    #[error("this account already pays for a subscription; change it in the billing portal")]
+    SubscriptionExists,
+    #[error("this account has not subscribed yet; start a checkout first")]
+    NoBillingAccount,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Payments(#[from] PaymentsError),
+    #[error(transparent)]
+    NotAllowed(#[from] NotAllowed),
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+type BillingResult<T> = Result<T, BillingError>;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlanView {
+    pub plan: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub monthly_price_cents: Option<i64>,
+    pub annual_price_cents: Option<i64>,
+    pub sort_order: i32,
+}
+
+impl From<&Plan> for PlanView {
+    fn from(plan: &Plan) -> Self {
+        PlanView {
+            plan: plan.plan.clone(),
+            display_name: plan.display_name.clone(),
+            description: plan.description.clone(),
+            monthly_price_cents: plan.monthly_price_cents,
+            annual_price_cents: plan.annual_price_cents,
+            sort_order: plan.sort_order,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionState {
+    pub status: SubscriptionStatus,
+    pub plan: String,
+    pub current_period_start: Option<DateTime<Utc>>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub seat_limit: u32,
+    pub has_pro_entitlement: bool,
+    pub is_paid: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BillingState {
+    pub subscription: SubscriptionState,
+    pub plan_billing: Option<PlanView>,
+    pub plan_limits: BTreeMap<String, Option<i64>>,
+    pub enabled_features: BTreeMap<String, bool>,
+}
+
+/// Public, non-archived plans in sort order (one Query).
+pub async fn public_plans(state: &AppState) -> BillingResult<Vec<PlanView>> {
+    let plans = billing::public_plans(state.store.plans().await?);
+    Ok(plans.iter().map(PlanView::from).collect())
+}
+
+/// The caller's subscription with its plan's billing, limits and resolved feature
+/// flags. Round trips: BatchGetItem (account + subscription), GetItem (plan).
+pub async fn billing_state(state: &AppState, account_id: &str) -> BillingResult<BillingState> {
+    let (account, subscription) = state.store.account_and_subscription(account_id).await?;
+    let account = account.ok_or(BillingError::AccountNotFound)?;
+    let subscription = subscription.ok_or(BillingError::NoSubscription)?;
+    let plan = state.store.plan(&subscription.plan).await?;
+    let now = Utc::now();
+    let defaults = plan.as_ref().map(|p| p.features.clone()).unwrap_or_default();
+    Ok(BillingState {
+        subscription: SubscriptionState {
+            status: subscription.status,
+            plan: subscription.plan.clone(),
+            current_period_start: subscription.current_period_start,
+            current_period_end: subscription.current_period_end,
+            cancel_at_period_end: subscription.cancel_at_period_end,
+            seat_limit: subscription.seat_limit,
+            has_pro_entitlement: subscription.has_pro_entitlement(now),
+            is_paid: subscription.is_paid(),
+        },
+        plan_billing: plan.as_ref().map(PlanView::from),
+        plan_limits: plan.map(|p| p.limits).unwrap_or_default(),
+        enabled_features: billing::resolve_features(&defaults, &account.feature_overrides),
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SalesLeadInput {
+    pub email: String,
+    pub name: String,
+    pub company: String,
+    pub team_size: Option<String>,
+    pub message: Option<String>,
+    pub source: String,
+}
+
+const MAX_LEAD_FIELD: usize = 255;
+const MAX_LEAD_MESSAGE: usize = 5000;
+
+/// Records a contact-sales request (public route).
+/// What the caller learns of a recorded lead.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SalesLeadReceipt {
+    pub id: String,
+    pub status: String,
+}
+
+pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> BillingResult<SalesLeadReceipt> {
+    let mut errors = Vec::new();
+    let email = Email::parse(&input.email).map_err(|m| errors.push(("email".to_owned(), m))).ok();
+    let mut text = |field: &str, value: &str, max: usize, required: bool| -> Option<String> {
+        let value = value.trim();
+        if required && value.is_empty() {
+            errors.push((field.to_owned(), "must not be empty".to_owned()));
+        } else if value.chars().count() > max {
+            errors.push((field.to_owned(), format!("must be at most {max} characters")));
+        }
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let name = text("name", &input.name, MAX_LEAD_FIELD, true);
+    let company = text("company", &input.company, MAX_LEAD_FIELD, true);
+    let source = text("source", &input.source, 50, true);
+    let team_size = input.team_size.as_deref().and_then(|t| text("team_size", t, 20, false));
+    let message = input.message.as_deref().and_then(|m| text("message", m, MAX_LEAD_MESSAGE, false));
+    if !errors.is_empty() {
+        return Err(Invalid(errors).into());
+    }
+    let lead = SalesLead {
+        id: adapters::new_id(),
+        email: email.map(String::from).unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        company: company.unwrap_or_default(),
+        team_size,
+        message,
+        source: source.unwrap_or_default(),
+        status: "new".to_owned(),
+        created_at: Utc::now(),
+    };
+    state.store.put_sales_lead(&lead).await?;
+    Ok(SalesLeadReceipt { id: lead.id, status: lead.status })
+}
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub struct BackfillSummary {
+    pub scanned: usize,
+    pub granted: Vec<String>,
+    pub unchanged: usize,
+}
+
+/// The pilot backfill: every account gets a complimentary Pro subscription unless it
+/// is canceled or past due (or complimentary already). Idempotent (each grant is a
+/// conditional write) and resumable (a checkpoint after every page; a rerun after an
+/// interruption continues where it stopped).
+pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<BackfillSummary> {
+    let mut summary = BackfillSummary::default();
+    let mut resume_after = state.store.backfill_checkpoint().await?;
+    loop {
+        let page = state.store.account_page(resume_after.as_deref(), page_size).await?;
+        for account_id in &page.account_ids {
+            summary.scanned += 1;
+            let current = state.store.subscription(account_id).await?;
+            let (seat_limit, stripe_subscription_id, stripe_price_id) =
+                current.map_or((1, None, None), |s| (s.seat_limit, s.stripe_subscription_id, s.stripe_price_id));
+            let complimentary = domain::account::Subscription {
+                account_id: account_id.clone(),
+                plan: "pro".to_owned(),
+                status: SubscriptionStatus::Complimentary,
+                seat_limit,
+                current_period_start: None,
+                current_period_end: None,
+                cancel_at_period_end: false,
+                stripe_subscription_id,
+                stripe_price_id,
+            };
+            if state.store.grant_complimentary(&complimentary).await? {
+                summary.granted.push(account_id.clone());
+            } else {
+                summary.unchanged += 1;
+            }
+        }
+        state.store.save_backfill_checkpoint(page.resume_after.as_deref()).await?;
+        match page.resume_after {
+            Some(after) => resume_after = Some(after),
+            None => return Ok(summary),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutInput {
+    pub plan: String,
+    pub seats: i64,
+    #[serde(default = "monthly")]
+    pub billing_interval: billing::BillingInterval,
+}
+
+fn monthly() -> billing::BillingInterval {
+    billing::BillingInterval::Monthly
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RedirectUrl {
+    pub url: String,
+}
+
+/// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
+/// passed on while it runs, the Stripe customer created once per account.
+pub async fn checkout_session(state: &AppState, caller: &Caller, input: CheckoutInput) -> BillingResult<RedirectUrl> {
+    caller.require(Permission::ManageBilling)?;
+    if !state.payments.is_configured() {
+        return Err(PaymentsError::NotConfigured.into());
+    }
+    let seats = u32::try_from(input.seats)
+        .ok()
+        .filter(|s| (1..=10_000).contains(s))
+        .ok_or_else(|| Invalid::field("seats", "must be between 1 and 10000"))?;
+    let plan =
+        state.store.plan(&input.plan).await?.filter(|p| !p.is_archived).ok_or_else(|| BillingError::UnknownPlan(input.plan.clone()))?;
+    plan.allows(billing::MAX_SEATS, 0, i64::from(seats))?;
+    let price_id = plan
+        .price_id(input.billing_interval)
+        .ok_or_else(|| BillingError::NoPriceForInterval { plan: plan.plan.clone(), interval: input.billing_interval })?;
+    let (account, subscription) = state.store.account_and_subscription(&caller.account_id).await?;
+    let account = account.ok_or(BillingError::AccountNotFound)?;
+    if subscription.as_ref().is_some_and(|s| s.has_live_stripe_subscription()) {
+        return Err(BillingError::SubscriptionExists);
+    }
+    let customer_id = stripe_customer(state, caller, &account).await?;
+    let now = Utc::now();
+    let trial_end = subscription
+        .filter(|s| s.status == SubscriptionStatus::Trialing)
+        .and_then(|s| s.current_period_end)
+        .filter(|end| *end > now)
+        .map(|end| end.timestamp());
+    let base = &state.config.app_base_url;
+    let url = state
+        .payments
+        .subscription_checkout(adapters::payments::SubscriptionCheckout {
+            customer_id: &customer_id,
+            price_id,
+            seats,
+            trial_end,
+            account_id: &account.id,
+            success_url: format!("{base}/account/billing?success=1"),
+            cancel_url: format!("{base}/account/billing/select-plan"),
+        })
+        .await?;
+    Ok(RedirectUrl { url })
+}
+
+/// The account's Stripe customer, created on first need. Stripe's idempotency key
+/// (derived from the account) and a conditional write make it one customer even
+/// when two checkouts race.
+async fn stripe_customer(state: &AppState, caller: &Caller, account: &domain::account::Account) -> BillingResult<String> {
+    if let Some(id) = &account.stripe_customer_id {
+        return Ok(id.clone());
+    }
+    let created = state.payments.create_customer(&account.id, caller.email.as_str(), &account.name).await?;
+    Ok(state.store.set_stripe_customer_once(&account.id, &created).await?)
+}
+
+/// A Stripe customer-portal session for the account's customer.
+pub async fn portal_session(state: &AppState, caller: &Caller) -> BillingResult<RedirectUrl> {
+    caller.require(Permission::ManageBilling)?;
+    if !state.payments.is_configured() {
+        return Err(PaymentsError::NotConfigured.into());
+    }
+    let account = state.store.account(&caller.account_id).await?.ok_or(BillingError::AccountNotFound)?;
+    let customer_id = account.stripe_customer_id.ok_or(BillingError::NoBillingAccount)?;
+    let url = state.payments.portal(&customer_id, format!("{}/account/billing", state.config.app_base_url)).await?;
+    Ok(RedirectUrl { url })
+}

@@ -1,0 +1,209 @@
+//! Buying: an Order with a server-computed amount and a Stripe Checkout session in
+//! payment mode (metadata `order_id`), at most one open per purchasable thing; and the
+//! customer's view of their orders. Delivery is `fulfilment`'s.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::state::AppState;
+use adapters::payments::{PaymentCheckout, PaymentsError};
+use adapters::store::orders::{OpenPurchase, OrderCursor};
+use domain::Invalid;
+use domain::order::{Order, OrderItem, OrderStatus, RefundReason};
+
+/// What buying and reading orders refuse; `web::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum OrdersError {
+    #[error("another checkout of this purchase is starting; try again")]
+    CheckoutInProgress,
+    #[error("no such order")]
+    NotFound,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Payments(#[from] PaymentsError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+type OrdersResult<T> = Result<T, OrdersError>;
+
+/// How long a Checkout session takes payment: Stripe allows at most 24 hours from
+/// its own clock, so an hour of margin for ours.
+const CHECKOUT_LIFETIME: Duration = Duration::hours(23);
+/// The longest page of `GET /v1/orders`.
+pub const MAX_PAGE: i32 = 100;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckoutStarted {
+    pub order_id: String,
+    pub total_cents: i64,
+    /// None when nothing was owed and the order was fulfilled at once.
+    pub checkout_url: Option<String>,
+}
+
+impl CheckoutStarted {
+    fn of(order: &Order) -> Self {
+        CheckoutStarted { order_id: order.id.clone(), total_cents: order.amount_cents, checkout_url: order.checkout_url.clone() }
+    }
+}
+
+/// What opening a purchase came to.
+pub enum Opened {
+    /// Pay at `checkout_url`.
+    Payment(CheckoutStarted),
+    /// Nothing is owed: the caller delivers the stored, pending order at once and
+    /// settles it with [`settle_free`].
+    Free(Box<Order>),
+}
+
+/// Opens payment of `item` for `amount_cents`, or returns the order already open for
+/// the same thing (same order, same Checkout URL) while its session takes payment.
+///
+/// Round trips: GetItem (open purchase), GetItem (its order) when there is one; else
+/// one Checkout session at Stripe and one transaction (order + open purchase).
+pub async fn start_checkout(
+    state: &AppState,
+    item: OrderItem,
+    amount_cents: i64,
+    caller: (&str, &str),
+    description: &str,
+    email: Option<&str>,
+) -> OrdersResult<Opened> {
+    let (account_id, user_id) = caller;
+    let now = Utc::now();
+    let order = Order::new(adapters::new_id(), item, account_id, user_id, amount_cents, now);
+    if amount_cents == 0 {
+        state.store.put_free_order(&order).await?;
+        return Ok(Opened::Free(Box::new(order)));
+    }
+    if !state.payments.is_configured() {
+        return Err(PaymentsError::NotConfigured.into());
+    }
+    let purchase_key = order.item.purchase_key();
+    // Twice at most: a rival checkout that wins the race is read on the second pass.
+    for _ in 0..2 {
+        let replacing = match state.store.open_purchase(account_id, &purchase_key).await? {
+            None => None,
+            Some(open) => match state.store.order(&open.order_id).await? {
+                Some(existing) if existing.status == OrderStatus::Pending && open.expires_at > now && existing.checkout_url.is_some() => {
+                    return Ok(Opened::Payment(CheckoutStarted::of(&existing)));
+                }
+                _ => Some(open.order_id),
+            },
+        };
+        // The session is opened before the order is stored (its URL is part of the
+        // order); a checkout that then loses the race leaves an unused session that
+        // nobody is shown and Stripe expires.
+        let expires_at = now + CHECKOUT_LIFETIME;
+        let mut order = order.clone();
+        order.checkout_url = Some(open_session(state, &order, expires_at, description, email).await?);
+        if state.store.put_order(&order, &OpenPurchase { order_id: order.id.clone(), expires_at }, replacing.as_deref()).await? {
+            return Ok(Opened::Payment(CheckoutStarted::of(&order)));
+        }
+    }
+    Err(OrdersError::CheckoutInProgress)
+}
+
+async fn open_session(
+    state: &AppState,
+    order: &Order,
+    expires_at: DateTime<Utc>,
+    description: &str,
+    email: Option<&str>,
+) -> OrdersResult<String> {
+    let base = &state.config.app_base_url;
+    let url = state
+        .payments
+        .payment_checkout(PaymentCheckout {
+            order_id: &order.id,
+            expires_at: expires_at.timestamp(),
+            description,
+            amount_cents: order.amount_cents,
+            customer_email: email,
+            success_url: format!("{base}/orders/{}?paid=1", order.id),
+            cancel_url: format!("{base}/orders/{}", order.id),
+        })
+        .await?;
+    Ok(url)
+}
+
+/// Settles a free order its caller delivered.
+pub async fn settle_free(state: &AppState, order: &Order) -> OrdersResult<CheckoutStarted> {
+    state.store.settle_order(&order.id, &[OrderStatus::Pending], OrderStatus::Fulfilled, "free", None, Utc::now()).await?;
+    Ok(CheckoutStarted { order_id: order.id.clone(), total_cents: 0, checkout_url: None })
+}
+
+/// An order as its buyer sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    /// What was bought: `petition_checkout`, `addon_purchase`, `task_upgrade` or `will_payment`.
+    pub kind: &'static str,
+    /// The thing bought: the petition, task or will it is for.
+    pub subject_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub status: OrderStatus,
+    /// Where to pay while the order is pending.
+    pub checkout_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When it was settled (fulfilled or refunded).
+    pub settled_at: Option<DateTime<Utc>>,
+    pub refund_reason: Option<RefundReason>,
+    pub refunded_cents: Option<i64>,
+}
+
+impl From<Order> for OrderView {
+    fn from(order: Order) -> Self {
+        let subject_id = match &order.item {
+            OrderItem::PetitionCheckout(c) => c.petition_id.clone(),
+            OrderItem::AddonPurchase(a) => a.petition_id.clone(),
+            OrderItem::TaskUpgrade(u) => u.task_id.clone(),
+            OrderItem::WillPayment(w) => w.will_id.clone(),
+        };
+        let pending = order.status == OrderStatus::Pending;
+        OrderView {
+            id: order.id,
+            kind: order.item.kind(),
+            subject_id,
+            amount_cents: order.amount_cents,
+            currency: order.currency,
+            status: order.status,
+            checkout_url: order.checkout_url.filter(|_| pending),
+            created_at: order.created_at,
+            settled_at: order.fulfilled_at,
+            refund_reason: order.refund.as_ref().map(|r| r.reason),
+            refunded_cents: order.refund.as_ref().filter(|r| r.id.is_some()).map(|r| r.amount_cents),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderList {
+    pub orders: Vec<OrderView>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// One of the account's orders; 404 for anyone else's (one GetItem).
+pub async fn get(state: &AppState, account_id: &str, order_id: &str) -> OrdersResult<OrderView> {
+    match state.store.order(order_id).await? {
+        Some(order) if order.account_id == account_id => Ok(order.into()),
+        _ => Err(OrdersError::NotFound),
+    }
+}
+
+/// The account's orders, newest first (one Query on GSI1 per page).
+pub async fn list(state: &AppState, account_id: &str, limit: Option<i32>, cursor: Option<&str>) -> OrdersResult<OrderList> {
+    let limit = limit.unwrap_or(20);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Invalid::field("limit", format!("between 1 and {MAX_PAGE}")).into());
+    }
+    let cursor = match cursor {
+        Some(text) => Some(OrderCursor::parse(account_id, text).ok_or_else(|| Invalid::field("cursor", "not a cursor of this list"))?),
+        None => None,
+    };
+    let page = state.store.orders_of_account(account_id, limit, cursor).await?;
+    Ok(OrderList { orders: page.orders.into_iter().map(OrderView::from).collect(), next_cursor: page.next })
+}

@@ -1,0 +1,87 @@
+//! Re-reading Stripe for what the webhook missed. Stripe retries a failed webhook
+//! delivery for three days; past that (an endpoint down or misconfigured), a paid
+//! Checkout session would never be fulfilled and a subscription change never seen.
+//! The reconciliation lists the completed sessions of a recent window and puts each
+//! through the webhook's own idempotent path (`webhook::completed_session`), then
+//! compares every subscription an account follows with Stripe's current record and
+//! applies the difference; whatever is already applied changes nothing. Run daily by
+//! the `reconcile` function and on demand by `ops reconcile-stripe`.
+
+use chrono::{DateTime, Utc};
+
+use adapters::payments::SubscriptionDetails;
+use domain::account::SubscriptionStatus;
+
+use crate::state::AppState;
+
+/// Outcomes that mean this run changed something.
+const FIXES: [&str; 4] = ["order_fulfilled", "order_refunded", "duplicate_payment_refunded", "subscription_updated"];
+
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    /// Completed sessions read from Stripe.
+    pub sessions: usize,
+    /// What this run changed: (session or subscription id, outcome).
+    pub fixed: Vec<(String, &'static str)>,
+    /// Sessions or subscriptions whose handling failed (logged); the next run tries
+    /// them again.
+    pub failed: Vec<String>,
+}
+
+/// Applies every completed Checkout session created since `since`, then brings every
+/// followed subscription in line with Stripe.
+pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Reconciled> {
+    let sessions = state.payments.completed_sessions(since.timestamp()).await?;
+    let mut report = Reconciled { sessions: sessions.len(), ..Reconciled::default() };
+    for session in &sessions {
+        // The session's own time and id stand in for an event's: a subscription that has
+        // seen a newer event keeps it.
+        let event_id = format!("reconcile-{}", session.id);
+        // Boxed: the delivery of every product is inside, too deep a future to inline.
+        match Box::pin(crate::webhook::completed_session(state, &event_id, session.created, session)).await {
+            Ok(outcome) if FIXES.contains(&outcome) => {
+                tracing::warn!(session_id = %session.id, outcome, "reconciliation applied a missed Checkout session");
+                report.fixed.push((session.id.clone(), outcome));
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::error!(session_id = %session.id, error = format!("{err:#}"), "reconciling a Checkout session failed");
+                report.failed.push(session.id.clone());
+            }
+        }
+    }
+    for subscription in state.payments.subscriptions().await? {
+        match Box::pin(subscription_in_line(state, &subscription)).await {
+            Ok(true) => {
+                tracing::warn!(subscription_id = %subscription.id, "reconciliation applied a missed subscription change");
+                report.fixed.push((subscription.id.clone(), "subscription_updated"));
+            }
+            Ok(false) => {}
+            Err(err) => {
+                tracing::error!(subscription_id = %subscription.id, error = format!("{err:#}"), "reconciling a subscription failed");
+                report.failed.push(subscription.id.clone());
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Applies Stripe's current record of a subscription to the account that follows it,
+/// when they differ. A subscription no account follows yet is left to its checkout
+/// session. True when something changed.
+async fn subscription_in_line(state: &AppState, stripe: &SubscriptionDetails) -> anyhow::Result<bool> {
+    let Some(account_id) = state.store.account_id_by_stripe_customer(&stripe.customer).await? else { return Ok(false) };
+    let Some(local) = state.store.subscription(&account_id).await? else { return Ok(false) };
+    // Pilot accounts are complimentary by an operator's decision, not Stripe's.
+    if local.status == SubscriptionStatus::Complimentary || !local.follows_stripe_subscription(&stripe.id, false) {
+        return Ok(false);
+    }
+    let mut change = crate::webhook::change_from(state, stripe).await?;
+    if !change.would_change(&local) {
+        return Ok(false);
+    }
+    // Stripe's record as of now: newer than any event already applied.
+    change.only_subscription = Some(stripe.id.clone());
+    let now = Utc::now();
+    state.store.apply_subscription_change(&account_id, &change, now.timestamp(), &format!("reconcile-{}", now.timestamp_micros())).await
+}

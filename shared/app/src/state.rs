@@ -1,0 +1,45 @@
+//! What every use case gets: configuration and the adapters, built once per cold start.
+
+use std::sync::Arc;
+
+use adapters::aws::function_sdk_config;
+use adapters::config::Config;
+use adapters::email::Mailer;
+use adapters::openid::providers::OAuth;
+use adapters::payments::Payments;
+use adapters::queue::TaskQueue;
+use adapters::security::jwt::JwtKeys;
+use adapters::store::Store;
+use aws_config::SdkConfig;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub mailer: Mailer,
+    pub jwt: JwtKeys,
+    pub oauth: Arc<OAuth>,
+    pub payments: Arc<Payments>,
+    pub queue: TaskQueue,
+}
+
+impl AppState {
+    /// Reads the environment: the app's configuration and [`function_sdk_config`].
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = Config::from_env()?;
+        let sdk = function_sdk_config().await?;
+        Ok(Self::new(config, &sdk))
+    }
+
+    pub fn new(config: Config, sdk: &SdkConfig) -> Self {
+        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
+        let ses = sdk.clone();
+        let mailer = Mailer::new(move || aws_sdk_sesv2::Client::new(&ses), config.email_from.clone(), config.app_base_url.clone());
+        let jwt = JwtKeys::new(&config.jwt);
+        let oauth = Arc::new(OAuth::new(&config));
+        let payments = Arc::new(Payments::new(config.stripe.clone()));
+        let sqs = sdk.clone();
+        let queue = TaskQueue::new(move || aws_sdk_sqs::Client::new(&sqs), config.task_queue_url.clone());
+        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue }
+    }
+}

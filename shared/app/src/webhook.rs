@@ -1,0 +1,277 @@
+//! The Stripe webhook: signature first, then exactly-once application per event id.
+//!
+//! Exactly-once without locks: every effect is an idempotent conditional write (a
+//! subscription change applies only if the subscription has not seen this or a newer
+//! event), and the event's `processed` mark is written last. Concurrent duplicates
+//! may each attempt the effect; the conditions let one through, and exactly one
+//! delivery wins the mark (`applied: true`). A crash between any two steps leaves the
+//! event unmarked, so Stripe's retry runs the remaining steps; the ones already done
+//! are no-ops. See ARCHITECTURE.md.
+
+use chrono::{DateTime, TimeZone, Utc};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use stripe_events::{EventObject, Webhook, WebhookError};
+
+use crate::state::AppState;
+use adapters::payments::{CheckoutSessionDetails, PaymentsError, SubscriptionDetails};
+use adapters::store::stripe::{SubscriptionChange, event_record};
+use domain::account::SubscriptionStatus;
+use domain::order::Payment;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookOutcome {
+    /// Always `ok` (the delivery was accepted).
+    pub status: &'static str,
+    /// Whether this delivery applied the event (false for a duplicate).
+    pub applied: bool,
+}
+
+/// The points between processing steps where a crash can happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The event record was written.
+    Recorded,
+    /// The event's effect was applied (the processed mark is next).
+    Applied,
+}
+
+/// Lets tests fail processing at a chosen step, as a crash would.
+pub trait FaultInjector: Send + Sync {
+    fn after(&self, step: Step) -> anyhow::Result<()>;
+}
+
+pub struct NoFaults;
+
+impl FaultInjector for NoFaults {
+    fn after(&self, _step: Step) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a delivery is refused for; `web::error` gives each its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("webhook signature check failed: {0}")]
+    InvalidSignature(&'static str),
+    #[error("not a Stripe event: {0}")]
+    InvalidPayload(String),
+    #[error(transparent)]
+    Payments(#[from] PaymentsError),
+    /// Stripe redelivers after a 500, so a failed refund or store write is retried.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Verifies and applies one delivery. `signature` is the `Stripe-Signature` header.
+pub async fn receive(
+    state: &AppState,
+    payload: &str,
+    signature: Option<&str>,
+    faults: &dyn FaultInjector,
+) -> Result<WebhookOutcome, DeliveryError> {
+    let secret = state.config.stripe.webhook_secret.as_ref().ok_or(PaymentsError::NotConfigured)?;
+    let signature = signature.ok_or(DeliveryError::InvalidSignature("missing Stripe-Signature header"))?;
+    let event = Webhook::construct_event(payload, signature, secret.expose_secret()).map_err(|err| match err {
+        WebhookError::BadParse(detail) => DeliveryError::InvalidPayload(detail),
+        WebhookError::BadTimestamp(_) => DeliveryError::InvalidSignature("timestamp outside the 5-minute tolerance"),
+        _ => DeliveryError::InvalidSignature("signature does not match"),
+    })?;
+    let event_id = event.id.as_str().to_owned();
+    let event_type = event.type_.as_str().to_owned();
+    tracing::info!(event_id, event_type, "Stripe event received");
+
+    let record = event_record(&event_id, &event_type, event.created, payload, Utc::now());
+    if let Some(existing) = state.store.record_stripe_event(&record).await?
+        && existing.status == "processed"
+    {
+        return Ok(WebhookOutcome { status: "ok", applied: false });
+    }
+    faults.after(Step::Recorded)?;
+    let outcome = apply(state, &event_id, event.created, event.data.object).await?;
+    faults.after(Step::Applied)?;
+    let applied = state.store.mark_stripe_event_processed(&event_id, outcome, Utc::now()).await?;
+    tracing::info!(event_id, outcome, applied, "Stripe event processed");
+    Ok(WebhookOutcome { status: "ok", applied })
+}
+
+/// A subscription event, as read from its payload before anything is looked up.
+struct SubscriptionEvent {
+    customer: Option<String>,
+    subscription_id: Option<String>,
+    /// A checkout, an update or a deletion may be the first event of a new Stripe
+    /// subscription (events arrive in any order); an invoice only changes the one followed.
+    may_replace: bool,
+    effect: Effect,
+}
+
+enum Effect {
+    /// A subscription-mode checkout completed: read the subscription from Stripe.
+    CheckoutCompleted,
+    /// The subscription as the event carries it, with the status it forces (deleted).
+    Details(SubscriptionDetails, Option<SubscriptionStatus>),
+    InvoiceFailed,
+    InvoicePaid,
+}
+
+/// The event's effect; returns a label recorded on the event.
+async fn apply(state: &AppState, event_id: &str, created: i64, object: EventObject) -> anyhow::Result<&'static str> {
+    let customer_of = |c: &stripe_types::Expandable<stripe_shared::Customer>| Some(c.id().as_str().to_owned());
+    let event = match object {
+        EventObject::CheckoutSessionCompleted(session) => {
+            return completed_session(state, event_id, created, &CheckoutSessionDetails::from_stripe(&session)).await;
+        }
+        EventObject::CheckoutSessionAsyncPaymentSucceeded(session) if session.mode.as_str() == "payment" => {
+            return completed_session(state, event_id, created, &CheckoutSessionDetails::from_stripe(&session)).await;
+        }
+        EventObject::CustomerSubscriptionUpdated(sub) => SubscriptionEvent {
+            customer: customer_of(&sub.customer),
+            subscription_id: Some(sub.id.as_str().to_owned()),
+            may_replace: true,
+            effect: Effect::Details(SubscriptionDetails::from_stripe(&sub), None),
+        },
+        EventObject::CustomerSubscriptionDeleted(sub) => SubscriptionEvent {
+            customer: customer_of(&sub.customer),
+            subscription_id: Some(sub.id.as_str().to_owned()),
+            // Delivered before the subscription's own updates, it still ends it.
+            may_replace: true,
+            effect: Effect::Details(SubscriptionDetails::from_stripe(&sub), Some(SubscriptionStatus::Canceled)),
+        },
+        EventObject::InvoicePaymentFailed(invoice) => invoice_event(&invoice, Effect::InvoiceFailed),
+        EventObject::InvoicePaymentSucceeded(invoice) => invoice_event(&invoice, Effect::InvoicePaid),
+        _ => return Ok("ignored_event_type"),
+    };
+    apply_to_subscription(state, event_id, created, event).await
+}
+
+/// An invoice names its subscription under `parent.subscription_details` (API
+/// 2025-03 and later) or at the top level (before); a one-off invoice names none.
+fn invoice_event(invoice: &stripe_shared::Invoice, effect: Effect) -> SubscriptionEvent {
+    let from_parent =
+        invoice.parent.as_ref().and_then(|p| p.subscription_details.as_ref()).map(|d| d.subscription.id().as_str().to_owned());
+    let top_level = invoice.subscription.as_ref().map(|s| s.id().as_str().to_owned());
+    SubscriptionEvent {
+        customer: invoice.customer.as_ref().map(|c| c.id().as_str().to_owned()),
+        subscription_id: from_parent.or(top_level),
+        may_replace: false,
+        effect,
+    }
+}
+
+/// Applies a subscription event to the account's subscription, if it is about the
+/// Stripe subscription the account follows (`Subscription::follows_stripe_subscription`).
+/// Round trips: account by customer (1 Query), the subscription (1 GetItem), then as
+/// the effect needs (Stripe read, catalogue Query) and one conditional update.
+async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, event: SubscriptionEvent) -> anyhow::Result<&'static str> {
+    let Some(customer) = event.customer else { return Ok("ignored_no_customer") };
+    let Some(subscription_id) = event.subscription_id else { return Ok("ignored_no_subscription") };
+    let Some(account_id) = state.store.account_id_by_stripe_customer(&customer).await? else {
+        tracing::warn!(event_id, customer, "Stripe event for an unknown customer");
+        return Ok("unknown_customer");
+    };
+    let current = state.store.subscription(&account_id).await?;
+    if !current.is_some_and(|s| s.follows_stripe_subscription(&subscription_id, event.may_replace)) {
+        tracing::info!(event_id, subscription_id, "event for another subscription of the customer");
+        return Ok("other_subscription");
+    }
+    let mut change = match event.effect {
+        Effect::CheckoutCompleted => {
+            let details = state.payments.subscription(&subscription_id).await?;
+            SubscriptionChange { status: Some(SubscriptionStatus::Active), ..change_from(state, &details).await? }
+        }
+        Effect::Details(details, forced) => {
+            let change = change_from(state, &details).await?;
+            SubscriptionChange { status: forced.or(change.status), ..change }
+        }
+        Effect::InvoiceFailed => SubscriptionChange { status: Some(SubscriptionStatus::PastDue), ..Default::default() },
+        Effect::InvoicePaid => SubscriptionChange {
+            status: Some(SubscriptionStatus::Active),
+            only_from: Some(SubscriptionStatus::PastDue),
+            ..Default::default()
+        },
+    };
+    if !event.may_replace {
+        change.only_subscription = Some(subscription_id);
+    }
+    let applied = state.store.apply_subscription_change(&account_id, &change, created, event_id).await?;
+    Ok(if applied { "subscription_updated" } else { "subscription_not_changed" })
+}
+
+/// A completed Checkout session: in payment mode it pays the order in its metadata,
+/// in subscription mode the account follows the new subscription. The webhook and the
+/// reconciliation (`reconcile`) both come here, so each is idempotent for the other.
+pub(crate) async fn completed_session(
+    state: &AppState,
+    event_id: &str,
+    created: i64,
+    session: &CheckoutSessionDetails,
+) -> anyhow::Result<&'static str> {
+    match session.mode.as_str() {
+        "payment" => fulfil_order(state, session).await,
+        "subscription" => {
+            let event = SubscriptionEvent {
+                customer: session.customer.clone(),
+                subscription_id: session.subscription.clone(),
+                may_replace: true,
+                effect: Effect::CheckoutCompleted,
+            };
+            apply_to_subscription(state, event_id, created, event).await
+        }
+        _ => Ok("ignored_checkout_mode"),
+    }
+}
+
+/// A paid Checkout session in payment mode fulfils the order in its metadata.
+async fn fulfil_order(state: &AppState, session: &CheckoutSessionDetails) -> anyhow::Result<&'static str> {
+    let Some(order_id) = &session.order_id else {
+        return Ok("ignored_no_order");
+    };
+    // Only money received counts: `no_payment_required` or an open session is not a
+    // payment. Delayed methods complete later (checkout.session.async_payment_succeeded).
+    if session.status.as_deref() != Some("complete") || session.payment_status != "paid" {
+        return Ok("awaiting_payment");
+    }
+    let payment = Payment {
+        amount_cents: session.amount_total.unwrap_or_default(),
+        currency: session.currency.clone().unwrap_or_default(),
+        reference: session.id.clone(),
+        payment_intent: session.payment_intent.clone(),
+    };
+    crate::fulfilment::fulfil(state, order_id, &payment).await
+}
+
+/// The local view of a Stripe subscription: status, plan (by price id), seats, period.
+pub(crate) async fn change_from(state: &AppState, details: &SubscriptionDetails) -> anyhow::Result<SubscriptionChange> {
+    let plan = match &details.price_id {
+        Some(price) => state.store.plans().await?.into_iter().find(|p| p.has_price(price)).map(|p| p.plan),
+        None => None,
+    };
+    Ok(SubscriptionChange {
+        status: Some(status_from_stripe(&details.status)),
+        only_from: None,
+        plan,
+        seat_limit: details.quantity.and_then(|q| u32::try_from(q).ok()),
+        current_period_start: details.current_period_start.and_then(timestamp),
+        current_period_end: details.current_period_end.and_then(timestamp),
+        cancel_at_period_end: Some(details.cancel_at_period_end),
+        stripe_subscription_id: Some(details.id.clone()),
+        stripe_price_id: details.price_id.clone(),
+        only_subscription: None,
+    })
+}
+
+fn timestamp(secs: i64) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(secs, 0).single()
+}
+
+/// Stripe's subscription statuses in ours: unpaid still owes (past due); expired or
+/// paused subscriptions grant nothing (canceled).
+pub fn status_from_stripe(status: &str) -> SubscriptionStatus {
+    match status {
+        "active" => SubscriptionStatus::Active,
+        "trialing" => SubscriptionStatus::Trialing,
+        "past_due" | "unpaid" => SubscriptionStatus::PastDue,
+        "incomplete" => SubscriptionStatus::Incomplete,
+        _ => SubscriptionStatus::Canceled,
+    }
+}
