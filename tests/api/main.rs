@@ -8,6 +8,7 @@ mod guards;
 mod invites;
 mod jwt;
 mod lambda_events;
+mod layers;
 mod limits;
 mod login;
 mod oauth;

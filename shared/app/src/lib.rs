@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod orders;
 pub mod petitions;
 pub mod reconcile;
+pub mod retry;
 pub mod sign_in;
 pub mod state;
 pub mod tasks;

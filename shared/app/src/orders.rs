@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::retry::until_settled;
 use crate::state::AppState;
 use adapters::payments::{PaymentCheckout, PaymentsError};
 use adapters::store::orders::{OpenPurchase, OrderCursor};
@@ -80,29 +81,34 @@ pub async fn start_checkout(
     if !state.payments.is_configured() {
         return Err(PaymentsError::NotConfigured.into());
     }
-    let purchase_key = order.item.purchase_key();
-    // Twice at most: a rival checkout that wins the race is read on the second pass.
-    for _ in 0..2 {
-        let replacing = match state.store.open_purchase(account_id, &purchase_key).await? {
-            None => None,
-            Some(open) => match state.store.order(&open.order_id).await? {
-                Some(existing) if existing.status == OrderStatus::Pending && open.expires_at > now && existing.checkout_url.is_some() => {
-                    return Ok(Opened::Payment(CheckoutStarted::of(&existing)));
-                }
-                _ => Some(open.order_id),
-            },
-        };
-        // The session is opened before the order is stored (its URL is part of the
-        // order); a checkout that then loses the race leaves an unused session that
-        // nobody is shown and Stripe expires.
-        let expires_at = now + CHECKOUT_LIFETIME;
-        let mut order = order.clone();
-        order.checkout_url = Some(open_session(state, &order, expires_at, description, email).await?);
-        if state.store.put_order(&order, &OpenPurchase { order_id: order.id.clone(), expires_at }, replacing.as_deref()).await? {
-            return Ok(Opened::Payment(CheckoutStarted::of(&order)));
-        }
-    }
-    Err(OrdersError::CheckoutInProgress)
+    let purchase_key = &order.item.purchase_key();
+    let order = &order;
+    // A rival checkout that wins the race is read on the next pass.
+    until_settled(
+        move || async move {
+            let replacing = match state.store.open_purchase(account_id, purchase_key).await? {
+                None => None,
+                Some(open) => match state.store.order(&open.order_id).await? {
+                    Some(existing)
+                        if existing.status == OrderStatus::Pending && open.expires_at > now && existing.checkout_url.is_some() =>
+                    {
+                        return Ok(Some(Opened::Payment(CheckoutStarted::of(&existing))));
+                    }
+                    _ => Some(open.order_id),
+                },
+            };
+            // The session is opened before the order is stored (its URL is part of the
+            // order); a checkout that then loses the race leaves an unused session that
+            // nobody is shown and Stripe expires.
+            let expires_at = now + CHECKOUT_LIFETIME;
+            let mut order = order.clone();
+            order.checkout_url = Some(open_session(state, &order, expires_at, description, email).await?);
+            let open = OpenPurchase { order_id: order.id.clone(), expires_at };
+            Ok(state.store.put_order(&order, &open, replacing.as_deref()).await?.then(|| Opened::Payment(CheckoutStarted::of(&order))))
+        },
+        || OrdersError::CheckoutInProgress,
+    )
+    .await
 }
 
 async fn open_session(

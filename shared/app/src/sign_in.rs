@@ -5,6 +5,7 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::issue_tokens;
+use crate::retry::until_settled;
 use crate::state::AppState;
 use adapters::openid::provider::{IdClaims, ProviderError};
 use adapters::openid::providers::UnusableProvider;
@@ -142,41 +143,44 @@ pub async fn callback(state: &AppState, provider_name: &str, input: CallbackInpu
 /// provider attests the email is verified. Else a new shop. Concurrent callbacks for
 /// one identity race on conditional writes; the loser retries and finds the winner.
 async fn sign_in_or_register(state: &AppState, provider: &str, claims: &IdClaims) -> Result<(User, bool), SignInError> {
-    for _ in 0..3 {
-        if let Some(link) = state.store.identity(provider, &claims.sub).await? {
-            let user = state.store.user(&link.user_id).await?.ok_or_else(|| anyhow::anyhow!("identity without user"))?;
-            return Ok((user, false));
-        }
-        let email = claims.email.as_deref().and_then(|e| Email::parse(e).ok()).ok_or(SignInError::EmailMissing)?;
-        let now = Utc::now();
-        let link = |user_id: &str| IdentityLink {
-            provider: provider.to_owned(),
-            subject: claims.sub.clone(),
-            user_id: user_id.to_owned(),
-            provider_email_at_link: claims.email.clone(),
-            created_at: now,
-        };
-        let outcome = match state.store.user_by_email(&email.normalized()).await? {
-            Some(mut user) => {
-                if !claims.email_is_verified() {
-                    return Err(SignInError::EmailUnverified);
+    until_settled(
+        move || async move {
+            if let Some(link) = state.store.identity(provider, &claims.sub).await? {
+                let user = state.store.user(&link.user_id).await?.ok_or_else(|| anyhow::anyhow!("identity without user"))?;
+                return Ok(Some((user, false)));
+            }
+            let email = claims.email.as_deref().and_then(|e| Email::parse(e).ok()).ok_or(SignInError::EmailMissing)?;
+            let now = Utc::now();
+            let link = |user_id: &str| IdentityLink {
+                provider: provider.to_owned(),
+                subject: claims.sub.clone(),
+                user_id: user_id.to_owned(),
+                provider_email_at_link: claims.email.clone(),
+                created_at: now,
+            };
+            let outcome = match state.store.user_by_email(&email.normalized()).await? {
+                Some(mut user) => {
+                    if !claims.email_is_verified() {
+                        return Err(SignInError::EmailUnverified);
+                    }
+                    let linked = state.store.link_identity(&link(&user.id), now).await;
+                    user.email_verified_at.get_or_insert(now);
+                    linked.map(|()| (user, false))
                 }
-                let linked = state.store.link_identity(&link(&user.id), now).await;
-                user.email_verified_at.get_or_insert(now);
-                linked.map(|()| (user, false))
+                None => {
+                    let (account, user, subscription) = new_shop(email, claims, now);
+                    state.store.create_oauth_shop(&account, &user, &subscription, &link(&user.id)).await.map(|()| (user, true))
+                }
+            };
+            match outcome {
+                Ok(done) => Ok(Some(done)),
+                Err(OAuthSignUpError::EmailTaken | OAuthSignUpError::IdentityTaken) => Ok(None),
+                Err(OAuthSignUpError::Store(err)) => Err(err.into()),
             }
-            None => {
-                let (account, user, subscription) = new_shop(email, claims, now);
-                state.store.create_oauth_shop(&account, &user, &subscription, &link(&user.id)).await.map(|()| (user, true))
-            }
-        };
-        match outcome {
-            Ok(done) => return Ok(done),
-            Err(OAuthSignUpError::EmailTaken | OAuthSignUpError::IdentityTaken) => continue,
-            Err(OAuthSignUpError::Store(err)) => return Err(err.into()),
-        }
-    }
-    Err(anyhow::anyhow!("OAuth sign-in kept losing races").into())
+        },
+        || anyhow::anyhow!("OAuth sign-in kept losing races").into(),
+    )
+    .await
 }
 
 /// A new shop for an OAuth user: no password; the email counts as verified when the

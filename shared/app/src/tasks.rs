@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::orders::{Opened, OrdersError};
+use crate::retry::until_settled;
 use crate::state::AppState;
 use domain::Invalid;
 use domain::account::{Caller, NotAllowed, Permission};
@@ -19,8 +20,6 @@ use domain::petition::{self, DataDirection, Petition, Task, TaskData, TaskEffect
 const MAX_PATCH_KEYS: usize = 50;
 /// Largest value of one data key, as JSON (each row is its own DynamoDB item).
 const MAX_VALUE_BYTES: usize = 16 * 1024;
-/// Attempts at an optimistic read-modify-write before answering 409.
-const ATTEMPTS: usize = 3;
 
 /// What task use cases refuse; `web::error` gives each its status and code.
 #[derive(Debug, thiserror::Error)]
@@ -89,26 +88,31 @@ pub async fn patch_data(state: &AppState, caller: &Caller, task_id: &str, values
     for (key, value) in &values {
         json_bounds::check(key, value, MAX_VALUE_BYTES).map_err(Invalid::from)?;
     }
-    for _ in 0..ATTEMPTS {
-        let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
-        let unknown: Vec<(String, String)> = values
-            .keys()
-            .filter(|key| !data.iter().any(|row| &row.key == *key && row.direction == DataDirection::Input))
-            .map(|key| (key.clone(), "not an input of this task".to_owned()))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Invalid(unknown).into());
-        }
-        let seen = task.updated_at;
-        task.fill(Utc::now()).map_err(not_editable)?;
-        let changes: Vec<(String, Value)> = values.clone().into_iter().collect();
-        if state.store.save_task(&task, seen, &changes, &[]).await? {
+    let values = &values;
+    until_settled(
+        move || async move {
+            let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
+            let unknown: Vec<(String, String)> = values
+                .keys()
+                .filter(|key| !data.iter().any(|row| &row.key == *key && row.direction == DataDirection::Input))
+                .map(|key| (key.clone(), "not an input of this task".to_owned()))
+                .collect();
+            if !unknown.is_empty() {
+                return Err(Invalid(unknown).into());
+            }
+            let seen = task.updated_at;
+            task.fill(Utc::now()).map_err(not_editable)?;
+            let changes: Vec<(String, Value)> = values.clone().into_iter().collect();
+            if !state.store.save_task(&task, seen, &changes, &[]).await? {
+                return Ok(None);
+            }
             let data =
                 data.into_iter().map(|row| TaskData { value: values.get(&row.key).cloned().unwrap_or(row.value.clone()), ..row }).collect();
-            return Ok(TaskDetail { task, data });
-        }
-    }
-    Err(TasksError::ChangedMeanwhile)
+            Ok(Some(TaskDetail { task, data }))
+        },
+        || TasksError::ChangedMeanwhile,
+    )
+    .await
 }
 
 /// Hands the task in: every input filled, task with the client. Then opens the tasks
@@ -116,24 +120,28 @@ pub async fn patch_data(state: &AppState, caller: &Caller, task_id: &str, values
 pub async fn submit(state: &AppState, caller: &Caller, task_id: &str) -> TasksResult<TaskDetail> {
     caller.require(Permission::EditTasks)?;
     let account_id = caller.account_id.as_str();
-    for _ in 0..ATTEMPTS {
-        let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
-        let seen = task.updated_at;
-        task.submit(Utc::now()).map_err(not_editable)?;
-        let missing: Vec<(String, String)> = data
-            .iter()
-            .filter(|row| row.direction == DataDirection::Input && row.value.is_null())
-            .map(|row| (row.key.clone(), "required before submitting".to_owned()))
-            .collect();
-        if !missing.is_empty() {
-            return Err(Invalid(missing).into());
-        }
-        if state.store.save_task(&task, seen, &[], &[]).await? {
+    until_settled(
+        move || async move {
+            let TaskDetail { mut task, data } = owned_task(state, account_id, task_id).await?;
+            let seen = task.updated_at;
+            task.submit(Utc::now()).map_err(not_editable)?;
+            let missing: Vec<(String, String)> = data
+                .iter()
+                .filter(|row| row.direction == DataDirection::Input && row.value.is_null())
+                .map(|row| (row.key.clone(), "required before submitting".to_owned()))
+                .collect();
+            if !missing.is_empty() {
+                return Err(Invalid(missing).into());
+            }
+            if !state.store.save_task(&task, seen, &[], &[]).await? {
+                return Ok(None);
+            }
             unlock_ready(state, &task.petition_id).await?;
-            return Ok(TaskDetail { task, data });
-        }
-    }
-    Err(TasksError::ChangedMeanwhile)
+            Ok(Some(TaskDetail { task, data }))
+        },
+        || TasksError::ChangedMeanwhile,
+    )
+    .await
 }
 
 /// Opens every locked task whose prerequisites are done. Both sides of a race call
@@ -236,26 +244,27 @@ async fn switch(
 /// model it was priced from and still with the client. Otherwise (a rival order or a
 /// benefit got there first, the task moved on) the payment is refunded.
 pub(crate) async fn deliver_upgrade(state: &AppState, order: &Order, ordered: &order::TaskUpgrade) -> anyhow::Result<Delivery> {
-    let refused = |reason| Ok(Delivery::Refused { reason, refund_cents: order.amount_cents });
-    let (from, to) = (model(state, &ordered.from_task_model_id).await?, model(state, &ordered.to_task_model_id).await?);
-    for _ in 0..ATTEMPTS {
-        let Some((task, data)) = state.store.task_with_data(&ordered.petition_id, &ordered.task_id).await? else {
-            return refused(RefundReason::NoLongerDeliverable);
-        };
-        if task.task_model_id == to.id {
-            return match task.upgrade_order_id.as_deref() == Some(order.id.as_str()) {
-                true => Ok(Delivery::Delivered), // a retried delivery
-                false => refused(RefundReason::AlreadyDelivered),
+    let refused = |reason| Ok(Some(Delivery::Refused { reason, refund_cents: order.amount_cents }));
+    let (from, to) = (&model(state, &ordered.from_task_model_id).await?, &model(state, &ordered.to_task_model_id).await?);
+    until_settled(
+        move || async move {
+            let Some((task, data)) = state.store.task_with_data(&ordered.petition_id, &ordered.task_id).await? else {
+                return refused(RefundReason::NoLongerDeliverable);
             };
-        }
-        if task.task_model_id != from.id || petition::upgrade_cost(task.status, &from, &to).is_err() {
-            return refused(RefundReason::NoLongerDeliverable);
-        }
-        if switch(state, task, &data, (&from, &to), Some(&order.id)).await? {
-            return Ok(Delivery::Delivered);
-        }
-    }
-    anyhow::bail!("task {} kept changing during its upgrade", ordered.task_id)
+            if task.task_model_id == to.id {
+                return match task.upgrade_order_id.as_deref() == Some(order.id.as_str()) {
+                    true => Ok(Some(Delivery::Delivered)), // a retried delivery
+                    false => refused(RefundReason::AlreadyDelivered),
+                };
+            }
+            if task.task_model_id != from.id || petition::upgrade_cost(task.status, from, to).is_err() {
+                return refused(RefundReason::NoLongerDeliverable);
+            }
+            Ok(switch(state, task, &data, (from, to), Some(&order.id)).await?.then_some(Delivery::Delivered))
+        },
+        || anyhow::anyhow!("task {} kept changing during its upgrade", ordered.task_id),
+    )
+    .await
 }
 
 /// Applies one queue message. Idempotent: an added task has a deterministic id and a
@@ -285,22 +294,23 @@ async fn add_task(state: &AppState, petition: &Petition, benefit_id: &str, model
 /// message may come later): Err, so SQS redelivers this one after the visibility
 /// timeout; a petition that never gets such a task dead-letters it.
 async fn upgrade_task(state: &AppState, petition: &Petition, preset_id: &str, to: &TaskModel) -> anyhow::Result<()> {
-    for _ in 0..ATTEMPTS {
-        let mut record = state.store.petition_record(&petition.id).await?;
-        let Some(task) = record.tasks.iter().find(|t| t.document_type_preset_id == preset_id).cloned() else {
-            anyhow::bail!("petition has no task of preset {preset_id} yet");
-        };
-        if task.task_model_id == to.id || task.status.is_done() {
-            return Ok(());
-        }
-        let from = model(state, &task.task_model_id).await?;
-        if from.cost_cents >= to.cost_cents {
-            return Ok(()); // already on an equal or better model
-        }
-        let data = record.data.remove(&task.id).unwrap_or_default();
-        if switch(state, task, &data, (&from, to), None).await? {
-            return Ok(());
-        }
-    }
-    anyhow::bail!("the task kept changing during a benefit's upgrade")
+    until_settled(
+        move || async move {
+            let mut record = state.store.petition_record(&petition.id).await?;
+            let Some(task) = record.tasks.iter().find(|t| t.document_type_preset_id == preset_id).cloned() else {
+                anyhow::bail!("petition has no task of preset {preset_id} yet");
+            };
+            if task.task_model_id == to.id || task.status.is_done() {
+                return Ok(Some(()));
+            }
+            let from = model(state, &task.task_model_id).await?;
+            if from.cost_cents >= to.cost_cents {
+                return Ok(Some(())); // already on an equal or better model
+            }
+            let data = record.data.remove(&task.id).unwrap_or_default();
+            Ok(switch(state, task, &data, (&from, to), None).await?.then_some(()))
+        },
+        || anyhow::anyhow!("the task kept changing during a benefit's upgrade"),
+    )
+    .await
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::orders::{CheckoutStarted, Opened, OrdersError};
+use crate::retry::until_settled;
 use crate::state::AppState;
 use adapters::store::wills::WillPayment;
 use domain::Invalid;
@@ -50,9 +51,6 @@ pub enum WillsError {
 }
 
 type WillsResult<T> = Result<T, WillsError>;
-
-/// Attempts at an optimistic read-modify-write of a will.
-const ATTEMPTS: usize = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WillSummary {
@@ -243,25 +241,26 @@ pub async fn download(state: &AppState, token: &str, will_id: &str) -> WillsResu
 /// Delivers a paid will: a completed Payment, `paid_at`, status generated. A will
 /// already paid through another order refuses the payment (it is refunded).
 pub(crate) async fn deliver_payment(state: &AppState, order: &Order, item: &order::WillPayment) -> anyhow::Result<Delivery> {
-    for _ in 0..ATTEMPTS {
-        let mut will =
-            state.store.will(&order.user_id, &item.will_id).await?.ok_or_else(|| anyhow::anyhow!("payment for a missing will"))?;
-        let seen = will.updated_at;
-        let now = Utc::now();
-        match will.pay(&order.id, now) {
-            WillPaymentOutcome::AlreadyRecorded => return Ok(Delivery::Delivered),
-            WillPaymentOutcome::PaidByAnotherOrder => {
-                return Ok(Delivery::Refused { reason: RefundReason::AlreadyDelivered, refund_cents: order.amount_cents });
+    until_settled(
+        move || async move {
+            let mut will =
+                state.store.will(&order.user_id, &item.will_id).await?.ok_or_else(|| anyhow::anyhow!("payment for a missing will"))?;
+            let seen = will.updated_at;
+            let now = Utc::now();
+            match will.pay(&order.id, now) {
+                WillPaymentOutcome::AlreadyRecorded => return Ok(Some(Delivery::Delivered)),
+                WillPaymentOutcome::PaidByAnotherOrder => {
+                    return Ok(Some(Delivery::Refused { reason: RefundReason::AlreadyDelivered, refund_cents: order.amount_cents }));
+                }
+                WillPaymentOutcome::Recorded => {}
             }
-            WillPaymentOutcome::Recorded => {}
-        }
-        let payment =
-            WillPayment { will_id: will.id.clone(), order_id: order.id.clone(), amount_cents: order.amount_cents, completed_at: now };
-        if state.store.record_will_payment(&will, seen, &payment).await? {
-            return Ok(Delivery::Delivered);
-        }
-    }
-    anyhow::bail!("the will kept changing while its payment was recorded")
+            let payment =
+                WillPayment { will_id: will.id.clone(), order_id: order.id.clone(), amount_cents: order.amount_cents, completed_at: now };
+            Ok(state.store.record_will_payment(&will, seen, &payment).await?.then_some(Delivery::Delivered))
+        },
+        || anyhow::anyhow!("the will kept changing while its payment was recorded"),
+    )
+    .await
 }
 
 /// The body of `PUT /v1/wills/{id}/sections/{section}`, one shape per section, as the

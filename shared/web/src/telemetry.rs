@@ -16,7 +16,7 @@ pub fn init() {
         .try_init();
 }
 
-/// `RUST_LOG` as `target=level` directives (`info`, `shared=debug,info`); `Targets`
+/// `RUST_LOG` as `target=level` directives (`info`, `app=debug,info`); `Targets`
 /// rather than `EnvFilter`, whose span-field matching needs a regex engine in every binary.
 fn filter() -> Targets {
     std::env::var("RUST_LOG").ok().and_then(|spec| spec.parse().ok()).unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
