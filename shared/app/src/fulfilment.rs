@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use crate::state::AppState;
 use adapters::email::Mail;
-use domain::order::{Delivery, Order, OrderItem, OrderStatus, Payment, PaymentCheck, Refund, RefundReason};
+use domain::order::{Delivery, Order, OrderItem, OrderStatus, Payment, PaymentCheck, Refund, RefundReason, Transition};
 
 /// Delivers or refunds the payment of one order. Returns a label for the webhook's
 /// record; Err when a step failed and must be retried (a redelivery finishes it).
@@ -30,10 +30,7 @@ pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyh
         PaymentCheck::Deliver => match deliver(state, &order).await? {
             // Nothing paid is owed back (a free add-on that could not be delivered).
             Delivery::Delivered | Delivery::Refused { refund_cents: 0, .. } => {
-                state
-                    .store
-                    .settle_order(order_id, &[OrderStatus::Pending], OrderStatus::Fulfilled, &payment.reference, None, Utc::now())
-                    .await?;
+                state.store.settle_order(order_id, Transition::DELIVERED, &payment.reference, None, Utc::now()).await?;
                 tracing::info!(order_id, kind = order.item.kind(), "order fulfilled");
                 Ok("order_fulfilled")
             }
@@ -77,8 +74,7 @@ async fn refund(
         Err(err) => {
             if !duplicate {
                 let owed = Refund { reason, amount_cents, id: None };
-                let from = [OrderStatus::Pending, OrderStatus::RefundFailed];
-                state.store.settle_order(&order.id, &from, OrderStatus::RefundFailed, &payment.reference, Some(&owed), Utc::now()).await?;
+                state.store.settle_order(&order.id, Transition::REFUND_FAILED, &payment.reference, Some(&owed), Utc::now()).await?;
             }
             tracing::error!(order_id = %order.id, alarm = "refund_failed", error = format!("{err:#}"), "refund failed; retried on redelivery");
             return Err(err.context("refunding a payment"));
@@ -89,13 +85,8 @@ async fn refund(
     let settled = if duplicate {
         true // the order stays as its first payment left it
     } else {
-        let to = if reason != RefundReason::AmountMismatch && amount_cents < order.amount_cents {
-            OrderStatus::PartiallyRefunded
-        } else {
-            OrderStatus::Refunded
-        };
-        let from = [OrderStatus::Pending, OrderStatus::RefundFailed];
-        state.store.settle_order(&order.id, &from, to, &payment.reference, Some(&refund), Utc::now()).await?
+        let transition = Transition::refunded(reason, amount_cents, order.amount_cents);
+        state.store.settle_order(&order.id, transition, &payment.reference, Some(&refund), Utc::now()).await?
     };
     // Only the delivery that settled the order tells the customer (a mail failure is
     // logged: the money is back either way).

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use adapters::payments::{PaymentCheckout, PaymentsError};
 use adapters::store::orders::{OpenPurchase, OrderCursor};
 use domain::Invalid;
-use domain::order::{Order, OrderItem, OrderStatus, RefundReason};
+use domain::order::{Order, OrderItem, OrderStatus, RefundReason, Transition};
 
 /// What buying and reading orders refuse; `web::error` gives each its status and code.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +136,7 @@ async fn open_session(
 
 /// Settles a free order its caller delivered.
 pub async fn settle_free(state: &AppState, order: &Order) -> OrdersResult<CheckoutStarted> {
-    state.store.settle_order(&order.id, &[OrderStatus::Pending], OrderStatus::Fulfilled, "free", None, Utc::now()).await?;
+    state.store.settle_order(&order.id, Transition::DELIVERED, "free", None, Utc::now()).await?;
     Ok(CheckoutStarted { order_id: order.id.clone(), total_cents: 0, checkout_url: None })
 }
 

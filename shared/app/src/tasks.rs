@@ -149,7 +149,10 @@ pub async fn submit(state: &AppState, caller: &Caller, task_id: &str) -> TasksRe
 async fn unlock_ready(state: &AppState, petition_id: &str) -> anyhow::Result<()> {
     let record = state.store.petition_record(petition_id).await?;
     for task in petition::unlockable(&record.tasks) {
-        state.store.unlock_task(task, Utc::now()).await?;
+        let mut task = task.clone();
+        if task.unlock(Utc::now()).is_ok() {
+            state.store.save_task_status(&task, TaskStatus::Locked).await?;
+        }
     }
     Ok(())
 }

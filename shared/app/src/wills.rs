@@ -213,8 +213,9 @@ pub async fn regenerate(state: &AppState, caller: &Caller, will_id: &str) -> Wil
     let Some(payment) = will.latest_payment_id.clone().filter(|_| will.paid_at.is_some()) else {
         return Err(WillsError::PaymentRequired);
     };
-    will::transition(will.status, WillEvent::Regenerate, true).map_err(|_: TransitionError| WillsError::ReverificationRequired)?;
-    if !state.store.bump_will_version(&will, Utc::now()).await? {
+    let generated =
+        will::transition(will.status, WillEvent::Regenerate, true).map_err(|_: TransitionError| WillsError::ReverificationRequired)?;
+    if !state.store.bump_will_version(&will, generated, Utc::now()).await? {
         return Err(WillsError::ReverificationRequired);
     }
     let version = will.version + 1;

@@ -28,6 +28,34 @@ pub enum OrderStatus {
     RefundFailed,
 }
 
+/// A status change of an order: the statuses it may leave and the one it reaches.
+/// The store applies it as one conditional update, so of two deliveries racing to
+/// settle an order exactly one does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub from: &'static [OrderStatus],
+    pub to: OrderStatus,
+}
+
+impl Transition {
+    /// Delivered in full, or free: pending → fulfilled.
+    pub const DELIVERED: Transition = Transition { from: &[OrderStatus::Pending], to: OrderStatus::Fulfilled };
+    /// Stripe refused the refund: the order stays owed until a redelivery refunds it.
+    pub const REFUND_FAILED: Transition =
+        Transition { from: &[OrderStatus::Pending, OrderStatus::RefundFailed], to: OrderStatus::RefundFailed };
+
+    /// Refunded `amount_cents` of an order of `order_cents`: partially when part of it
+    /// was delivered; a wrong amount is refunded whole, whatever it was.
+    pub fn refunded(reason: RefundReason, amount_cents: i64, order_cents: i64) -> Transition {
+        let to = if reason != RefundReason::AmountMismatch && amount_cents < order_cents {
+            OrderStatus::PartiallyRefunded
+        } else {
+            OrderStatus::Refunded
+        };
+        Transition { from: &[OrderStatus::Pending, OrderStatus::RefundFailed], to }
+    }
+}
+
 impl OrderStatus {
     /// Whether the order has reached its end: nothing more will happen to it.
     pub fn is_settled(self) -> bool {
@@ -247,6 +275,19 @@ mod tests {
 
     fn paid(amount_cents: i64, currency: &str, reference: &str) -> Payment {
         Payment { amount_cents, currency: currency.into(), reference: reference.into(), payment_intent: Some("pi".into()) }
+    }
+
+    #[test]
+    fn a_refund_settles_partially_only_when_part_was_delivered() {
+        use OrderStatus::*;
+        let refunded = |reason, amount| Transition::refunded(reason, amount, 4900).to;
+        assert_eq!(refunded(RefundReason::AlreadyDelivered, 4900), Refunded);
+        assert_eq!(refunded(RefundReason::AlreadyDelivered, 900), PartiallyRefunded);
+        assert_eq!(refunded(RefundReason::AmountMismatch, 100), Refunded, "a wrong amount is refunded whole");
+        for transition in [Transition::refunded(RefundReason::AlreadyDelivered, 1, 2), Transition::REFUND_FAILED] {
+            assert_eq!(transition.from, [Pending, RefundFailed], "a failed refund is retried");
+        }
+        assert_eq!(Transition::DELIVERED.from, [Pending], "a refunded order is never delivered");
     }
 
     #[test]

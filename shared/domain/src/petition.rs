@@ -335,6 +335,16 @@ pub struct Task {
 }
 
 impl Task {
+    /// Opening a locked task (its prerequisites are done): it is then with the client.
+    pub fn unlock(&mut self, now: DateTime<Utc>) -> Result<(), TaskStatus> {
+        if self.status != TaskStatus::Locked {
+            return Err(self.status);
+        }
+        self.status = TaskStatus::Open;
+        self.updated_at = now;
+        Ok(())
+    }
+
     /// Client input: only while the task is with the client; it is then in progress.
     pub fn fill(&mut self, now: DateTime<Utc>) -> Result<(), TaskStatus> {
         if !self.status.is_with_client() {
@@ -643,6 +653,10 @@ mod tests {
         root_task.status = TaskStatus::Submitted;
         let tasks = [root_task, waiting_task];
         assert_eq!(unlockable(&tasks).iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [tasks[1].id.as_str()]);
+        let mut unlocked = tasks[1].clone();
+        assert_eq!(unlocked.unlock(Utc::now()), Ok(()));
+        assert_eq!(unlocked.status, TaskStatus::Open);
+        assert_eq!(unlocked.unlock(Utc::now()), Err(TaskStatus::Open), "only a locked task unlocks");
     }
 
     #[test]

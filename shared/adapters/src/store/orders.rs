@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::account_pk;
 use super::{Item, Store, first_condition_failed, from_item, item, item_value, key, n, s, written};
-use domain::order::{Order, OrderStatus, Refund};
+use domain::order::{Order, Refund, Transition};
 
 const ORDER_SK: &str = "ORDER";
 
@@ -101,13 +101,12 @@ impl Store {
         self.get(&order_pk(order_id), ORDER_SK).await
     }
 
-    /// Moves an order from one of `from` to `to`, recording the payment (and refund);
-    /// false when it was in none of `from` any more (another delivery settled it).
+    /// Applies `transition` to an order, recording the payment (and refund); false when
+    /// it was in none of the statuses it leaves any more (another delivery settled it).
     pub async fn settle_order(
         &self,
         order_id: &str,
-        from: &[OrderStatus],
-        to: OrderStatus,
+        Transition { from, to }: Transition,
         payment_reference: &str,
         refund: Option<&Refund>,
         now: DateTime<Utc>,

@@ -250,19 +250,20 @@ impl Store {
         }
     }
 
-    /// LOCKED → OPEN, only from LOCKED (two concurrent unlocks agree).
-    pub async fn unlock_task(&self, task: &Task, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    /// Writes a task's new status (`Task::unlock`'s) only if it still has `from`, so
+    /// two concurrent unlocks agree.
+    pub async fn save_task_status(&self, task: &Task, from: TaskStatus) -> anyhow::Result<bool> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(&petition_pk(&task.petition_id), &task_sk(&task.id))))
-            .update_expression("SET #status = :open, updated_at = :now")
-            .condition_expression("#status = :locked")
+            .update_expression("SET #status = :to, updated_at = :now")
+            .condition_expression("#status = :from")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":open", item_value(&TaskStatus::Open)?)
-            .expression_attribute_values(":locked", item_value(&TaskStatus::Locked)?)
-            .expression_attribute_values(":now", item_value(&now)?)
+            .expression_attribute_values(":to", item_value(&task.status)?)
+            .expression_attribute_values(":from", item_value(&from)?)
+            .expression_attribute_values(":now", item_value(&task.updated_at)?)
             .send()
             .await;
         written(result)

@@ -68,21 +68,22 @@ impl Store {
         written(result)
     }
 
-    /// version + 1 and `generated`, only from `expected_version` while `verified`: of
-    /// two concurrent regenerations one wins.
-    pub async fn bump_will_version(&self, will: &Will, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    /// version + 1 and the status `to` (the domain's transition), only while the will
+    /// still has the version and status it was read with: of two concurrent
+    /// regenerations one wins.
+    pub async fn bump_will_version(&self, will: &Will, to: WillStatus, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(&will.user_id), &will_sk(&will.id))))
-            .update_expression("SET version = :next, #status = :generated, updated_at = :now")
-            .condition_expression("version = :expected AND #status = :verified")
+            .update_expression("SET version = :next, #status = :to, updated_at = :now")
+            .condition_expression("version = :expected AND #status = :from")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":next", n(will.version + 1))
             .expression_attribute_values(":expected", n(will.version))
-            .expression_attribute_values(":generated", super::item_value(&WillStatus::Generated)?)
-            .expression_attribute_values(":verified", super::item_value(&WillStatus::Verified)?)
+            .expression_attribute_values(":to", super::item_value(&to)?)
+            .expression_attribute_values(":from", super::item_value(&will.status)?)
             .expression_attribute_values(":now", super::item_value(&now)?)
             .send()
             .await;
