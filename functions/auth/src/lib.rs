@@ -159,7 +159,7 @@ async fn change_password(
     caller: AuthUser,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> ApiResult<Json<StatusBody>> {
-    identity::change_password(&state, caller.user_id(), caller.session(), body.current_password, body.new_password).await?;
+    identity::change_password(&state, caller.caller(), caller.session(), body.current_password, body.new_password).await?;
     Ok(ok())
 }
 
@@ -192,7 +192,7 @@ async fn send_verification(
     caller: AuthUser,
     SourceAddress(source): SourceAddress,
 ) -> ApiResult<Json<StatusBody>> {
-    Ok(Json(StatusBody::new(identity::resend_verification(&state, caller.user_id(), source.as_deref()).await?)))
+    Ok(Json(StatusBody::new(identity::resend_verification(&state, caller.caller(), source.as_deref()).await?)))
 }
 
 /// The emailed token is the proof: no bearer token needed.
@@ -215,13 +215,13 @@ async fn users_me(caller: AuthUser) -> ApiResult<Json<UserView>> {
     request_body = StepBody,
     responses((status = 200, body = UserView), (status = "4XX", body = ErrorBody)))]
 async fn onboarding_step(State(state): State<AppState>, caller: AuthUser, ApiJson(body): ApiJson<StepBody>) -> ApiResult<Json<UserView>> {
-    Ok(Json(UserView::from(&identity::set_onboarding_step(&state, caller.user_id(), body.step).await?)))
+    Ok(Json(UserView::from(&identity::set_onboarding_step(&state, caller.caller(), body.step).await?)))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = AccountView), (status = "4XX", body = ErrorBody)))]
 async fn account_me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<AccountView>> {
-    Ok(Json(AccountView::from(&identity::account(&state, caller.account_id()).await?)))
+    Ok(Json(AccountView::from(&identity::account(&state, caller.caller()).await?)))
 }
 
 #[utoipa::path(patch, path = "/v1/accounts/me", tag = "accounts", security(("bearer" = [])),

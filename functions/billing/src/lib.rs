@@ -40,7 +40,7 @@ async fn plans(State(state): State<AppState>) -> ApiResult<Json<Vec<PlanView>>> 
 #[utoipa::path(get, path = "/v1/billing/state", tag = "billing", security(("bearer" = [])),
     responses((status = 200, body = BillingState), (status = "4XX", body = ErrorBody)))]
 async fn billing_state(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<BillingState>> {
-    Ok(Json(billing::billing_state(&state, caller.account_id()).await?))
+    Ok(Json(billing::billing_state(&state, caller.caller()).await?))
 }
 
 /// Public. Round trips: one PutItem.
@@ -92,7 +92,7 @@ async fn list_orders(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<OrderListQuery>,
 ) -> ApiResult<Json<OrderList>> {
-    Ok(Json(orders::list(&state, caller.account_id(), query.limit, query.cursor.as_deref()).await?))
+    Ok(Json(orders::list(&state, caller.caller(), query.limit, query.cursor.as_deref()).await?))
 }
 
 /// One of the account's orders (another account's is a 404): what the front end polls
@@ -101,5 +101,5 @@ async fn list_orders(
     params(("id" = String, Path, description = "The order id")),
     responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
 async fn get_order(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<OrderView>> {
-    Ok(Json(orders::get(&state, caller.account_id(), &id).await?))
+    Ok(Json(orders::get(&state, caller.caller(), &id).await?))
 }

@@ -76,7 +76,7 @@ async fn initiate_checkout(
 #[utoipa::path(get, path = "/v1/petitions", tag = "petitions", security(("bearer" = [])),
     responses((status = 200, body = Vec<Petition>), (status = "4XX", body = ErrorBody)))]
 async fn list_petitions(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Vec<Petition>>> {
-    Ok(Json(petitions::list(&state, caller.account_id()).await?))
+    Ok(Json(petitions::list(&state, caller.caller()).await?))
 }
 
 /// With its benefits and tasks. Round trips: one Query on the petition's collection.
@@ -84,7 +84,7 @@ async fn list_petitions(State(state): State<AppState>, caller: AuthUser) -> ApiR
     params(("id" = String, Path)),
     responses((status = 200, body = PetitionDetail), (status = "4XX", body = ErrorBody)))]
 async fn get_petition(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<PetitionDetail>> {
-    Ok(Json(petitions::get(&state, caller.account_id(), &id).await?))
+    Ok(Json(petitions::get(&state, caller.caller(), &id).await?))
 }
 
 /// The template's add-ons minus the benefits the petition holds. Round trips: two
@@ -97,7 +97,7 @@ async fn list_available_purchase_addons(
     caller: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<Benefit>>> {
-    Ok(Json(petitions::available_purchase_addons(&state, caller.account_id(), &id).await?))
+    Ok(Json(petitions::available_purchase_addons(&state, caller.caller(), &id).await?))
 }
 
 /// Add-ons for an existing petition; free ones are applied at once.

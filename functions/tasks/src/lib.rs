@@ -33,7 +33,7 @@ pub fn router(state: AppState) -> Router {
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<Task>), (status = "4XX", body = ErrorBody)))]
 async fn list_petition_tasks(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Vec<Task>>> {
-    Ok(Json(tasks::list(&state, caller.account_id(), &id).await?))
+    Ok(Json(tasks::list(&state, caller.caller(), &id).await?))
 }
 
 /// With its data rows. Round trips: one Query.
@@ -41,7 +41,7 @@ async fn list_petition_tasks(State(state): State<AppState>, caller: AuthUser, Pa
     params(("id" = String, Path)),
     responses((status = 200, body = TaskDetail), (status = "4XX", body = ErrorBody)))]
 async fn get_task(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<TaskDetail>> {
-    Ok(Json(tasks::get(&state, caller.account_id(), &id).await?))
+    Ok(Json(tasks::get(&state, caller.caller(), &id).await?))
 }
 
 /// `{key: value, ...}` for the model's input keys. Round trips: one Query, one
@@ -76,7 +76,7 @@ async fn list_available_upgrades(
     caller: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<UpgradeOffer>>> {
-    Ok(Json(tasks::available_upgrades(&state, caller.account_id(), &id).await?))
+    Ok(Json(tasks::available_upgrades(&state, caller.caller(), &id).await?))
 }
 
 /// Opens payment of the cost difference; applied when the payment is reported.

@@ -94,8 +94,8 @@ pub async fn public_plans(state: &AppState) -> BillingResult<Vec<PlanView>> {
 
 /// The caller's subscription with its plan's billing, limits and resolved feature
 /// flags. Round trips: BatchGetItem (account + subscription), GetItem (plan).
-pub async fn billing_state(state: &AppState, account_id: &str) -> BillingResult<BillingState> {
-    let (account, subscription) = state.store.account_and_subscription(account_id).await?;
+pub async fn billing_state(state: &AppState, caller: &Caller) -> BillingResult<BillingState> {
+    let (account, subscription) = state.store.account_and_subscription(&caller.account_id).await?;
     let account = account.ok_or(BillingError::AccountNotFound)?;
     let subscription = subscription.ok_or(BillingError::NoSubscription)?;
     let plan = state.store.plan(&subscription.plan).await?;

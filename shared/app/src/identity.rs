@@ -396,7 +396,7 @@ pub async fn me(state: &AppState, user: &User) -> IdentityResult<Me> {
     })
 }
 
-pub async fn current_user(state: &AppState, user_id: &str) -> IdentityResult<User> {
+async fn current_user(state: &AppState, user_id: &str) -> IdentityResult<User> {
     state.store.user(user_id).await?.ok_or(IdentityError::UserGone)
 }
 
@@ -404,12 +404,12 @@ pub async fn current_user(state: &AppState, user_id: &str) -> IdentityResult<Use
 /// tokens and access tokens stop working); `session` (the caller's) goes on.
 pub async fn change_password(
     state: &AppState,
-    user_id: &str,
+    caller: &Caller,
     session: Option<&str>,
     current: SecretString,
     new: SecretString,
 ) -> IdentityResult<()> {
-    let user = current_user(state, user_id).await?;
+    let user = current_user(state, &caller.user_id).await?;
     let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider(state, &user).await?) };
     let new = NewPassword::parse(new, &user.email).map_err(|m| Invalid::field("new_password", m))?;
     if !password::verify(current, Some(hash)).await? {
@@ -491,8 +491,8 @@ pub async fn complete_password_reset(state: &AppState, raw_token: &str, new: Sec
 
 /// `POST /v1/auth/email/send-verification`: `sent`, or `already_verified` (nothing is
 /// sent); within the mail caps.
-pub async fn resend_verification(state: &AppState, user_id: &str, source: Option<&str>) -> IdentityResult<&'static str> {
-    let user = current_user(state, user_id).await?;
+pub async fn resend_verification(state: &AppState, caller: &Caller, source: Option<&str>) -> IdentityResult<&'static str> {
+    let user = current_user(state, &caller.user_id).await?;
     if user.email_verified_at.is_some() {
         return Ok("already_verified");
     }
@@ -538,17 +538,17 @@ async fn new_one_time_token(state: &AppState, kind: OneTimeKind, user_id: &str, 
     Ok(raw)
 }
 
-pub async fn set_onboarding_step(state: &AppState, user_id: &str, step: i64) -> IdentityResult<User> {
+pub async fn set_onboarding_step(state: &AppState, caller: &Caller, step: i64) -> IdentityResult<User> {
     let step = u8::try_from(step)
         .ok()
         .filter(|s| (1..=MAX_ONBOARDING_STEP).contains(s))
         .ok_or_else(|| Invalid::field("step", format!("must be between 1 and {MAX_ONBOARDING_STEP}")))?;
-    state.store.set_onboarding_step(user_id, step).await?;
-    current_user(state, user_id).await
+    state.store.set_onboarding_step(&caller.user_id, step).await?;
+    current_user(state, &caller.user_id).await
 }
 
-pub async fn account(state: &AppState, account_id: &str) -> IdentityResult<Account> {
-    state.store.account(account_id).await?.ok_or(IdentityError::AccountNotFound)
+pub async fn account(state: &AppState, caller: &Caller) -> IdentityResult<Account> {
+    state.store.account(&caller.account_id).await?.ok_or(IdentityError::AccountNotFound)
 }
 
 /// Owner-only update of the account's name and onboarding answers.

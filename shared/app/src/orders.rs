@@ -10,6 +10,7 @@ use crate::state::AppState;
 use adapters::payments::{PaymentCheckout, PaymentsError};
 use adapters::store::orders::{OpenPurchase, OrderCursor};
 use domain::Invalid;
+use domain::account::Caller;
 use domain::order::{Order, OrderItem, OrderStatus, RefundReason, Transition};
 
 /// What buying and reading orders refuse; `web::error` gives each its status and code.
@@ -193,23 +194,25 @@ pub struct OrderList {
 }
 
 /// One of the account's orders; 404 for anyone else's (one GetItem).
-pub async fn get(state: &AppState, account_id: &str, order_id: &str) -> OrdersResult<OrderView> {
+pub async fn get(state: &AppState, caller: &Caller, order_id: &str) -> OrdersResult<OrderView> {
     match state.store.order(order_id).await? {
-        Some(order) if order.account_id == account_id => Ok(order.into()),
+        Some(order) if order.account_id == caller.account_id => Ok(order.into()),
         _ => Err(OrdersError::NotFound),
     }
 }
 
 /// The account's orders, newest first (one Query on GSI1 per page).
-pub async fn list(state: &AppState, account_id: &str, limit: Option<i32>, cursor: Option<&str>) -> OrdersResult<OrderList> {
+pub async fn list(state: &AppState, caller: &Caller, limit: Option<i32>, cursor: Option<&str>) -> OrdersResult<OrderList> {
     let limit = limit.unwrap_or(20);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Invalid::field("limit", format!("between 1 and {MAX_PAGE}")).into());
     }
     let cursor = match cursor {
-        Some(text) => Some(OrderCursor::parse(account_id, text).ok_or_else(|| Invalid::field("cursor", "not a cursor of this list"))?),
+        Some(text) => {
+            Some(OrderCursor::parse(&caller.account_id, text).ok_or_else(|| Invalid::field("cursor", "not a cursor of this list"))?)
+        }
         None => None,
     };
-    let page = state.store.orders_of_account(account_id, limit, cursor).await?;
+    let page = state.store.orders_of_account(&caller.account_id, limit, cursor).await?;
     Ok(OrderList { orders: page.orders.into_iter().map(OrderView::from).collect(), next_cursor: page.next })
 }

@@ -153,8 +153,8 @@ pub(crate) async fn owned_record(
 }
 
 /// The caller's account's petitions, newest first (one Query on GSI1).
-pub async fn list(state: &AppState, account_id: &str) -> PetitionsResult<Vec<Petition>> {
-    let mut petitions = state.store.petitions_of_account(account_id).await?;
+pub async fn list(state: &AppState, caller: &Caller) -> PetitionsResult<Vec<Petition>> {
+    let mut petitions = state.store.petitions_of_account(&caller.account_id).await?;
     petitions.sort_by_key(|x| std::cmp::Reverse(x.created_at));
     Ok(petitions)
 }
@@ -168,8 +168,8 @@ pub struct PetitionDetail {
 }
 
 /// A petition with its benefits and tasks (one Query on its collection).
-pub async fn get(state: &AppState, account_id: &str, petition_id: &str) -> PetitionsResult<PetitionDetail> {
-    let (petition, record) = owned_record(state, account_id, petition_id).await?.ok_or(PetitionsError::NotFound)?;
+pub async fn get(state: &AppState, caller: &Caller, petition_id: &str) -> PetitionsResult<PetitionDetail> {
+    let (petition, record) = owned_record(state, &caller.account_id, petition_id).await?.ok_or(PetitionsError::NotFound)?;
     Ok(PetitionDetail { petition, benefits: record.benefits, tasks: record.tasks })
 }
 
@@ -179,8 +179,8 @@ fn held(record: &PetitionRecord) -> BTreeSet<String> {
 
 /// The template's add-ons minus what the petition holds. Round trips: one Query on the
 /// petition's collection, one on its template's.
-pub async fn available_purchase_addons(state: &AppState, account_id: &str, petition_id: &str) -> PetitionsResult<Vec<Benefit>> {
-    let (petition, record) = owned_record(state, account_id, petition_id).await?.ok_or(PetitionsError::NotFound)?;
+pub async fn available_purchase_addons(state: &AppState, caller: &Caller, petition_id: &str) -> PetitionsResult<Vec<Benefit>> {
+    let (petition, record) = owned_record(state, &caller.account_id, petition_id).await?.ok_or(PetitionsError::NotFound)?;
     let catalogue = template_catalogue(state, &petition.template_id).await?;
     Ok(offered_after_creation(state, &catalogue, &record).await?.into_iter().cloned().collect())
 }

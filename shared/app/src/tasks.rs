@@ -53,8 +53,8 @@ pub struct TaskDetail {
 }
 
 /// The caller's account's tasks of one petition (one Query).
-pub async fn list(state: &AppState, account_id: &str, petition_id: &str) -> TasksResult<Vec<Task>> {
-    let (_, record) = crate::petitions::owned_record(state, account_id, petition_id).await?.ok_or(TasksError::NotFound)?;
+pub async fn list(state: &AppState, caller: &Caller, petition_id: &str) -> TasksResult<Vec<Task>> {
+    let (_, record) = crate::petitions::owned_record(state, &caller.account_id, petition_id).await?.ok_or(TasksError::NotFound)?;
     Ok(record.tasks)
 }
 
@@ -68,8 +68,8 @@ async fn owned_task(state: &AppState, account_id: &str, task_id: &str) -> TasksR
     }
 }
 
-pub async fn get(state: &AppState, account_id: &str, task_id: &str) -> TasksResult<TaskDetail> {
-    owned_task(state, account_id, task_id).await
+pub async fn get(state: &AppState, caller: &Caller, task_id: &str) -> TasksResult<TaskDetail> {
+    owned_task(state, &caller.account_id, task_id).await
 }
 
 fn not_editable(status: TaskStatus) -> TasksError {
@@ -172,8 +172,8 @@ async fn model(state: &AppState, task_model_id: &str) -> anyhow::Result<TaskMode
 
 /// Same preset, higher cost, while the task is with the client. Round trips: one
 /// Query (task), one GetItem (its model), one Query on GSI1 (the preset's models).
-pub async fn available_upgrades(state: &AppState, account_id: &str, task_id: &str) -> TasksResult<Vec<UpgradeOffer>> {
-    let TaskDetail { task, .. } = owned_task(state, account_id, task_id).await?;
+pub async fn available_upgrades(state: &AppState, caller: &Caller, task_id: &str) -> TasksResult<Vec<UpgradeOffer>> {
+    let TaskDetail { task, .. } = owned_task(state, &caller.account_id, task_id).await?;
     let current = model(state, &task.task_model_id).await?;
     let candidates = state.store.task_models_of_preset(&current.document_type_preset_id).await?;
     Ok(candidates

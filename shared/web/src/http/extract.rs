@@ -107,14 +107,7 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
-    pub fn user_id(&self) -> &str {
-        &self.caller.user_id
-    }
-
-    pub fn account_id(&self) -> &str {
-        &self.caller.account_id
-    }
-
+    /// Who calls, as the use cases take it.
     pub fn caller(&self) -> &Caller {
         &self.caller
     }
