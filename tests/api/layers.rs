@@ -66,3 +66,80 @@ fn the_manifest_reader_sees_the_dependencies_it_must_refuse() {
     assert_eq!(ours(&web), ["domain", "adapters", "app"]);
     assert!(http_edge(&web).contains(&"axum"));
 }
+
+/// Which top-level modules of a crate each module names (`crate::<module>`), from the
+/// source: a file's module is its first path component under `src/`.
+fn module_imports(crate_dir: &str) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate_dir).join("src");
+    let mut imports = std::collections::BTreeMap::<String, BTreeSet<String>>::new();
+    let mut pending = vec![src.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a source folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|ext| ext != "rs") {
+                continue;
+            }
+            let relative = path.strip_prefix(&src).expect("under src");
+            let first = relative.components().next().expect("a component").as_os_str().to_string_lossy();
+            let module = first.trim_end_matches(".rs").to_owned();
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            let named: Vec<String> = text
+                .split("crate::")
+                .skip(1)
+                .filter_map(|rest| {
+                    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    (!name.is_empty() && name != module).then_some(name)
+                })
+                .collect();
+            imports.entry(module).or_default().extend(named);
+        }
+    }
+    imports
+}
+
+/// A module that reaches itself through the imports, if any.
+fn circle(imports: &std::collections::BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        imports: &std::collections::BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == module) {
+            return Some(path[start..].to_vec());
+        }
+        if done.contains(module) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in imports.get(module).into_iter().flatten() {
+            if let Some(found) = visit(next, imports, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.insert(module.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    imports.keys().find_map(|module| visit(module, imports, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_modules_of_a_layer_import_each_other_in_a_circle() {
+    for dir in ["shared/domain", "shared/adapters", "shared/app", "shared/web"] {
+        let imports = module_imports(dir);
+        assert!(imports.len() > 3, "{dir}: the reader found {} modules", imports.len());
+        assert_eq!(circle(&imports), None, "{dir} has an import circle");
+    }
+    // The check finds a circle when there is one: the use cases with an edge back from
+    // orders to a product.
+    let mut imports = module_imports("shared/app");
+    assert!(imports["fulfilment"].contains("petitions"), "the reader sees fulfilment's imports");
+    imports.get_mut("orders").expect("orders").insert("fulfilment".to_owned());
+    assert!(circle(&imports).is_some());
+}
