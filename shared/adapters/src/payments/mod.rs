@@ -239,40 +239,40 @@ impl Payments {
     /// Every subscription of the Stripe account, whatever its status (Stripe's list,
     /// 100 a page). Stripe has no "changed since" filter; the reconciliation compares.
     pub async fn subscriptions(&self) -> Result<Vec<SubscriptionDetails>, PaymentsError> {
-        let mut subscriptions = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut request = ListSubscription::new().status(ListSubscriptionStatus::All).limit(100);
-            if let Some(last) = &after {
-                request = request.starting_after(last.clone());
-            }
-            let page: SubscriptionList = request.build().customize().send(self.client()?).await?;
-            after = page.data.last().map(|s| s.id.clone());
-            subscriptions.extend(page.data.into_iter().map(Subscription::into_details));
-            if !page.has_more || after.is_none() {
-                return Ok(subscriptions);
-            }
-        }
+        let client = self.client()?;
+        let all = every_page(
+            |after| async move {
+                let mut request = ListSubscription::new().status(ListSubscriptionStatus::All).limit(100);
+                if let Some(last) = after {
+                    request = request.starting_after(last);
+                }
+                let page: SubscriptionList = request.build().customize().send(client).await?;
+                Ok((page.data, page.has_more))
+            },
+            |sub: &Subscription| sub.id.clone(),
+        )
+        .await?;
+        Ok(all.into_iter().map(Subscription::into_details).collect())
     }
 
     /// Every completed Checkout session created since `since` (epoch seconds), oldest
     /// page last; Stripe's list, 100 a page.
     pub async fn completed_sessions(&self, since: i64) -> Result<Vec<CheckoutSessionDetails>, PaymentsError> {
-        let mut sessions = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut request =
-                ListCheckoutSession::new().created(RangeQueryTs::gte(since)).status(CheckoutSessionStatus::Complete).limit(100);
-            if let Some(last) = &after {
-                request = request.starting_after(last.clone());
-            }
-            let page: SessionList = request.build().customize().send(self.client()?).await?;
-            after = page.data.last().map(|s| s.id.clone());
-            sessions.extend(page.data.into_iter().map(ListedSession::into_details));
-            if !page.has_more || after.is_none() {
-                return Ok(sessions);
-            }
-        }
+        let client = self.client()?;
+        let all = every_page(
+            |after| async move {
+                let mut request =
+                    ListCheckoutSession::new().created(RangeQueryTs::gte(since)).status(CheckoutSessionStatus::Complete).limit(100);
+                if let Some(last) = after {
+                    request = request.starting_after(last);
+                }
+                let page: SessionList = request.build().customize().send(client).await?;
+                Ok((page.data, page.has_more))
+            },
+            |session: &ListedSession| session.id.clone(),
+        )
+        .await?;
+        Ok(all.into_iter().map(ListedSession::into_details).collect())
     }
 
     /// Creates a Checkout or billing portal session and returns where to send the user.
@@ -283,6 +283,24 @@ impl Payments {
         };
         let session: Session = request.build().customize().request_strategy(strategy).send(self.client()?).await?;
         session.url.ok_or_else(|| PaymentsError::Unexpected("Stripe returned a session without a URL".into()))
+    }
+}
+
+/// Every item of a Stripe list: `page(after)` fetches the page after the item with id
+/// `after` (the first page for None) and says whether more follow.
+async fn every_page<T, F>(mut page: impl FnMut(Option<String>) -> F, id: impl Fn(&T) -> String) -> Result<Vec<T>, PaymentsError>
+where
+    F: Future<Output = Result<(Vec<T>, bool), PaymentsError>>,
+{
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let (items, has_more) = page(after.take()).await?;
+        after = items.last().map(&id);
+        all.extend(items);
+        if !has_more || after.is_none() {
+            return Ok(all);
+        }
     }
 }
 
@@ -383,5 +401,31 @@ impl ListedSession {
             customer: self.customer,
             subscription: self.subscription,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::ready;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_page_follows_the_cursor_until_stripe_says_no_more() {
+        let items: Vec<String> = (0..5).map(|i| format!("obj_{i}")).collect();
+        let mut asked = Vec::new();
+        let all = every_page(
+            |after: Option<String>| {
+                let start = after.as_ref().map_or(0, |id| items.iter().position(|i| i == id).unwrap() + 1);
+                asked.push(after);
+                let end = (start + 2).min(items.len());
+                ready(Ok((items[start..end].to_vec(), end < items.len())))
+            },
+            |item: &String| item.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(all, items);
+        assert_eq!(asked, [None, Some("obj_1".to_owned()), Some("obj_3".to_owned())]);
     }
 }
