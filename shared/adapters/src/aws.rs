@@ -1,8 +1,9 @@
 //! The AWS SDK's configuration: one HTTPS client on rustls + ring, trusting the
 //! Amazon Trust Services roots only, and the function's region and credentials.
 
+pub use aws_config::SdkConfig;
 use aws_config::environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider};
-use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
 /// The roots AWS service endpoints chain to: the five Amazon Trust Services recommends

@@ -24,6 +24,13 @@ impl Mailer {
         Mailer { client: lazy_client(client), from: from.into(), app_base_url: app_base_url.into() }
     }
 
+    /// The mailer with an SES client of the function's SDK configuration, built on
+    /// first use.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, from: impl Into<String>, app_base_url: impl Into<String>) -> Self {
+        let sdk = sdk.clone();
+        Mailer::new(move || Client::new(&sdk), from, app_base_url)
+    }
+
     pub fn verification(&self, token: &str) -> Mail {
         Mail {
             subject: "Verify your email address".into(),

@@ -17,6 +17,13 @@ impl TaskQueue {
         TaskQueue { client: lazy_client(client), url }
     }
 
+    /// The queue with an SQS client of the function's SDK configuration, built on
+    /// first use.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, url: Option<String>) -> Self {
+        let sdk = sdk.clone();
+        TaskQueue::new(move || aws_sdk_sqs::Client::new(&sdk), url)
+    }
+
     /// Sends the messages in batches of ten (SQS's limit); fails if any entry failed,
     /// so the caller's delivery is retried (duplicates are harmless).
     pub async fn send<T: serde::Serialize>(&self, messages: &[T]) -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use adapters::aws::function_sdk_config;
+use adapters::aws::{SdkConfig, function_sdk_config};
 use adapters::config::Config;
 use adapters::email::Mailer;
 use adapters::openid::providers::OAuth;
@@ -10,7 +10,6 @@ use adapters::payments::Payments;
 use adapters::queue::TaskQueue;
 use adapters::security::jwt::JwtKeys;
 use adapters::store::Store;
-use aws_config::SdkConfig;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -32,14 +31,12 @@ impl AppState {
     }
 
     pub fn new(config: Config, sdk: &SdkConfig) -> Self {
-        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
-        let ses = sdk.clone();
-        let mailer = Mailer::new(move || aws_sdk_sesv2::Client::new(&ses), config.email_from.clone(), config.app_base_url.clone());
+        let store = Store::from_sdk(sdk, config.table_name.clone());
+        let mailer = Mailer::from_sdk(sdk, config.email_from.clone(), config.app_base_url.clone());
         let jwt = JwtKeys::new(&config.jwt);
         let oauth = Arc::new(OAuth::new(&config));
         let payments = Arc::new(Payments::new(config.stripe.clone()));
-        let sqs = sdk.clone();
-        let queue = TaskQueue::new(move || aws_sdk_sqs::Client::new(&sqs), config.task_queue_url.clone());
+        let queue = TaskQueue::from_sdk(sdk, config.task_queue_url.clone());
         AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue }
     }
 }

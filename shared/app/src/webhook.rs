@@ -11,9 +11,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use stripe_events::{EventObject, Webhook, WebhookError};
 
 use crate::state::AppState;
+use adapters::payments::events::{self, DeliveryRefused, EventKind, InvoiceSubject};
 use adapters::payments::{CheckoutSessionDetails, PaymentsError, SubscriptionDetails};
 use adapters::store::stripe::{SubscriptionChange, event_record};
 use domain::account::SubscriptionStatus;
@@ -52,10 +52,8 @@ impl FaultInjector for NoFaults {
 /// What a delivery is refused for; `web::error` gives each its status and code.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
-    #[error("webhook signature check failed: {0}")]
-    InvalidSignature(&'static str),
-    #[error("not a Stripe event: {0}")]
-    InvalidPayload(String),
+    #[error(transparent)]
+    Refused(#[from] DeliveryRefused),
     #[error(transparent)]
     Payments(#[from] PaymentsError),
     /// Stripe redelivers after a 500, so a failed refund or store write is retried.
@@ -71,26 +69,20 @@ pub async fn receive(
     faults: &dyn FaultInjector,
 ) -> Result<WebhookOutcome, DeliveryError> {
     let secret = state.config.stripe.webhook_secret.as_ref().ok_or(PaymentsError::NotConfigured)?;
-    let signature = signature.ok_or(DeliveryError::InvalidSignature("missing Stripe-Signature header"))?;
-    let event = Webhook::construct_event(payload, signature, secret.expose_secret()).map_err(|err| match err {
-        WebhookError::BadParse(detail) => DeliveryError::InvalidPayload(detail),
-        WebhookError::BadTimestamp(_) => DeliveryError::InvalidSignature("timestamp outside the 5-minute tolerance"),
-        _ => DeliveryError::InvalidSignature("signature does not match"),
-    })?;
-    let event_id = event.id.as_str().to_owned();
-    let event_type = event.type_.as_str().to_owned();
-    tracing::info!(event_id, event_type, "Stripe event received");
+    let event = events::verify(payload, signature, secret.expose_secret())?;
+    let event_id = event.id.as_str();
+    tracing::info!(event_id, event_type = event.type_, "Stripe event received");
 
-    let record = event_record(&event_id, &event_type, event.created, payload, Utc::now());
+    let record = event_record(event_id, &event.type_, event.created, payload, Utc::now());
     if let Some(existing) = state.store.record_stripe_event(&record).await?
         && existing.status == "processed"
     {
         return Ok(WebhookOutcome { status: "ok", applied: false });
     }
     faults.after(Step::Recorded)?;
-    let outcome = apply(state, &event_id, event.created, event.data.object).await?;
+    let outcome = apply(state, event_id, event.created, event.kind).await?;
     faults.after(Step::Applied)?;
-    let applied = state.store.mark_stripe_event_processed(&event_id, outcome, Utc::now()).await?;
+    let applied = state.store.mark_stripe_event_processed(event_id, outcome, Utc::now()).await?;
     tracing::info!(event_id, outcome, applied, "Stripe event processed");
     Ok(WebhookOutcome { status: "ok", applied })
 }
@@ -115,47 +107,29 @@ enum Effect {
 }
 
 /// The event's effect; returns a label recorded on the event.
-async fn apply(state: &AppState, event_id: &str, created: i64, object: EventObject) -> anyhow::Result<&'static str> {
-    let customer_of = |c: &stripe_types::Expandable<stripe_shared::Customer>| Some(c.id().as_str().to_owned());
-    let event = match object {
-        EventObject::CheckoutSessionCompleted(session) => {
-            return completed_session(state, event_id, created, &CheckoutSessionDetails::from_stripe(&session)).await;
-        }
-        EventObject::CheckoutSessionAsyncPaymentSucceeded(session) if session.mode.as_str() == "payment" => {
-            return completed_session(state, event_id, created, &CheckoutSessionDetails::from_stripe(&session)).await;
-        }
-        EventObject::CustomerSubscriptionUpdated(sub) => SubscriptionEvent {
-            customer: customer_of(&sub.customer),
-            subscription_id: Some(sub.id.as_str().to_owned()),
-            may_replace: true,
-            effect: Effect::Details(SubscriptionDetails::from_stripe(&sub), None),
-        },
-        EventObject::CustomerSubscriptionDeleted(sub) => SubscriptionEvent {
-            customer: customer_of(&sub.customer),
-            subscription_id: Some(sub.id.as_str().to_owned()),
-            // Delivered before the subscription's own updates, it still ends it.
-            may_replace: true,
-            effect: Effect::Details(SubscriptionDetails::from_stripe(&sub), Some(SubscriptionStatus::Canceled)),
-        },
-        EventObject::InvoicePaymentFailed(invoice) => invoice_event(&invoice, Effect::InvoiceFailed),
-        EventObject::InvoicePaymentSucceeded(invoice) => invoice_event(&invoice, Effect::InvoicePaid),
-        _ => return Ok("ignored_event_type"),
+async fn apply(state: &AppState, event_id: &str, created: i64, kind: EventKind) -> anyhow::Result<&'static str> {
+    let of_subscription = |sub: SubscriptionDetails, forced| SubscriptionEvent {
+        customer: Some(sub.customer.clone()),
+        subscription_id: Some(sub.id.clone()),
+        may_replace: true,
+        effect: Effect::Details(sub, forced),
     };
-    apply_to_subscription(state, event_id, created, event).await
-}
-
-/// An invoice names its subscription under `parent.subscription_details` (API
-/// 2025-03 and later) or at the top level (before); a one-off invoice names none.
-fn invoice_event(invoice: &stripe_shared::Invoice, effect: Effect) -> SubscriptionEvent {
-    let from_parent =
-        invoice.parent.as_ref().and_then(|p| p.subscription_details.as_ref()).map(|d| d.subscription.id().as_str().to_owned());
-    let top_level = invoice.subscription.as_ref().map(|s| s.id().as_str().to_owned());
-    SubscriptionEvent {
-        customer: invoice.customer.as_ref().map(|c| c.id().as_str().to_owned()),
-        subscription_id: from_parent.or(top_level),
+    let of_invoice = |invoice: InvoiceSubject, effect| SubscriptionEvent {
+        customer: invoice.customer,
+        subscription_id: invoice.subscription,
         may_replace: false,
         effect,
-    }
+    };
+    let event = match kind {
+        EventKind::CheckoutCompleted(session) => return completed_session(state, event_id, created, &session).await,
+        EventKind::SubscriptionUpdated(sub) => of_subscription(sub, None),
+        // Delivered before the subscription's own updates, it still ends it.
+        EventKind::SubscriptionDeleted(sub) => of_subscription(sub, Some(SubscriptionStatus::Canceled)),
+        EventKind::InvoicePaymentFailed(invoice) => of_invoice(invoice, Effect::InvoiceFailed),
+        EventKind::InvoicePaymentSucceeded(invoice) => of_invoice(invoice, Effect::InvoicePaid),
+        EventKind::Other => return Ok("ignored_event_type"),
+    };
+    apply_to_subscription(state, event_id, created, event).await
 }
 
 /// Applies a subscription event to the account's subscription, if it is about the

@@ -7,6 +7,7 @@
 //! about 6 MiB to every function that calls Stripe.
 
 mod client;
+pub mod events;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -98,7 +99,7 @@ pub struct CheckoutSessionDetails {
 }
 
 impl CheckoutSessionDetails {
-    pub fn from_stripe(session: &stripe_shared::CheckoutSession) -> Self {
+    pub(crate) fn from_stripe(session: &stripe_shared::CheckoutSession) -> Self {
         CheckoutSessionDetails {
             id: session.id.as_str().to_owned(),
             created: session.created,
@@ -116,7 +117,7 @@ impl CheckoutSessionDetails {
 }
 
 impl SubscriptionDetails {
-    pub fn from_stripe(sub: &stripe_shared::Subscription) -> Self {
+    pub(crate) fn from_stripe(sub: &stripe_shared::Subscription) -> Self {
         let item = sub.items.data.first();
         SubscriptionDetails {
             id: sub.id.as_str().to_owned(),

@@ -91,6 +91,11 @@ impl Store {
         Store { client, table: table.into() }
     }
 
+    /// The store with a DynamoDB client of the function's SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Store::new(Client::new(sdk), table)
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
