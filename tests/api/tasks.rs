@@ -21,8 +21,7 @@ pub(crate) async fn task_id(app: &TestApp, session: &Session, petition: &str, pr
 }
 
 async fn patch(app: &TestApp, session: &Session, task: &str, body: Value) -> Reply {
-    let request = app.http.patch(format!("{}/v1/tasks/{task}/data", app.address)).bearer_auth(&session.access_token).json(&body);
-    Reply::from(request.send().await.unwrap()).await
+    app.patch(&format!("/v1/tasks/{task}/data"), &body, &session.access_token).await
 }
 
 /// The (open) evidence task of a petition bought on `plan`, its root form submitted.

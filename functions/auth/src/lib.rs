@@ -144,7 +144,7 @@ async fn logout(State(state): State<AppState>, _caller: AuthUser, ApiJson(body):
     Ok(ok())
 }
 
-/// Round trips: three GetItems in parallel (user, account, subscription).
+/// Round trips: GetItem (user), BatchGetItem (account + subscription).
 #[utoipa::path(get, path = "/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = "4XX", body = ErrorBody)))]
 async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<Me>> {
@@ -159,7 +159,7 @@ async fn change_password(
     caller: AuthUser,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> ApiResult<Json<StatusBody>> {
-    identity::change_password(&state, caller.caller(), caller.session(), body.current_password, body.new_password).await?;
+    identity::change_password(&state, caller.user(), caller.session(), body.current_password, body.new_password).await?;
     Ok(ok())
 }
 
@@ -192,7 +192,7 @@ async fn send_verification(
     caller: AuthUser,
     SourceAddress(source): SourceAddress,
 ) -> ApiResult<Json<StatusBody>> {
-    Ok(Json(StatusBody::new(identity::resend_verification(&state, caller.caller(), source.as_deref()).await?)))
+    Ok(Json(StatusBody::new(identity::resend_verification(&state, caller.user(), source.as_deref()).await?)))
 }
 
 /// The emailed token is the proof: no bearer token needed.

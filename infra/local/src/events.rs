@@ -15,7 +15,7 @@ use crate::demo::{DEMO_EMAIL, DEMO_PASSWORD};
 /// The plan of the demo petition: free, so it exists without a payment.
 const DEMO_PETITION: (&str, &str) = ("family-petition", "family-self-serve");
 
-pub fn events_dir() -> PathBuf {
+fn events_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"))
 }
 

@@ -59,13 +59,14 @@ impl Config {
         if jwt_secret.len() < 32 {
             return Err(ConfigError("JWT_SECRET must be at least 32 bytes".into()));
         }
-        let provider = |prefix: &str, default_issuer: &str| OAuthProviderConfig {
+        let list = |name: &str| -> Vec<String> {
+            var(name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+        };
+        let provider = |prefix: &str, default_issuer: &str, allowed_tenants| OAuthProviderConfig {
             client_id: var(&format!("{prefix}_CLIENT_ID")),
             client_secret: secret(&format!("{prefix}_CLIENT_SECRET")),
             issuer: var(&format!("{prefix}_ISSUER")).unwrap_or_else(|| default_issuer.to_owned()),
-            allowed_tenants: var(&format!("{prefix}_ALLOWED_TENANTS"))
-                .map(|list| list.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect())
-                .unwrap_or_default(),
+            allowed_tenants,
         };
         Ok(Config {
             table_name: required("TABLE_NAME")?,
@@ -82,11 +83,10 @@ impl Config {
                 webhook_secret: secret("STRIPE_WEBHOOK_SECRET"),
                 api_base: var("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".to_owned()),
             },
-            google: provider("GOOGLE", "https://accounts.google.com"),
-            microsoft: provider("MICROSOFT", "https://login.microsoftonline.com/common/v2.0"),
-            oauth_redirect_allowlist: var("OAUTH_REDIRECT_ALLOWLIST")
-                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
-                .unwrap_or_default(),
+            // Tenants are Entra's: Google's tokens carry no `tid`.
+            google: provider("GOOGLE", "https://accounts.google.com", Vec::new()),
+            microsoft: provider("MICROSOFT", "https://login.microsoftonline.com/common/v2.0", list("MICROSOFT_ALLOWED_TENANTS")),
+            oauth_redirect_allowlist: list("OAUTH_REDIRECT_ALLOWLIST"),
         })
     }
 }

@@ -7,7 +7,7 @@ pub mod aws;
 pub mod config;
 pub mod document;
 pub mod email;
-pub mod lazy_client;
+mod lazy_client;
 pub mod openid;
 pub mod payments;
 pub mod queue;

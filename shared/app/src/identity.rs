@@ -383,10 +383,10 @@ pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: Strin
     Ok(TokenPair { access_token, refresh_token, token_type: "bearer", user: None })
 }
 
-/// The caller (`user`, as the request read it), their account and subscription: two
-/// GetItems at once.
+/// The caller (`user`, as the request read it), their account and subscription (one
+/// BatchGetItem).
 pub async fn me(state: &AppState, user: &User) -> IdentityResult<Me> {
-    let (account, subscription) = tokio::try_join!(state.store.account(&user.account_id), state.store.subscription(&user.account_id))?;
+    let (account, subscription) = state.store.account_and_subscription(&user.account_id).await?;
     let Some(account) = account else { return Err(IdentityError::UserGone) };
     Ok(Me {
         role: user.role,
@@ -401,16 +401,16 @@ async fn current_user(state: &AppState, user_id: &str) -> IdentityResult<User> {
 }
 
 /// Sets a new password and ends every other session of the user (their refresh
-/// tokens and access tokens stop working); `session` (the caller's) goes on.
+/// tokens and access tokens stop working); `session` (the caller's) goes on. `user` is
+/// the caller's record as the request read it.
 pub async fn change_password(
     state: &AppState,
-    caller: &Caller,
+    user: &User,
     session: Option<&str>,
     current: SecretString,
     new: SecretString,
 ) -> IdentityResult<()> {
-    let user = current_user(state, &caller.user_id).await?;
-    let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider(state, &user).await?) };
+    let Some(hash) = user.password_hash.clone() else { return Err(use_oauth_provider(state, user).await?) };
     let new = NewPassword::parse(new, &user.email).map_err(|m| Invalid::field("new_password", m))?;
     if !password::verify(current, Some(hash)).await? {
         return Err(IdentityError::WrongCurrentPassword);
@@ -491,13 +491,13 @@ pub async fn complete_password_reset(state: &AppState, raw_token: &str, new: Sec
 
 /// `POST /v1/auth/email/send-verification`: `sent`, or `already_verified` (nothing is
 /// sent); within the mail caps.
-pub async fn resend_verification(state: &AppState, caller: &Caller, source: Option<&str>) -> IdentityResult<&'static str> {
-    let user = current_user(state, &caller.user_id).await?;
+/// `user` is the caller's record as the request read it.
+pub async fn resend_verification(state: &AppState, user: &User, source: Option<&str>) -> IdentityResult<&'static str> {
     if user.email_verified_at.is_some() {
         return Ok("already_verified");
     }
     allow_mail(state, "verification", &user.email, source).await?;
-    send_verification_email(state, &user).await;
+    send_verification_email(state, user).await;
     Ok("sent")
 }
 

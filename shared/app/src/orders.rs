@@ -64,17 +64,17 @@ pub enum Opened {
 ///
 /// Round trips: GetItem (open purchase), GetItem (its order) when there is one; else
 /// one Checkout session at Stripe and one transaction (order + open purchase).
+/// The receipt goes to the caller's email.
 pub async fn start_checkout(
     state: &AppState,
+    caller: &Caller,
     item: OrderItem,
     amount_cents: i64,
-    caller: (&str, &str),
     description: &str,
-    email: Option<&str>,
 ) -> OrdersResult<Opened> {
-    let (account_id, user_id) = caller;
+    let (account_id, email) = (caller.account_id.as_str(), caller.email.as_str());
     let now = Utc::now();
-    let order = Order::new(adapters::new_id(), item, account_id, user_id, amount_cents, now);
+    let order = Order::new(adapters::new_id(), item, account_id, &caller.user_id, amount_cents, now);
     if amount_cents == 0 {
         state.store.put_free_order(&order).await?;
         return Ok(Opened::Free(Box::new(order)));
@@ -112,13 +112,7 @@ pub async fn start_checkout(
     .await
 }
 
-async fn open_session(
-    state: &AppState,
-    order: &Order,
-    expires_at: DateTime<Utc>,
-    description: &str,
-    email: Option<&str>,
-) -> OrdersResult<String> {
+async fn open_session(state: &AppState, order: &Order, expires_at: DateTime<Utc>, description: &str, email: &str) -> OrdersResult<String> {
     let base = &state.config.app_base_url;
     let url = state
         .payments
@@ -127,7 +121,7 @@ async fn open_session(
             expires_at: expires_at.timestamp(),
             description,
             amount_cents: order.amount_cents,
-            customer_email: email,
+            customer_email: Some(email),
             success_url: format!("{base}/orders/{}?paid=1", order.id),
             cancel_url: format!("{base}/orders/{}", order.id),
         })

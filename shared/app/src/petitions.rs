@@ -115,8 +115,7 @@ pub async fn initiate_checkout(state: &AppState, caller: &Caller, input: Checkou
 
 /// Opens payment of a petition purchase, or delivers it at once when it is free.
 async fn checkout(state: &AppState, caller: &Caller, item: OrderItem, total: i64, description: &str) -> PetitionsResult<CheckoutStarted> {
-    let buyer = (caller.account_id.as_str(), caller.user_id.as_str());
-    match crate::orders::start_checkout(state, item, total, buyer, description, Some(caller.email.as_str())).await? {
+    match crate::orders::start_checkout(state, caller, item, total, description).await? {
         Opened::Payment(started) => Ok(started),
         Opened::Free(order) => {
             match &order.item {

@@ -7,12 +7,16 @@
 //! applies the difference; whatever is already applied changes nothing. Run daily by
 //! the `reconcile` function and on demand by `ops reconcile-stripe`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use adapters::payments::SubscriptionDetails;
 use domain::account::SubscriptionStatus;
 
 use crate::state::AppState;
+
+/// The window a scheduled run re-reads: Stripe's three days of webhook retries and a
+/// day more, so a daily run overlaps the previous one (re-applying is a no-op).
+pub const WINDOW: Duration = Duration::days(4);
 
 /// Outcomes that mean this run changed something.
 const FIXES: [&str; 4] = ["order_fulfilled", "order_refunded", "duplicate_payment_refunded", "subscription_updated"];

@@ -218,9 +218,8 @@ pub async fn start_upgrade(state: &AppState, caller: &Caller, task_id: &str, inp
         from_task_model_id: current.id.clone(),
         to_task_model_id: target.id.clone(),
     });
-    let buyer = (caller.account_id.as_str(), caller.user_id.as_str());
     let description = format!("Upgrade to {}", target.name);
-    match crate::orders::start_checkout(state, item, amount, buyer, &description, Some(caller.email.as_str())).await? {
+    match crate::orders::start_checkout(state, caller, item, amount, &description).await? {
         Opened::Payment(started) => {
             Ok(UpgradeStarted { order_id: started.order_id, amount_cents: started.total_cents, checkout_url: started.checkout_url })
         }

@@ -200,8 +200,7 @@ pub async fn checkout(state: &AppState, caller: &Caller, will_id: &str) -> Wills
         return Err(WillsError::VerificationRequired);
     }
     let item = OrderItem::WillPayment(order::WillPayment { will_id: will.id });
-    let buyer = (caller.account_id.as_str(), caller.user_id.as_str());
-    match crate::orders::start_checkout(state, item, WILL_PRICE_CENTS, buyer, "Will document", Some(caller.email.as_str())).await? {
+    match crate::orders::start_checkout(state, caller, item, WILL_PRICE_CENTS, "Will document").await? {
         Opened::Payment(started) => Ok(started),
         Opened::Free(_) => Err(anyhow::anyhow!("a will is never free").into()),
     }

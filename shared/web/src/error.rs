@@ -76,10 +76,6 @@ impl ApiError {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take this method")
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
     /// 422 with the offending fields: `{"fields": {"email": "..."}}`.
     pub fn validation(fields: impl IntoIterator<Item = (String, String)>) -> Self {
         let fields: Map<String, Value> = fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
@@ -88,20 +84,6 @@ impl ApiError {
 
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         Self::validation([(field.to_owned(), message.into())])
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Client { status, .. } => *status,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::Client { code, .. } => code,
-            ApiError::Internal(_) => "internal_error",
-        }
     }
 }
 

@@ -126,15 +126,15 @@ async fn main() -> anyhow::Result<()> {
             let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
             let since = match (std::env::args().nth(2).as_deref(), std::env::args().nth(3)) {
                 (Some("--since"), Some(window)) => parse_window(&window)?,
-                (None, _) => chrono::Duration::days(4),
+                (None, _) => app::reconcile::WINDOW,
                 _ => anyhow::bail!("usage: ops reconcile-stripe [--since <N>d|<N>h]"),
             };
             let report = app::reconcile::stripe(&state, chrono::Utc::now() - since).await?;
-            for (session, outcome) in &report.fixed {
-                println!("fixed: Checkout session {session}: {outcome}");
+            for (id, outcome) in &report.fixed {
+                println!("fixed: {id}: {outcome}");
             }
-            for session in &report.failed {
-                println!("failed: Checkout session {session} (see the log; run again)");
+            for id in &report.failed {
+                println!("failed: {id} (see the log; run again)");
             }
             println!(
                 "stripe reconciliation: {} completed sessions read, {} fixed, {} failed",
@@ -142,7 +142,7 @@ async fn main() -> anyhow::Result<()> {
                 report.fixed.len(),
                 report.failed.len()
             );
-            anyhow::ensure!(report.failed.is_empty(), "some sessions could not be reconciled");
+            anyhow::ensure!(report.failed.is_empty(), "some sessions or subscriptions could not be reconciled");
         }
         "event" => {
             let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);

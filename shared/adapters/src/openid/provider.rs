@@ -83,7 +83,7 @@ fn is_true(value: &Option<serde_json::Value>) -> bool {
 
 /// Microsoft's tenant of personal accounts (outlook.com, hotmail.com...), whose
 /// addresses Microsoft owns and verifies.
-pub const MICROSOFT_PERSONAL_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+const MICROSOFT_PERSONAL_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 /// How a provider says an email address is the user's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

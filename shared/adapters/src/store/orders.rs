@@ -61,7 +61,7 @@ impl Store {
             .build()?;
         let mut purchase = item(&account_pk(&order.account_id), &purchase_sk(&order.item.purchase_key()), open)?;
         // Gone by itself a day after its session (DynamoDB's TTL), checked on read meanwhile.
-        purchase.insert("ttl".into(), n(open.expires_at.timestamp() + 86_400));
+        purchase.insert(super::schema::TTL_ATTRIBUTE.into(), n(open.expires_at.timestamp() + 86_400));
         let mut put_purchase = Put::builder().table_name(&self.table).set_item(Some(purchase));
         put_purchase = match replacing {
             Some(old) => put_purchase.condition_expression("order_id = :old").expression_attribute_values(":old", s(old)),
@@ -142,7 +142,7 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name("gsi1")
+            .index_name(super::schema::GSI1)
             .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)")
             .expression_attribute_values(":pk", s(account_pk(account_id)))
             .expression_attribute_values(":prefix", s("ORDER#"))

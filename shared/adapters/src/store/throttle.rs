@@ -77,7 +77,7 @@ impl Store {
                 .set_item(Some(key(&pk, THROTTLE_SK)))
                 .item("failures", n(1))
                 .item("window_ends_at", n(window_ends_at))
-                .item("ttl", n(window_ends_at))
+                .item(super::schema::TTL_ATTRIBUTE, n(window_ends_at))
                 .condition_expression("attribute_not_exists(pk) OR window_ends_at <= :now")
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .send()

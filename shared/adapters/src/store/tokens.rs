@@ -96,10 +96,6 @@ impl Store {
         self.get(&refresh_pk(digest), REFRESH_SK).await
     }
 
-    pub async fn family_revoked(&self, family_id: &str) -> anyhow::Result<bool> {
-        Ok(self.get::<serde_json::Value>(&family_pk(family_id), FAMILY_SK).await?.is_some())
-    }
-
     /// Revokes every token of a family (one item the rotation checks).
     pub async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>, ttl: i64) -> anyhow::Result<()> {
         self.client
@@ -135,7 +131,7 @@ impl Store {
         // The session is still open: no password change or reset ended it meanwhile.
         let session_open = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(&super::identity::user_pk(&new.user_id), "USER")))
+            .set_key(Some(key(&super::identity::user_pk(&new.user_id), super::identity::USER_SK)))
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(sessions_ended_before_ms) \
                  OR sessions_ended_before_ms <= :started OR session_kept = :family)",
@@ -187,7 +183,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(&onetime_pk(kind, digest), ONETIME_SK)))
             .condition_expression("attribute_exists(pk) AND #ttl > :now")
-            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_names("#ttl", super::schema::TTL_ATTRIBUTE)
             .expression_attribute_values(":now", n(now.timestamp()))
             .build()?;
         let update = match effect {

@@ -70,7 +70,7 @@ async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {
 }
 
 /// Parses JSON, naming the offending field on a type error.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let inner = err.inner();
@@ -123,19 +123,19 @@ impl AuthUser {
     /// Admits the token's user: 401 unless it exists in the token's account and the
     /// token's session is still open (a password change or reset ends the others), 403
     /// `user_inactive` or `password_change_required` (`access::check_active`).
-    pub fn admit<'u>(claims: &Claims, user: Option<&'u User>, path: &str) -> Result<(AuthUser, &'u User), ApiError> {
+    pub fn admit(claims: &Claims, user: Option<User>, path: &str) -> Result<AuthUser, ApiError> {
         let user = user.filter(|u| u.account_id == claims.acc).ok_or_else(|| ApiError::unauthorized("user no longer exists"))?;
         // Tokens from before sessions carried their start count from their issue time.
         let started_ms = claims.sst.unwrap_or(claims.iat.saturating_mul(1000));
         if !user.session_is_open(claims.fam.as_deref(), started_ms) {
             return Err(ApiError::unauthorized("this session has ended; sign in again"));
         }
-        access::check_active(user, path).map_err(|denial| match denial {
+        access::check_active(&user, path).map_err(|denial| match denial {
             UserDenial::Inactive => ApiError::forbidden("user_inactive", "this user has been deactivated"),
             UserDenial::PasswordChangeRequired => ApiError::forbidden("password_change_required", "change your password to continue")
                 .with("allowed_paths", serde_json::json!(access::PASSWORD_CHANGE_ALLOWLIST)),
         })?;
-        Ok((AuthUser { caller: user.caller(), session: claims.fam.clone(), user: Box::new(user.clone()) }, user))
+        Ok(AuthUser { caller: user.caller(), session: claims.fam.clone(), user: Box::new(user) })
     }
 }
 
@@ -159,7 +159,7 @@ impl FromRequestParts<AppState> for AuthUser {
         }
         let claims = bearer_claims(parts, state)?;
         let user = state.store.user(&claims.sub).await?;
-        let (caller, _) = AuthUser::admit(&claims, user.as_ref(), parts.uri.path())?;
+        let caller = AuthUser::admit(&claims, user, parts.uri.path())?;
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }

@@ -25,15 +25,15 @@ async fn product_access(State(state): State<AppState>, request: Request, next: N
     let (mut parts, body) = request.into_parts();
     let claims = bearer_claims(&parts, &state)?;
     let (user, subscription) = state.store.user_and_subscription(&claims.sub, &claims.acc).await?;
-    let (caller, user) = AuthUser::admit(&claims, user.as_ref(), parts.uri.path())?;
-    parts.extensions.insert(caller);
+    let caller = AuthUser::admit(&claims, user, parts.uri.path())?;
     let now = Utc::now();
     access::check_subscription(subscription.as_ref(), now).map_err(subscription_error)?;
-    access::check_email_verified(user, now).map_err(|grace_ended_at| {
+    access::check_email_verified(caller.user(), now).map_err(|grace_ended_at| {
         ApiError::forbidden("email_not_verified", "verify your email address to continue")
             .with("grace_ended_at", grace_ended_at.to_rfc3339())
             .with("resend_url", RESEND_VERIFICATION_URL)
     })?;
+    parts.extensions.insert(caller);
     Ok(next.run(Request::from_parts(parts, body)).await)
 }
 

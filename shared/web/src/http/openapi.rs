@@ -18,7 +18,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use app::state::AppState;
 
 /// The name handlers use in `security(("bearer" = []))`.
-pub const BEARER: &str = "bearer";
+const BEARER: &str = "bearer";
 
 #[derive(OpenApi)]
 #[openapi(
