@@ -72,6 +72,14 @@ impl Respond for CheckoutSessions {
                 "message": "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation."}});
             return ResponseTemplate::new(400).set_body_json(error);
         }
+        // Stripe: `subscription_data.trial_end` "has to be at least 48 hours in the future".
+        if let Some(trial_end) = form_value(request, "subscription_data[trial_end]").and_then(|v| v.parse::<i64>().ok())
+            && trial_end < now + 48 * 3600
+        {
+            let error = json!({"error": {"type": "invalid_request_error", "param": "subscription_data[trial_end]",
+                "message": "The `trial_end` date has to be at least 2 days in the future."}});
+            return ResponseTemplate::new(400).set_body_json(error);
+        }
         let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut state = self.0.lock().unwrap();
         if let Some(replay) = key.as_ref().and_then(|k| state.by_key.get(k)) {
@@ -153,8 +161,8 @@ impl Respond for Subscriptions {
         let id = request.url.path().rsplit('/').next().unwrap_or_default().to_owned();
         match self.0.lock().unwrap().get(&id) {
             Some(sub) => ResponseTemplate::new(200).set_body_json(sub),
-            None => ResponseTemplate::new(404)
-                .set_body_json(json!({"error": {"type": "invalid_request_error", "message": "No such subscription"}})),
+            None => ResponseTemplate::new(404).set_body_json(json!({"error": {"type": "invalid_request_error",
+                "code": "resource_missing", "param": "id", "message": format!("No such subscription: '{id}'")}})),
         }
     }
 }

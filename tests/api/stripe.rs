@@ -65,6 +65,47 @@ async fn no_trial_end_once_the_trial_is_over() {
     assert_eq!(field(form, "line_items[0][price]").as_deref(), Some("price_demo_starter_monthly"));
 }
 
+/// Stripe refuses a Checkout `trial_end` under 48 hours ahead (the fake does too): in
+/// the trial's last two days the checkout still opens, with the trial moved to the minimum.
+#[tokio::test]
+async fn a_checkout_in_the_trials_last_two_days_still_opens() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    for hours_left in [49, 47, 1] {
+        let session = app.register(&unique_email()).await;
+        let mut sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+        let now = chrono::Utc::now();
+        sub.current_period_end = Some(now + chrono::Duration::hours(hours_left));
+        app.store().put_subscription(&sub).await.unwrap();
+        let reply = checkout(&app, &session, json!({"plan": "pro", "seats": 1})).await;
+        assert_eq!(reply.status, 200, "{hours_left} h left: {}", reply.body);
+        let form = app.stripe.requests_to("/v1/checkout/sessions").await.pop().unwrap();
+        let sent: i64 = field(&form, "subscription_data[trial_end]").unwrap().parse().unwrap();
+        let ahead = sent - now.timestamp();
+        if hours_left == 49 {
+            assert_eq!(sent, sub.current_period_end.unwrap().timestamp(), "the trial's own end");
+        } else {
+            assert!((48 * 3600..51 * 3600).contains(&ahead), "{hours_left} h left: trial_end {ahead} s ahead");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_stripe_fake_refuses_a_trial_end_under_48_hours() {
+    let app = spawn_app().await;
+    let soon = chrono::Utc::now().timestamp() + 47 * 3600;
+    let reply = reqwest::Client::new()
+        .post(format!("{}/v1/checkout/sessions", app.stripe.uri()))
+        .bearer_auth(stripe_fake::SECRET_KEY)
+        .form(&[("mode", "subscription"), ("subscription_data[trial_end]", &soon.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["error"]["param"], "subscription_data[trial_end]");
+}
+
 #[tokio::test]
 async fn checkout_bad_input() {
     let app = spawn_app().await;
@@ -306,6 +347,26 @@ async fn a_completed_checkout_of_an_unknown_customer_is_acknowledged() {
     let reply = app.deliver_event(&event("evt_stranger", "checkout.session.completed", 1_800_000_000, completed)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(app.store().stripe_event("evt_stranger").await.unwrap().unwrap().outcome.as_deref(), Some("unknown_customer"));
+}
+
+/// A completed checkout naming a subscription Stripe no longer knows (`resource_missing`)
+/// is recorded and acknowledged: retrying it for three days would change nothing.
+#[tokio::test]
+async fn a_completed_checkout_of_a_subscription_stripe_does_not_know_is_acknowledged() {
+    let app = spawn_app().await;
+    let (session, customer) = customer(&app).await;
+    let before = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+    let mut completed = fixture("checkout.session");
+    completed["mode"] = json!("subscription");
+    completed["customer"] = json!(customer);
+    completed["subscription"] = json!("sub_gone");
+    completed["metadata"] = json!({});
+    let reply = app.deliver_event(&event("evt_gone", "checkout.session.completed", 1_800_000_000, completed)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["applied"], true);
+    let record = app.store().stripe_event("evt_gone").await.unwrap().unwrap();
+    assert_eq!((record.status.as_str(), record.outcome.as_deref()), ("processed", Some("ignored_subscription_missing")));
+    assert_eq!(app.store().subscription(&session.account_id).await.unwrap().unwrap(), before, "nothing changed");
 }
 
 /// Stripe does not guarantee delivery order: a refused recovery (the subscription was

@@ -240,7 +240,8 @@ pub struct RedirectUrl {
 }
 
 /// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
-/// passed on while it runs, the Stripe customer created once per account.
+/// passed on while it runs (`Subscription::checkout_trial_end`), the Stripe customer
+/// created once per account.
 pub async fn checkout_session(state: &AppState, caller: &Caller, input: CheckoutInput) -> BillingResult<RedirectUrl> {
     caller.require(Permission::ManageBilling)?;
     if !state.payments.is_configured() {
@@ -262,12 +263,7 @@ pub async fn checkout_session(state: &AppState, caller: &Caller, input: Checkout
         return Err(BillingError::SubscriptionExists);
     }
     let customer_id = stripe_customer(state, caller, &account).await?;
-    let now = Utc::now();
-    let trial_end = subscription
-        .filter(|s| s.status == SubscriptionStatus::Trialing)
-        .and_then(|s| s.current_period_end)
-        .filter(|end| *end > now)
-        .map(|end| end.timestamp());
+    let trial_end = subscription.and_then(|s| s.checkout_trial_end(Utc::now())).map(|end| end.timestamp());
     let base = &state.config.app_base_url;
     let url = state
         .payments

@@ -150,7 +150,14 @@ async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, e
     }
     let mut change = match event.effect {
         Effect::CheckoutCompleted => {
-            let details = state.payments.subscription(&subscription_id).await?;
+            let details = match state.payments.subscription(&subscription_id).await {
+                // Gone at Stripe (deleted, or another Stripe account's): a retry cannot help.
+                Err(err) if err.is_resource_missing() => {
+                    tracing::warn!(event_id, subscription_id, "completed checkout of a subscription Stripe does not know");
+                    return Ok("ignored_subscription_missing");
+                }
+                read => read?,
+            };
             SubscriptionChange { status: Some(SubscriptionStatus::Active), ..change_from(state, &details).await? }
         }
         Effect::Details(details, forced) => {

@@ -7,6 +7,11 @@ use super::email::Email;
 
 /// A new shop's trial length.
 pub const TRIAL_DAYS: i64 = 14;
+/// Stripe: a Checkout `subscription_data.trial_end` "has to be at least 48 hours in the
+/// future" (API reference, Create a Checkout Session).
+pub const STRIPE_MIN_TRIAL_AHEAD: Duration = Duration::hours(48);
+/// Room for the time between our clock and Stripe's check of it.
+const TRIAL_END_MARGIN: Duration = Duration::minutes(15);
 /// How long a user may work before verifying their email.
 pub const VERIFICATION_GRACE_DAYS: i64 = 7;
 
@@ -238,6 +243,22 @@ impl Subscription {
         }
     }
 
+    /// The `trial_end` a subscription checkout passes to Stripe, so that paying does
+    /// not cut a running trial short. Stripe refuses a Checkout `trial_end` less than
+    /// 48 hours ahead, so in the trial's last two days the customer keeps the hours
+    /// left and a little more: the end moves to the first whole hour past the minimum
+    /// and a margin (whole hours keep the request the same for a retry within the hour).
+    /// None once the trial is over (the first invoice is charged at once).
+    pub fn checkout_trial_end(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let end = self.current_period_end.filter(|end| self.status == SubscriptionStatus::Trialing && *end > now)?;
+        let earliest = now + STRIPE_MIN_TRIAL_AHEAD + TRIAL_END_MARGIN;
+        if end >= earliest {
+            return Some(end);
+        }
+        let hour = 3600;
+        DateTime::from_timestamp((earliest.timestamp() + hour - 1) / hour * hour, 0)
+    }
+
     /// Live = active, complimentary, past_due, or a trial that has not ended.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         match self.status {
@@ -301,6 +322,21 @@ mod tests {
 
     fn sub(status: SubscriptionStatus, end: Option<DateTime<Utc>>) -> Subscription {
         Subscription { status, current_period_end: end, ..Subscription::trial("a", Utc::now()) }
+    }
+
+    #[test]
+    fn a_checkout_near_the_trials_end_moves_it_to_stripes_minimum() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let left = |hours| sub(SubscriptionStatus::Trialing, Some(now + Duration::hours(hours))).checkout_trial_end(now);
+        assert_eq!(left(49), Some(now + Duration::hours(49)), "far enough: the trial's own end");
+        for hours in [47, 1] {
+            let moved = left(hours).unwrap();
+            assert!(moved >= now + STRIPE_MIN_TRIAL_AHEAD + TRIAL_END_MARGIN, "{hours} h left: {moved}");
+            assert!(moved < now + STRIPE_MIN_TRIAL_AHEAD + TRIAL_END_MARGIN + Duration::hours(1), "{hours} h left: {moved}");
+            assert_eq!(moved.timestamp() % 3600, 0, "a whole hour");
+        }
+        assert_eq!(left(-1), None, "the trial is over");
+        assert_eq!(sub(SubscriptionStatus::Active, Some(now + Duration::days(9))).checkout_trial_end(now), None);
     }
 
     #[test]

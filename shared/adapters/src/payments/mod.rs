@@ -40,6 +40,14 @@ pub enum PaymentsError {
     Unexpected(String),
 }
 
+impl PaymentsError {
+    /// Stripe does not know the object asked for (`resource_missing`): asking again
+    /// will not change that.
+    pub fn is_resource_missing(&self) -> bool {
+        matches!(self, PaymentsError::Stripe(StripeFailure::Api { code, .. }) if code == "resource_missing")
+    }
+}
+
 pub struct Payments {
     config: StripeConfig,
     client: OnceLock<StripeHttp>,
