@@ -91,6 +91,10 @@ impl Respond for CheckoutSessions {
         let unit: i64 = field("line_items[0][price_data][unit_amount]").and_then(|a| a.parse().ok()).unwrap_or_default();
         session["id"] = json!(id);
         session["created"] = json!(now);
+        session["status"] = json!("open");
+        session["payment_status"] = json!("unpaid");
+        // Stripe's default: 24 hours after creation.
+        session["expires_at"] = json!(field("expires_at").and_then(|v| v.parse::<i64>().ok()).unwrap_or(now + 86_400));
         session["url"] = json!(format!("{}/checkout/{id}", state.base));
         session["success_url"] = json!(field("success_url"));
         session["cancel_url"] = json!(field("cancel_url"));
@@ -137,6 +141,32 @@ impl Respond for ListSessions {
     }
 }
 
+/// `GET /v1/checkout/sessions/{id}` and `POST /v1/checkout/sessions/{id}/expire`.
+/// Stripe: "A Checkout Session can be expired when it is in one of these statuses:
+/// open" (api/checkout/sessions/expire); any other answers 400.
+struct SessionById(CheckoutSessions);
+
+impl Respond for SessionById {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let id = request.url.path().split('/').nth(4).unwrap_or_default().to_owned();
+        let mut state = (self.0).0.lock().unwrap();
+        let Some(session) = state.sessions.iter_mut().find(|s| s["id"] == id.as_str()) else {
+            return ResponseTemplate::new(404).set_body_json(json!({"error": {"type": "invalid_request_error",
+                "code": "resource_missing", "param": "session", "message": format!("No such checkout.session: '{id}'")}}));
+        };
+        if request.url.path().ends_with("/expire") {
+            if session["status"] != "open" {
+                let error = json!({"error": {"type": "invalid_request_error",
+                    "message": format!("Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{}\".", session["status"].as_str().unwrap_or_default())}});
+                return ResponseTemplate::new(400).set_body_json(error);
+            }
+            session["status"] = json!("expired");
+            session["url"] = Value::Null;
+        }
+        ResponseTemplate::new(200).set_body_json(session.clone())
+    }
+}
+
 /// Portal sessions open the hosted portal page of their customer.
 struct PortalSessions(String);
 
@@ -152,18 +182,49 @@ impl Respond for PortalSessions {
     }
 }
 
-/// Subscriptions the fake knows, by id (set by the test).
+/// Subscriptions the fake knows, by id (set by the test or made by a paid Checkout),
+/// and where a cancellation's event goes. `DELETE` cancels at once; Stripe answers a
+/// canceled subscription's cancellation with `resource_missing` ("No such subscription").
 #[derive(Clone, Default)]
-pub struct Subscriptions(Arc<Mutex<HashMap<String, Value>>>);
+pub struct Subscriptions(Arc<Mutex<HashMap<String, Value>>>, hosted::Webhooks);
 
 impl Respond for Subscriptions {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let id = request.url.path().rsplit('/').next().unwrap_or_default().to_owned();
-        match self.0.lock().unwrap().get(&id) {
-            Some(sub) => ResponseTemplate::new(200).set_body_json(sub),
-            None => ResponseTemplate::new(404).set_body_json(json!({"error": {"type": "invalid_request_error",
-                "code": "resource_missing", "param": "id", "message": format!("No such subscription: '{id}'")}})),
+        let mut subscriptions = self.0.lock().unwrap();
+        let missing = || {
+            ResponseTemplate::new(404).set_body_json(json!({"error": {"type": "invalid_request_error",
+                "code": "resource_missing", "param": "id", "message": format!("No such subscription: '{id}'")}}))
+        };
+        let Some(sub) = subscriptions.get_mut(&id) else { return missing() };
+        if request.method.as_str() == "DELETE" {
+            if sub["status"] == "canceled" {
+                return missing();
+            }
+            let now = chrono::Utc::now().timestamp();
+            sub["status"] = json!("canceled");
+            sub["canceled_at"] = json!(now);
+            sub["ended_at"] = json!(now);
+            let deleted = event(&new_id("evt"), "customer.subscription.deleted", hosted::next_created(), sub.clone());
+            let answer = sub.clone();
+            drop(subscriptions);
+            self.1.send(vec![deleted]);
+            return ResponseTemplate::new(200).set_body_json(answer);
         }
+        ResponseTemplate::new(200).set_body_json(sub.clone())
+    }
+}
+
+/// Invoice payments by invoice id (a paid subscription Checkout makes one).
+#[derive(Clone, Default)]
+pub struct InvoicePayments(Arc<Mutex<HashMap<String, Vec<Value>>>>);
+
+impl Respond for InvoicePayments {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let invoice = request.url.query_pairs().find(|(k, _)| k == "invoice").map(|(_, v)| v.into_owned());
+        let payments = self.0.lock().unwrap();
+        let data = invoice.and_then(|i| payments.get(&i).cloned()).unwrap_or_default();
+        ResponseTemplate::new(200).set_body_json(json!({"object": "list", "url": "/v1/invoice_payments", "has_more": false, "data": data}))
     }
 }
 
@@ -244,6 +305,7 @@ impl wiremock::Match for WithoutTheKey {
 pub struct StripeFake {
     pub server: MockServer,
     pub subscriptions: Subscriptions,
+    pub invoice_payments: InvoicePayments,
     pub refunds: Refunds,
     pub sessions: CheckoutSessions,
     /// Where the hosted pages deliver their events (set it to the API's webhook).
@@ -253,7 +315,9 @@ pub struct StripeFake {
 impl StripeFake {
     pub async fn start() -> StripeFake {
         let server = MockServer::start().await;
-        let subscriptions = Subscriptions::default();
+        let webhooks = hosted::Webhooks::default();
+        let subscriptions = Subscriptions(Arc::default(), webhooks.clone());
+        let invoice_payments = InvoicePayments::default();
         let invalid_key = json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}});
         // The API (`/v1/...`) needs the secret key; the hosted pages are the browser's.
         Mock::given(WithoutTheKey)
@@ -267,12 +331,14 @@ impl StripeFake {
         sessions.0.lock().unwrap().base = server.uri();
         Mock::given(method("POST")).and(path("/v1/checkout/sessions")).respond_with(sessions.clone()).mount(&server).await;
         Mock::given(method("GET")).and(path("/v1/checkout/sessions")).respond_with(ListSessions(sessions.clone())).mount(&server).await;
+        Mock::given(path_regex("^/v1/checkout/sessions/[^/]+(/expire)?$")).respond_with(SessionById(sessions.clone())).mount(&server).await;
         Mock::given(method("POST"))
             .and(path("/v1/billing_portal/sessions"))
             .respond_with(PortalSessions(server.uri()))
             .mount(&server)
             .await;
-        Mock::given(method("GET")).and(path_regex("^/v1/subscriptions/[^/]+$")).respond_with(subscriptions.clone()).mount(&server).await;
+        Mock::given(path_regex("^/v1/subscriptions/[^/]+$")).respond_with(subscriptions.clone()).mount(&server).await;
+        Mock::given(method("GET")).and(path("/v1/invoice_payments")).respond_with(invoice_payments.clone()).mount(&server).await;
         Mock::given(method("GET"))
             .and(path("/v1/subscriptions"))
             .respond_with(ListSubscriptions(subscriptions.clone()))
@@ -280,13 +346,12 @@ impl StripeFake {
             .await;
         let refunds = Refunds::default();
         Mock::given(method("POST")).and(path("/v1/refunds")).respond_with(refunds.clone()).mount(&server).await;
-        let webhooks = hosted::Webhooks::default();
         Mock::given(method("GET"))
             .and(path_regex("^/checkout/[^/]+$"))
             .respond_with(hosted::CheckoutPage(sessions.clone()))
             .mount(&server)
             .await;
-        let pay = hosted::PayCheckout(sessions.clone(), subscriptions.clone(), webhooks.clone());
+        let pay = hosted::PayCheckout(sessions.clone(), subscriptions.clone(), invoice_payments.clone(), webhooks.clone());
         Mock::given(method("POST")).and(path_regex("^/checkout/[^/]+/pay$")).respond_with(pay).mount(&server).await;
         let cancel = hosted::CancelCheckout(sessions.clone());
         Mock::given(method("POST")).and(path_regex("^/checkout/[^/]+/cancel$")).respond_with(cancel).mount(&server).await;
@@ -297,7 +362,7 @@ impl StripeFake {
             .await;
         let action = hosted::PortalAction(subscriptions.clone(), webhooks.clone());
         Mock::given(method("POST")).and(path_regex("^/portal/[^/]+/(cancel|seats)$")).respond_with(action).mount(&server).await;
-        StripeFake { server, subscriptions, refunds, sessions, webhooks }
+        StripeFake { server, subscriptions, invoice_payments, refunds, sessions, webhooks }
     }
 
     pub fn uri(&self) -> String {
@@ -332,6 +397,31 @@ impl StripeFake {
         self.refunds.0.lock().unwrap().failing = failing;
     }
 
+    /// Every Checkout session the fake opened, oldest first.
+    pub fn sessions_opened(&self) -> Vec<Value> {
+        self.sessions.0.lock().unwrap().sessions.clone()
+    }
+
+    /// Completes a session as a payment would, but delivers no event (a webhook still
+    /// on its way).
+    pub fn complete_session_silently(&self, session_id: &str) {
+        let mut state = self.sessions.0.lock().unwrap();
+        let session = state.sessions.iter_mut().find(|s| s["id"] == session_id).expect("a session");
+        session["status"] = json!("complete");
+    }
+
+    /// The subscriptions of `customer` the fake knows.
+    pub fn subscriptions_of(&self, customer: &str) -> Vec<Value> {
+        self.subscriptions.0.lock().unwrap().values().filter(|s| s["customer"] == customer).cloned().collect()
+    }
+
+    /// What a subscription's first invoice was paid with: (payment intent, amount).
+    pub fn charge_of(&self, subscription: &Value) -> Option<(String, i64)> {
+        let payments = self.invoice_payments.0.lock().unwrap();
+        let payment = payments.get(subscription["latest_invoice"].as_str()?)?.first()?.clone();
+        Some((payment["payment"]["payment_intent"].as_str()?.to_owned(), payment["amount_paid"].as_i64()?))
+    }
+
     /// Registers a subscription (Stripe's fixture shape) the fake will serve.
     pub fn add_subscription(&self, sub: &Value) {
         self.subscriptions.0.lock().unwrap().insert(sub["id"].as_str().unwrap().to_owned(), sub.clone());
@@ -345,6 +435,9 @@ pub fn subscription(id: &str, customer: &str, status: &str, price: &str, quantit
     sub["customer"] = json!(customer);
     sub["status"] = json!(status);
     sub["cancel_at_period_end"] = json!(false);
+    sub["trial_end"] = Value::Null;
+    sub["trial_start"] = Value::Null;
+    sub["latest_invoice"] = Value::Null;
     let item = &mut sub["items"]["data"][0];
     item["price"]["id"] = json!(price);
     item["quantity"] = json!(quantity);

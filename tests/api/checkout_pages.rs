@@ -12,7 +12,7 @@ use crate::wills::verified_will;
 
 /// Opens a hosted page and submits its form at `action` (as a browser, no JavaScript):
 /// returns the redirect's location.
-async fn press(app: &TestApp, page_url: &str, action: &str, fields: &[(&str, &str)]) -> String {
+pub(crate) async fn press(app: &TestApp, page_url: &str, action: &str, fields: &[(&str, &str)]) -> String {
     let page = app.http.get(page_url).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200, "{page_url}");
     let html = page.text().await.unwrap();
@@ -29,7 +29,7 @@ async fn press(app: &TestApp, page_url: &str, action: &str, fields: &[(&str, &st
 }
 
 /// Polls `read` until `done` holds (the webhook arrives shortly after "Pay").
-async fn eventually(read: impl AsyncFn() -> Reply, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn eventually(read: impl AsyncFn() -> Reply, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..100 {
         let reply = read().await;
         if done(&reply.body) {
@@ -72,6 +72,11 @@ async fn a_subscription_bought_on_the_checkout_page_is_active_and_the_portal_can
     app.seed_billing_catalogue().await;
     let ada = app.register(&unique_email()).await;
     let t = Some(ada.access_token.as_str());
+    // Past the trial, the checkout charges at once (within it, Stripe's subscription
+    // would be `trialing`).
+    let mut trial = app.store().subscription(&ada.account_id).await.unwrap().unwrap();
+    trial.current_period_end = Some(chrono::Utc::now() - chrono::Duration::hours(1));
+    app.store().put_subscription(&trial).await.unwrap();
     let checkout = app.post("/v1/billing/checkout-session", &json!({"plan": "team", "seats": 3}), t).await;
     assert_eq!(checkout.status, 200, "{}", checkout.body);
     let cancel = press(&app, checkout.body["url"].as_str().unwrap(), "/cancel", &[]).await;

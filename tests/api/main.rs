@@ -20,6 +20,7 @@ mod refresh;
 mod register;
 mod roles;
 mod stripe;
+mod subscriptions;
 mod tasks;
 mod verification;
 mod wills;

@@ -37,7 +37,7 @@ async fn checkout_creates_the_customer_once_and_passes_seats_and_the_trial_end()
 
     let stored = app.store().account(&session.account_id).await.unwrap().unwrap().stripe_customer_id.unwrap();
     let sessions = app.stripe.requests_to("/v1/checkout/sessions").await;
-    assert_eq!(sessions.len(), 3);
+    assert!((1..=2).contains(&sessions.len()), "the racing requests at most, the third reuses the open session");
     let trial_end = app.store().subscription(&session.account_id).await.unwrap().unwrap().current_period_end.unwrap();
     for form in &sessions {
         assert_eq!(field(form, "customer").as_deref(), Some(stored.as_str()), "one customer for every session");
@@ -263,7 +263,7 @@ async fn a_crash_after_any_step_is_finished_by_the_redelivery_once() {
 }
 
 #[tokio::test]
-async fn checkout_completed_activates_the_subscription_from_stripes_record() {
+async fn checkout_completed_applies_the_subscription_as_stripe_records_it() {
     let app = spawn_app().await;
     let (session, customer) = customer(&app).await;
     let now = chrono::Utc::now().timestamp();
@@ -277,7 +277,8 @@ async fn checkout_completed_activates_the_subscription_from_stripes_record() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body, json!({"status": "ok", "applied": true}));
     let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
-    assert_eq!((sub.status, sub.plan.as_str(), sub.seat_limit), (SubscriptionStatus::Active, "team", 6));
+    // Paid with a trial still running: Stripe's `trialing` until the trial ends.
+    assert_eq!((sub.status, sub.plan.as_str(), sub.seat_limit), (SubscriptionStatus::Trialing, "team", 6));
     assert_eq!(sub.current_period_end.unwrap().timestamp(), now + 2_592_000);
     assert_eq!(sub.stripe_subscription_id.as_deref(), Some("sub_new"));
 }

@@ -11,12 +11,12 @@ use std::time::Duration;
 use serde_json::json;
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::{CheckoutSessions, Subscriptions, event, form, new_id, sign, subscription};
+use super::{CheckoutSessions, InvoicePayments, Subscriptions, event, form, new_id, sign, subscription};
 
 /// The `created` of the next event: now, but never the second of the previous one, as
 /// a person's clicks on the pages are seconds apart (the API orders a subscription's
 /// events by `created`, ties by event id).
-fn next_created() -> i64 {
+pub(crate) fn next_created() -> i64 {
     use std::sync::atomic::{AtomicI64, Ordering};
     static LAST: AtomicI64 = AtomicI64::new(0);
     let now = chrono::Utc::now().timestamp();
@@ -35,7 +35,7 @@ impl Webhooks {
 
     /// Sends each event in order, each retried (at most 6 times, backing off from a
     /// quarter second) until the endpoint answers 2xx, as Stripe retries a delivery.
-    fn send(&self, events: Vec<String>) {
+    pub(crate) fn send(&self, events: Vec<String>) {
         let Some(url) = self.0.lock().unwrap().clone() else { return };
         let deliver = async move {
             adapters::install_tls_provider();
@@ -72,6 +72,8 @@ pub struct SessionExtras {
     pub description: String,
     pub price: Option<String>,
     pub quantity: u64,
+    /// `subscription_data[trial_end]`: the subscription starts `trialing` until then.
+    pub trial_end: Option<i64>,
     pub success_url: String,
     pub cancel_url: String,
 }
@@ -133,9 +135,15 @@ impl Respond for CheckoutPage {
     }
 }
 
+/// Every price costs this much a seat at the fake (it keeps no price list).
+pub const SEAT_PRICE_CENTS: i64 = 1500;
+
 /// "Pay": the session completes (a subscription session starts its subscription),
-/// the events go to the API, the browser to `success_url`.
-pub struct PayCheckout(pub CheckoutSessions, pub Subscriptions, pub Webhooks);
+/// the events go to the API, the browser to `success_url`. A subscription with a
+/// `trial_end` starts `trialing` with a $0 first invoice and the session needs no
+/// payment (Stripe: billing/subscriptions/trials); one without is charged its first
+/// period at once: an invoice paid through a payment intent (an invoice payment).
+pub struct PayCheckout(pub CheckoutSessions, pub Subscriptions, pub InvoicePayments, pub Webhooks);
 
 impl Respond for PayCheckout {
     fn respond(&self, request: &Request) -> ResponseTemplate {
@@ -155,14 +163,26 @@ impl Respond for PayCheckout {
         if session["mode"] == "subscription" {
             let sub_id = new_id("sub");
             let customer = session["customer"].as_str().unwrap_or_default().to_owned();
-            let sub = subscription(
-                &sub_id,
-                &customer,
-                "active",
-                extras.price.as_deref().unwrap_or_default(),
-                extras.quantity,
-                (now, now + 2_592_000),
-            );
+            let (status, period_end, charged) = match extras.trial_end {
+                Some(trial_end) => ("trialing", trial_end, 0),
+                None => ("active", now + 2_592_000, SEAT_PRICE_CENTS * extras.quantity as i64),
+            };
+            let mut sub =
+                subscription(&sub_id, &customer, status, extras.price.as_deref().unwrap_or_default(), extras.quantity, (now, period_end));
+            let invoice = new_id("in");
+            sub["latest_invoice"] = json!(invoice);
+            if let Some(trial_end) = extras.trial_end {
+                sub["trial_start"] = json!(now);
+                sub["trial_end"] = json!(trial_end);
+                session["payment_status"] = json!("no_payment_required");
+            } else {
+                let payment = json!({"id": new_id("inpay"), "object": "invoice_payment", "amount_paid": charged,
+                    "amount_requested": charged, "currency": "usd", "invoice": invoice, "is_default": true, "livemode": false,
+                    "payment": {"type": "payment_intent", "payment_intent": new_id("pi")}, "status": "paid",
+                    "status_transitions": {"canceled_at": null, "paid_at": now}});
+                (self.2).0.lock().unwrap().insert(invoice.clone(), vec![payment]);
+            }
+            session["amount_total"] = json!(charged);
             (self.1).0.lock().unwrap().insert(sub_id.clone(), sub.clone());
             session["subscription"] = json!(sub_id);
             events.push(event(&new_id("evt"), "checkout.session.completed", now, session.clone()));
@@ -172,7 +192,7 @@ impl Respond for PayCheckout {
             events.push(event(&new_id("evt"), "checkout.session.completed", now, session.clone()));
         }
         drop(state);
-        self.2.send(events);
+        self.3.send(events);
         see_other(&extras.success_url)
     }
 }
@@ -257,6 +277,7 @@ pub fn extras_of(request: &Request) -> SessionExtras {
         description: field("line_items[0][price_data][product_data][name]").unwrap_or_default(),
         price: field("line_items[0][price]"),
         quantity: field("line_items[0][quantity]").and_then(|q| q.parse().ok()).unwrap_or(1),
+        trial_end: field("subscription_data[trial_end]").and_then(|t| t.parse().ok()),
         success_url: field("success_url").unwrap_or_default(),
         cancel_url: field("cancel_url").unwrap_or_default(),
     }

@@ -53,9 +53,13 @@ async fn sales_lead(
     Ok((StatusCode::CREATED, Json(billing::create_sales_lead(&state, input).await?)))
 }
 
-/// Owner only. Round trips: GetItem (plan), BatchGetItem (account + subscription),
-/// and on the first checkout a user read and the conditional customer write; Stripe:
-/// customer (first time) and session.
+/// Owner only. One open subscription Checkout per account: the same plan, seats and
+/// interval again return the open session's URL; another first expires it at Stripe.
+/// 409 `subscription_exists` while a paid subscription runs (or the open session was
+/// just paid). Round trips: GetItem (plan), BatchGetItem (account + subscription), on
+/// the first checkout a user read and the conditional customer write, and one
+/// conditional update recording the session (none when it is reused); Stripe:
+/// customer (first time), expire (when replacing) and session.
 #[utoipa::path(post, path = "/v1/billing/checkout-session", tag = "billing", security(("bearer" = [])),
     request_body = CheckoutInput,
     responses((status = 200, body = RedirectUrl), (status = "4XX", body = ErrorBody)))]

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use adapters::payments::PaymentsError;
 use adapters::store::billing::SalesLead;
 use domain::Invalid;
-use domain::account::{Caller, NotAllowed, Permission, SubscriptionStatus};
+use domain::account::{Caller, CheckoutPlan, NotAllowed, OpenCheckout, Permission, Subscription, SubscriptionStatus};
 use domain::billing::{self, LimitReached, Plan};
 use domain::email::Email;
 
@@ -206,6 +206,7 @@ pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<
                 cancel_at_period_end: false,
                 stripe_subscription_id,
                 stripe_price_id,
+                open_checkout: None,
             };
             if state.store.grant_complimentary(&complimentary).await? {
                 summary.granted.push(account_id.clone());
@@ -259,25 +260,94 @@ pub async fn checkout_session(state: &AppState, caller: &Caller, input: Checkout
         .ok_or_else(|| BillingError::NoPriceForInterval { plan: plan.plan.clone(), interval: input.billing_interval })?;
     let (account, subscription) = state.store.account_and_subscription(&caller.account_id).await?;
     let account = account.ok_or(BillingError::AccountNotFound)?;
-    if subscription.as_ref().is_some_and(|s| s.has_live_stripe_subscription()) {
+    let mut known = Some(subscription.ok_or(BillingError::NoSubscription)?);
+    if known.as_ref().is_some_and(Subscription::has_live_stripe_subscription) {
         return Err(BillingError::SubscriptionExists);
     }
     let customer_id = stripe_customer(state, caller, &account).await?;
-    let trial_end = subscription.and_then(|s| s.checkout_trial_end(Utc::now())).map(|end| end.timestamp());
+    let url = crate::retry::until_settled(
+        || {
+            let known = known.take();
+            let (account_id, customer_id) = (&account.id, &customer_id);
+            async move {
+                let subscription = match known {
+                    Some(subscription) => subscription,
+                    None => state.store.subscription(account_id).await?.ok_or(BillingError::NoSubscription)?,
+                };
+                open_subscription_checkout(state, &subscription, customer_id, price_id, seats).await
+            }
+        },
+        || BillingError::Internal(anyhow::anyhow!("concurrent subscription checkouts kept replacing each other")),
+    )
+    .await?;
+    Ok(RedirectUrl { url })
+}
+
+/// One attempt at the account's one open subscription Checkout: the open session
+/// again for the same purchase; else the open one expired at Stripe (a paid one means
+/// the account subscribed: 409) and a new one recorded in its place, on the condition
+/// that no concurrent checkout recorded another first (`None`: read again).
+/// Round trips: one conditional update (none when the open session is reused).
+async fn open_subscription_checkout(
+    state: &AppState,
+    subscription: &Subscription,
+    customer_id: &str,
+    price_id: &str,
+    seats: u32,
+) -> BillingResult<Option<String>> {
+    if subscription.has_live_stripe_subscription() {
+        return Err(BillingError::SubscriptionExists);
+    }
+    let now = Utc::now();
+    let trial_end = subscription.checkout_trial_end(now).map(|end| end.timestamp());
+    match subscription.checkout_plan(price_id, seats, trial_end, now) {
+        CheckoutPlan::Reuse(open) => return Ok(Some(open.url.clone())),
+        // Completed before it could be expired: the account has just subscribed.
+        CheckoutPlan::Replace(open) => {
+            if !state.payments.expire_checkout(&open.session_id).await? {
+                return Err(BillingError::SubscriptionExists);
+            }
+        }
+        CheckoutPlan::Open => {}
+    }
+    let previous = subscription.open_checkout.as_ref().map(|open| open.session_id.as_str());
+    let account_id = &subscription.account_id;
     let base = &state.config.app_base_url;
-    let url = state
+    let trial = trial_end.map_or_else(|| "none".to_owned(), |end| end.to_string());
+    let opened = state
         .payments
         .subscription_checkout(adapters::payments::SubscriptionCheckout {
-            customer_id: &customer_id,
+            customer_id,
             price_id,
             seats,
             trial_end,
-            account_id: &account.id,
+            account_id,
             success_url: format!("{base}/account/billing?success=1"),
             cancel_url: format!("{base}/account/billing/select-plan"),
+            // The same purchase after the same session: a concurrent identical checkout
+            // gets this session back from Stripe instead of a second one.
+            idempotency_key: format!("subscription-checkout-{account_id}-{}-{price_id}-{seats}-{trial}", previous.unwrap_or("first")),
         })
         .await?;
-    Ok(RedirectUrl { url })
+    let open = OpenCheckout {
+        session_id: opened.id,
+        url: opened.url,
+        price_id: price_id.to_owned(),
+        seats,
+        trial_end,
+        expires_at: opened.expires_at,
+    };
+    if state.store.set_open_checkout(account_id, &open, previous).await? {
+        return Ok(Some(open.url));
+    }
+    // A concurrent checkout recorded its session first. The same purchase got this
+    // very session (one idempotency key); any other must not stay payable.
+    let recorded = state.store.subscription(account_id).await?.and_then(|s| s.open_checkout);
+    if recorded.is_some_and(|r| r.session_id == open.session_id) {
+        return Ok(Some(open.url));
+    }
+    state.payments.expire_checkout(&open.session_id).await?;
+    Ok(None)
 }
 
 /// The account's Stripe customer, created on first need. Stripe's idempotency key

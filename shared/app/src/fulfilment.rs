@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use crate::state::AppState;
 use adapters::email::Mail;
+use domain::account::Role;
 use domain::order::{Delivery, Order, OrderItem, OrderStatus, Payment, PaymentCheck, Refund, RefundReason, Transition};
 
 /// Delivers or refunds the payment of one order. Returns a label for the webhook's
@@ -109,4 +110,63 @@ async fn tell_customer(state: &AppState, order: &Order, refund: &Refund) -> anyh
         ),
     };
     state.mailer.send(&user.email, mail).await
+}
+
+/// A second Stripe subscription that bills while the account's first one does (two
+/// Checkout sessions paid, or one opened outside the app): what it charged is refunded,
+/// keyed by the subscription so no retry refunds twice, then it is canceled at once
+/// (no proration credit, no final invoice) and the owner is told. Refund before cancel:
+/// a crash in between leaves it billing, so the redelivered event finds it again and
+/// the replayed refund meets the first. Only the call that canceled it sends the email
+/// (at most once: a crash after canceling loses the email, never the money).
+pub async fn end_duplicate_subscription(state: &AppState, account_id: &str, subscription_id: &str) -> anyhow::Result<&'static str> {
+    let mut refunded_cents = 0;
+    for (payment_intent, amount_cents) in state.payments.subscription_charges(subscription_id).await? {
+        let key = format!("refund-{subscription_id}-{payment_intent}");
+        if let Err(err) = state.payments.refund(&payment_intent, amount_cents, &key).await {
+            tracing::error!(
+                account_id,
+                subscription_id,
+                alarm = "refund_failed",
+                error = format!("{err:#}"),
+                "duplicate subscription refund failed"
+            );
+            return Err(anyhow::Error::from(err).context("refunding a duplicate subscription"));
+        }
+        refunded_cents += amount_cents;
+    }
+    if !state.payments.cancel_subscription(subscription_id).await? {
+        return Ok("duplicate_subscription_already_canceled");
+    }
+    tracing::warn!(account_id, subscription_id, refunded_cents, "duplicate subscription refunded and canceled");
+    if let Err(err) = tell_owner_of_duplicate(state, account_id, refunded_cents).await {
+        tracing::warn!(account_id, error = format!("{err:#}"), "duplicate subscription email not sent");
+    }
+    Ok("duplicate_subscription_canceled")
+}
+
+async fn tell_owner_of_duplicate(state: &AppState, account_id: &str, refunded_cents: i64) -> anyhow::Result<()> {
+    let mut owner = None;
+    for user_id in state.store.member_ids(account_id).await? {
+        if let Some(user) = state.store.user(&user_id).await?.filter(|u| u.role == Role::Owner) {
+            owner = Some(user);
+            break;
+        }
+    }
+    let owner = owner.ok_or_else(|| anyhow::anyhow!("the account has no owner"))?;
+    let refund = if refunded_cents > 0 {
+        format!(
+            " and refunded USD {:.2} it charged; the money returns to your card within 5-10 business days",
+            refunded_cents as f64 / 100.0
+        )
+    } else {
+        String::new()
+    };
+    let mail = Mail {
+        subject: "We canceled a second subscription".into(),
+        text: format!(
+            "Your account was subscribed twice. We canceled the second subscription{refund}. Your first subscription continues unchanged.\n"
+        ),
+    };
+    state.mailer.send(&owner.email, mail).await
 }

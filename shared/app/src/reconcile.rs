@@ -19,7 +19,8 @@ use crate::state::AppState;
 pub const WINDOW: Duration = Duration::days(4);
 
 /// Outcomes that mean this run changed something.
-const FIXES: [&str; 4] = ["order_fulfilled", "order_refunded", "duplicate_payment_refunded", "subscription_updated"];
+const FIXES: [&str; 5] =
+    ["order_fulfilled", "order_refunded", "duplicate_payment_refunded", "subscription_updated", "duplicate_subscription_canceled"];
 
 #[derive(Debug, Default)]
 pub struct Reconciled {
@@ -56,11 +57,11 @@ pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Re
     }
     for subscription in state.payments.subscriptions().await? {
         match Box::pin(subscription_in_line(state, &subscription)).await {
-            Ok(true) => {
-                tracing::warn!(subscription_id = %subscription.id, "reconciliation applied a missed subscription change");
-                report.fixed.push((subscription.id.clone(), "subscription_updated"));
+            Ok(Some(outcome)) => {
+                tracing::warn!(subscription_id = %subscription.id, outcome, "reconciliation applied a missed subscription change");
+                report.fixed.push((subscription.id.clone(), outcome));
             }
-            Ok(false) => {}
+            Ok(None) => {}
             Err(err) => {
                 tracing::error!(subscription_id = %subscription.id, error = format!("{err:#}"), "reconciling a subscription failed");
                 report.failed.push(subscription.id.clone());
@@ -71,21 +72,28 @@ pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Re
 }
 
 /// Applies Stripe's current record of a subscription to the account that follows it,
-/// when they differ. A subscription no account follows yet is left to its checkout
-/// session. True when something changed.
-async fn subscription_in_line(state: &AppState, stripe: &SubscriptionDetails) -> anyhow::Result<bool> {
-    let Some(account_id) = state.store.account_id_by_stripe_customer(&stripe.customer).await? else { return Ok(false) };
-    let Some(local) = state.store.subscription(&account_id).await? else { return Ok(false) };
+/// when they differ; ends a second one that bills beside it. A subscription no account
+/// follows yet is left to its checkout session. The outcome when something changed.
+async fn subscription_in_line(state: &AppState, stripe: &SubscriptionDetails) -> anyhow::Result<Option<&'static str>> {
+    let Some(account_id) = state.store.account_id_by_stripe_customer(&stripe.customer).await? else { return Ok(None) };
+    let Some(local) = state.store.subscription(&account_id).await? else { return Ok(None) };
+    if local.is_duplicated_by(&stripe.id, crate::webhook::status_from_stripe(&stripe.status)) {
+        return crate::fulfilment::end_duplicate_subscription(state, &account_id, &stripe.id).await.map(Some);
+    }
     // Pilot accounts are complimentary by an operator's decision, not Stripe's.
     if local.status == SubscriptionStatus::Complimentary || !local.follows_stripe_subscription(&stripe.id, false) {
-        return Ok(false);
+        return Ok(None);
     }
     let mut change = crate::webhook::change_from(state, stripe).await?;
     if !change.would_change(&local) {
-        return Ok(false);
+        return Ok(None);
     }
     // Stripe's record as of now: newer than any event already applied.
     change.only_subscription = Some(stripe.id.clone());
     let now = Utc::now();
-    state.store.apply_subscription_change(&account_id, &change, now.timestamp(), &format!("reconcile-{}", now.timestamp_micros())).await
+    let applied = state
+        .store
+        .apply_subscription_change(&account_id, &change, now.timestamp(), &format!("reconcile-{}", now.timestamp_micros()))
+        .await?;
+    Ok(applied.then_some("subscription_updated"))
 }

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use adapters::payments::events::{self, DeliveryRefused, EventKind, InvoiceSubject};
 use adapters::payments::{CheckoutSessionDetails, PaymentsError, SubscriptionDetails};
 use adapters::store::stripe::{SubscriptionChange, event_record};
-use domain::account::SubscriptionStatus;
+use domain::account::{Subscription, SubscriptionStatus};
 use domain::order::Payment;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -98,8 +98,9 @@ struct SubscriptionEvent {
 }
 
 enum Effect {
-    /// A subscription-mode checkout completed: read the subscription from Stripe.
-    CheckoutCompleted,
+    /// A subscription-mode checkout completed (this session): read the subscription
+    /// from Stripe.
+    CheckoutCompleted(String),
     /// The subscription as the event carries it, with the status it forces (deleted).
     Details(SubscriptionDetails, Option<SubscriptionStatus>),
     InvoiceFailed,
@@ -134,6 +135,8 @@ async fn apply(state: &AppState, event_id: &str, created: i64, kind: EventKind) 
 
 /// Applies a subscription event to the account's subscription, if it is about the
 /// Stripe subscription the account follows (`Subscription::follows_stripe_subscription`).
+/// A second Stripe subscription that bills while the followed one does (two Checkout
+/// sessions paid) is refunded and canceled instead (`fulfilment::end_duplicate_subscription`).
 /// Round trips: account by customer (1 Query), the subscription (1 GetItem), then as
 /// the effect needs (Stripe read, catalogue Query) and one conditional update.
 async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, event: SubscriptionEvent) -> anyhow::Result<&'static str> {
@@ -143,23 +146,39 @@ async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, e
         tracing::warn!(event_id, customer, "Stripe event for an unknown customer");
         return Ok("unknown_customer");
     };
-    let current = state.store.subscription(&account_id).await?;
-    if !current.is_some_and(|s| s.follows_stripe_subscription(&subscription_id, event.may_replace)) {
-        tracing::info!(event_id, subscription_id, "event for another subscription of the customer");
-        return Ok("other_subscription");
-    }
-    let mut change = match event.effect {
-        Effect::CheckoutCompleted => {
-            let details = match state.payments.subscription(&subscription_id).await {
+    let effect = match event.effect {
+        Effect::CheckoutCompleted(session_id) => {
+            // The account's open checkout is paid: a later one (after a cancellation)
+            // opens a new session.
+            state.store.clear_open_checkout(&account_id, &session_id).await?;
+            match state.payments.subscription(&subscription_id).await {
                 // Gone at Stripe (deleted, or another Stripe account's): a retry cannot help.
                 Err(err) if err.is_resource_missing() => {
                     tracing::warn!(event_id, subscription_id, "completed checkout of a subscription Stripe does not know");
                     return Ok("ignored_subscription_missing");
                 }
-                read => read?,
-            };
-            SubscriptionChange { status: Some(SubscriptionStatus::Active), ..change_from(state, &details).await? }
+                read => Effect::Details(read?, None),
+            }
         }
+        effect => effect,
+    };
+    // The subscription's own status, when the event carries it.
+    let status = match &effect {
+        Effect::Details(details, forced) => Some(forced.unwrap_or_else(|| status_from_stripe(&details.status))),
+        _ => None,
+    };
+    let is_duplicate = |current: &Option<Subscription>| {
+        status.zip(current.as_ref()).is_some_and(|(status, current)| current.is_duplicated_by(&subscription_id, status))
+    };
+    let current = state.store.subscription(&account_id).await?;
+    if is_duplicate(&current) {
+        return crate::fulfilment::end_duplicate_subscription(state, &account_id, &subscription_id).await;
+    }
+    if !current.is_some_and(|s| s.follows_stripe_subscription(&subscription_id, event.may_replace)) {
+        tracing::info!(event_id, subscription_id, "event for another subscription of the customer");
+        return Ok("other_subscription");
+    }
+    let mut change = match effect {
         Effect::Details(details, forced) => {
             let change = change_from(state, &details).await?;
             SubscriptionChange { status: forced.or(change.status), ..change }
@@ -170,11 +189,16 @@ async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, e
             only_from: Some(SubscriptionStatus::PastDue),
             ..Default::default()
         },
+        Effect::CheckoutCompleted(_) => anyhow::bail!("a checkout's subscription is read from Stripe first"),
     };
     if !event.may_replace {
-        change.only_subscription = Some(subscription_id);
+        change.only_subscription = Some(subscription_id.clone());
     }
     let applied = state.store.apply_subscription_change(&account_id, &change, created, event_id).await?;
+    // Refused because a concurrent first subscription was recorded in between?
+    if !applied && is_duplicate(&state.store.subscription(&account_id).await?) {
+        return crate::fulfilment::end_duplicate_subscription(state, &account_id, &subscription_id).await;
+    }
     Ok(if applied { "subscription_updated" } else { "subscription_not_changed" })
 }
 
@@ -194,7 +218,7 @@ pub(crate) async fn completed_session(
                 customer: session.customer.clone(),
                 subscription_id: session.subscription.clone(),
                 may_replace: true,
-                effect: Effect::CheckoutCompleted,
+                effect: Effect::CheckoutCompleted(session.id.clone()),
             };
             apply_to_subscription(state, event_id, created, event).await
         }

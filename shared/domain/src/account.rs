@@ -193,6 +193,13 @@ pub enum SubscriptionStatus {
     Complimentary,
 }
 
+impl SubscriptionStatus {
+    /// A Stripe subscription in this status bills the customer (or will, after its trial).
+    pub fn bills(self) -> bool {
+        matches!(self, SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subscription {
     pub account_id: String,
@@ -206,6 +213,33 @@ pub struct Subscription {
     /// The Stripe price it is billed at (None before the first checkout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stripe_price_id: Option<String>,
+    /// The subscription Checkout session last opened for the account (one at a time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_checkout: Option<OpenCheckout>,
+}
+
+/// A subscription Checkout session as it was asked for: what it sells and until when
+/// Stripe takes payment on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenCheckout {
+    pub session_id: String,
+    pub url: String,
+    pub price_id: String,
+    pub seats: u32,
+    pub trial_end: Option<i64>,
+    /// Epoch seconds.
+    pub expires_at: i64,
+}
+
+/// What a subscription checkout does with the session already open for the account.
+#[derive(Debug, PartialEq)]
+pub enum CheckoutPlan<'a> {
+    /// None open (or it expired): open one.
+    Open,
+    /// The same purchase is open: send the customer to it again.
+    Reuse(&'a OpenCheckout),
+    /// Another purchase is open: expire it at Stripe first, so two cannot both be paid.
+    Replace(&'a OpenCheckout),
 }
 
 impl Subscription {
@@ -224,8 +258,24 @@ impl Subscription {
     /// Paid through a Stripe subscription that still runs: a second checkout would
     /// charge the account twice.
     pub fn has_live_stripe_subscription(&self) -> bool {
-        self.stripe_subscription_id.is_some()
-            && matches!(self.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing)
+        self.stripe_subscription_id.is_some() && self.status.bills()
+    }
+
+    /// A billing Stripe subscription other than the one the account follows (which
+    /// bills too): the customer would pay twice.
+    pub fn is_duplicated_by(&self, stripe_subscription_id: &str, status: SubscriptionStatus) -> bool {
+        status.bills() && self.has_live_stripe_subscription() && self.stripe_subscription_id.as_deref() != Some(stripe_subscription_id)
+    }
+
+    /// One open subscription Checkout per account: a second checkout for the same
+    /// price, seats and trial gets the open session; any other replaces it.
+    pub fn checkout_plan(&self, price_id: &str, seats: u32, trial_end: Option<i64>, now: DateTime<Utc>) -> CheckoutPlan<'_> {
+        match &self.open_checkout {
+            Some(open) if open.expires_at <= now.timestamp() => CheckoutPlan::Open,
+            Some(open) if open.price_id == price_id && open.seats == seats && open.trial_end == trial_end => CheckoutPlan::Reuse(open),
+            Some(open) => CheckoutPlan::Replace(open),
+            None => CheckoutPlan::Open,
+        }
     }
 
     /// The trialing Pro subscription every new shop starts with.
@@ -240,6 +290,7 @@ impl Subscription {
             cancel_at_period_end: false,
             stripe_subscription_id: None,
             stripe_price_id: None,
+            open_checkout: None,
         }
     }
 
@@ -340,6 +391,28 @@ mod tests {
     }
 
     #[test]
+    fn one_open_subscription_checkout_per_account() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let open = OpenCheckout {
+            session_id: "cs_1".into(),
+            url: "https://checkout/cs_1".into(),
+            price_id: "price_pro".into(),
+            seats: 2,
+            trial_end: Some(1_800_500_000),
+            expires_at: now.timestamp() + 60,
+        };
+        let with = |open: Option<OpenCheckout>| Subscription { open_checkout: open, ..sub(SubscriptionStatus::Trialing, None) };
+        assert_eq!(with(None).checkout_plan("price_pro", 2, Some(1_800_500_000), now), CheckoutPlan::Open);
+        let current = with(Some(open.clone()));
+        assert_eq!(current.checkout_plan("price_pro", 2, Some(1_800_500_000), now), CheckoutPlan::Reuse(&open));
+        assert_eq!(current.checkout_plan("price_pro", 3, Some(1_800_500_000), now), CheckoutPlan::Replace(&open));
+        assert_eq!(current.checkout_plan("price_team", 2, Some(1_800_500_000), now), CheckoutPlan::Replace(&open));
+        assert_eq!(current.checkout_plan("price_pro", 2, None, now), CheckoutPlan::Replace(&open));
+        let expired = with(Some(OpenCheckout { expires_at: now.timestamp(), ..open.clone() }));
+        assert_eq!(expired.checkout_plan("price_pro", 2, Some(1_800_500_000), now), CheckoutPlan::Open);
+    }
+
+    #[test]
     fn liveness_by_status() {
         let now = Utc::now();
         let later = Some(now + Duration::hours(1));
@@ -362,9 +435,13 @@ mod tests {
         let paid = Subscription { stripe_subscription_id: Some("sub_1".into()), ..sub(SubscriptionStatus::Active, None) };
         assert!(paid.follows_stripe_subscription("sub_1", false));
         assert!(!paid.follows_stripe_subscription("sub_2", true), "a second live one does not take over");
+        assert!(paid.is_duplicated_by("sub_2", SubscriptionStatus::Trialing), "a second billing one is a duplicate");
+        assert!(!paid.is_duplicated_by("sub_2", SubscriptionStatus::Canceled), "an ended one bills nothing");
+        assert!(!paid.is_duplicated_by("sub_1", SubscriptionStatus::Active), "the followed one is no duplicate");
         assert!(paid.has_live_stripe_subscription());
         let ended = Subscription { status: SubscriptionStatus::Canceled, ..paid };
         assert!(ended.follows_stripe_subscription("sub_2", true), "a new one replaces an ended one");
+        assert!(!ended.is_duplicated_by("sub_2", SubscriptionStatus::Active), "nothing else bills");
         assert!(!ended.has_live_stripe_subscription());
     }
 

@@ -63,6 +63,8 @@ fn kind(object: EventObject) -> EventKind {
         EventObject::CheckoutSessionAsyncPaymentSucceeded(session) if session.mode.as_str() == "payment" => {
             EventKind::CheckoutCompleted(CheckoutSessionDetails::from_stripe(&session))
         }
+        // A new subscription's first event; applied as an update is.
+        EventObject::CustomerSubscriptionCreated(sub) => EventKind::SubscriptionUpdated(SubscriptionDetails::from_stripe(&sub)),
         EventObject::CustomerSubscriptionUpdated(sub) => EventKind::SubscriptionUpdated(SubscriptionDetails::from_stripe(&sub)),
         EventObject::CustomerSubscriptionDeleted(sub) => EventKind::SubscriptionDeleted(SubscriptionDetails::from_stripe(&sub)),
         EventObject::InvoicePaymentFailed(invoice) => EventKind::InvoicePaymentFailed(invoice_subject(&invoice)),

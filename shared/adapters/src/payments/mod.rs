@@ -13,10 +13,11 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
-use stripe_billing::subscription::{ListSubscription, ListSubscriptionStatus, RetrieveSubscription};
+use stripe_billing::invoice_payment::ListInvoicePayment;
+use stripe_billing::subscription::{CancelSubscription, ListSubscription, ListSubscriptionStatus, RetrieveSubscription};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionSubscriptionData,
-    ListCheckoutSession, ProductData,
+    ExpireCheckoutSession, ListCheckoutSession, ProductData, RetrieveCheckoutSession,
 };
 use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_core::customer::CreateCustomer;
@@ -63,6 +64,17 @@ pub struct SubscriptionCheckout<'a> {
     pub account_id: &'a str,
     pub success_url: String,
     pub cancel_url: String,
+    /// Names this purchase at Stripe: a retry, or a concurrent identical checkout,
+    /// gets the same session back.
+    pub idempotency_key: String,
+}
+
+/// A Checkout session Stripe opened.
+pub struct OpenedSession {
+    pub id: String,
+    pub url: String,
+    /// When Stripe stops taking payment on it (epoch seconds).
+    pub expires_at: i64,
 }
 
 /// A one-off payment for an order; the webhook finds the order by `order_id`.
@@ -179,7 +191,7 @@ impl Payments {
         Ok(customer.id)
     }
 
-    pub async fn subscription_checkout(&self, checkout: SubscriptionCheckout<'_>) -> Result<String, PaymentsError> {
+    pub async fn subscription_checkout(&self, checkout: SubscriptionCheckout<'_>) -> Result<OpenedSession, PaymentsError> {
         let mut line = CreateCheckoutSessionLineItems::new();
         line.price = Some(checkout.price_id.to_owned());
         line.quantity = Some(u64::from(checkout.seats));
@@ -195,7 +207,30 @@ impl Payments {
             .metadata(HashMap::from([("account_id".to_owned(), checkout.account_id.to_owned())]))
             .success_url(checkout.success_url)
             .cancel_url(checkout.cancel_url);
-        self.session_url(&request, None).await
+        let strategy = RequestStrategy::Idempotent(idempotency_key(checkout.idempotency_key)?);
+        let session: CheckoutSession = request.build().customize().request_strategy(strategy).send(self.client()?).await?;
+        let url = session.url.ok_or_else(|| PaymentsError::Unexpected("Stripe returned a session without a URL".into()))?;
+        Ok(OpenedSession { id: session.id, url, expires_at: session.expires_at })
+    }
+
+    /// Stops a Checkout session from taking payment. True when it can no longer be
+    /// paid and was not (expired now or before); false when it completed. Stripe
+    /// refuses (400) to expire a session that is no longer open, so that answer is
+    /// settled by reading the session.
+    pub async fn expire_checkout(&self, session_id: &str) -> Result<bool, PaymentsError> {
+        let client = self.client()?;
+        match ExpireCheckoutSession::new(session_id).build().customize::<Created>().send(client).await {
+            Ok(_) => Ok(true),
+            Err(StripeFailure::Api { status: 400, .. }) => {
+                let session: SessionStatus = RetrieveCheckoutSession::new(session_id).build().customize().send(client).await?;
+                match session.status.as_deref() {
+                    Some("expired") => Ok(true),
+                    Some("complete") => Ok(false),
+                    other => Err(PaymentsError::Unexpected(format!("Stripe would not expire a Checkout session in status {other:?}"))),
+                }
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Opens a Checkout session for one order. The order id is the idempotency key, so
@@ -238,6 +273,34 @@ impl Payments {
             .send(self.client()?)
             .await?;
         Ok(refund.id)
+    }
+
+    /// What a subscription has charged: the paid payments of its latest invoice
+    /// (`GET /v1/invoice_payments?invoice=...`), each (payment intent, amount in cents).
+    /// Empty for a trial's $0 invoice.
+    pub async fn subscription_charges(&self, subscription_id: &str) -> Result<Vec<(String, i64)>, PaymentsError> {
+        let client = self.client()?;
+        let sub: LatestInvoice = RetrieveSubscription::new(subscription_id).build().customize().send(client).await?;
+        let Some(invoice) = sub.latest_invoice else { return Ok(Vec::new()) };
+        let page: InvoicePaymentList = ListInvoicePayment::new().invoice(invoice).limit(100).build().customize().send(client).await?;
+        Ok(page
+            .data
+            .into_iter()
+            .filter(|p| p.status == "paid" && p.amount_paid.unwrap_or(0) > 0)
+            .filter_map(|p| Some((p.payment.payment_intent?, p.amount_paid?)))
+            .collect())
+    }
+
+    /// Cancels a subscription at once, with no proration credit and no final invoice
+    /// (`DELETE /v1/subscriptions/{id}`). True when this call canceled it; false when it
+    /// already was (Stripe answers `resource_missing` for a canceled subscription).
+    pub async fn cancel_subscription(&self, subscription_id: &str) -> Result<bool, PaymentsError> {
+        let request = CancelSubscription::new(subscription_id).prorate(false).invoice_now(false);
+        match request.build().customize::<Created>().send(self.client()?).await.map_err(PaymentsError::from) {
+            Ok(_) => Ok(true),
+            Err(err) if err.is_resource_missing() => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 
     pub async fn subscription(&self, subscription_id: &str) -> Result<SubscriptionDetails, PaymentsError> {
@@ -323,6 +386,40 @@ struct Created {
 #[derive(miniserde::Deserialize)]
 struct Session {
     url: Option<String>,
+}
+
+#[derive(miniserde::Deserialize)]
+struct SessionStatus {
+    status: Option<String>,
+}
+
+#[derive(miniserde::Deserialize)]
+struct CheckoutSession {
+    id: String,
+    url: Option<String>,
+    expires_at: i64,
+}
+
+#[derive(miniserde::Deserialize)]
+struct LatestInvoice {
+    latest_invoice: Option<String>,
+}
+
+#[derive(miniserde::Deserialize)]
+struct InvoicePaymentList {
+    data: Vec<InvoicePayment>,
+}
+
+#[derive(miniserde::Deserialize)]
+struct InvoicePayment {
+    status: String,
+    amount_paid: Option<i64>,
+    payment: InvoicePaymentTarget,
+}
+
+#[derive(miniserde::Deserialize)]
+struct InvoicePaymentTarget {
+    payment_intent: Option<String>,
 }
 
 #[derive(miniserde::Deserialize)]

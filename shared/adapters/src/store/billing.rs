@@ -4,6 +4,8 @@
 //!   limits, feature defaults) — the plans list is one Query, a plan one GetItem
 //!   (pattern 10); account overrides live on the account item.
 //! - `LEAD#<lowercased email>` / `LEAD#<created_at>#<id>`: sales leads by email (13).
+//! - The subscription item (`ACCOUNT#<id>` / `SUBSCRIPTION`) carries the account's one
+//!   open subscription Checkout (`open_checkout`), replaced conditionally.
 //! - The account item carries `stripe_customer_id` and `gsi2pk = STRIPECUSTOMER#<id>`
 //!   (pattern 9), set once by a conditional update.
 
@@ -12,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::identity::{ACCOUNT_SK, SUBSCRIPTION_SK, account_pk};
-use super::{Store, from_item, is_conditional_failure, item, key, s, written};
-use domain::account::{Account, Subscription};
+use super::{Store, from_item, is_conditional_failure, item, item_value, key, s, written};
+use domain::account::{Account, OpenCheckout, Subscription};
 use domain::billing::Plan;
 
 const CATALOGUE_PK: &str = "CATALOGUE#BILLING";
@@ -71,6 +73,42 @@ impl Store {
     pub async fn account_and_subscription(&self, account_id: &str) -> anyhow::Result<(Option<Account>, Option<Subscription>)> {
         let account = account_pk(account_id);
         self.get_pair((&account, ACCOUNT_SK), (&account, SUBSCRIPTION_SK)).await
+    }
+
+    /// Records the account's open subscription Checkout, on the condition that the
+    /// one recorded is still `previous` (the session id read before). False when a
+    /// concurrent checkout recorded another first.
+    pub async fn set_open_checkout(&self, account_id: &str, open: &OpenCheckout, previous: Option<&str>) -> anyhow::Result<bool> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&account_pk(account_id), SUBSCRIPTION_SK)))
+            .update_expression("SET open_checkout = :open")
+            .expression_attribute_values(":open", item_value(open)?);
+        request = match previous {
+            Some(previous) => request
+                .condition_expression("attribute_exists(pk) AND open_checkout.session_id = :previous")
+                .expression_attribute_values(":previous", s(previous)),
+            None => request.condition_expression("attribute_exists(pk) AND attribute_not_exists(open_checkout)"),
+        };
+        written(request.send().await)
+    }
+
+    /// Forgets the open subscription Checkout once it completed (if it is still the
+    /// one recorded), so a later checkout opens a new session.
+    pub async fn clear_open_checkout(&self, account_id: &str, session_id: &str) -> anyhow::Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&account_pk(account_id), SUBSCRIPTION_SK)))
+            .update_expression("REMOVE open_checkout")
+            .condition_expression("open_checkout.session_id = :session")
+            .expression_attribute_values(":session", s(session_id))
+            .send()
+            .await;
+        written(result)
     }
 
     /// Stores the account's Stripe customer unless it has one; returns the id that

@@ -133,7 +133,8 @@ impl Store {
     }
 
     /// Applies a change unless the subscription already reflects a newer event
-    /// (ordered by `created`, ties by event id). Returns whether it applied.
+    /// (ordered by `created`, ties by event id) or the change would move the account
+    /// off another Stripe subscription that still bills. Returns whether it applied.
     pub async fn apply_subscription_change(
         &self,
         account_id: &str,
@@ -178,6 +179,23 @@ impl Store {
         if let Some(id) = &change.only_subscription {
             condition.push_str(" AND stripe_subscription_id = :only_sub");
             request = request.expression_attribute_values(":only_sub", s(id));
+        } else if let Some(id) = &change.stripe_subscription_id {
+            // The first billing subscription keeps the account: a concurrent second one
+            // must not take over (the webhook then cancels it as a duplicate).
+            condition.push_str(
+                " AND (NOT attribute_type(stripe_subscription_id, :string) OR stripe_subscription_id = :new_sub \
+                 OR NOT (#current_status IN (:billing_0, :billing_1, :billing_2)))",
+            );
+            // Absent or NULL (a trial's) is no Stripe subscription.
+            request = request
+                .expression_attribute_values(":new_sub", s(id))
+                .expression_attribute_values(":string", s("S"))
+                .expression_attribute_names("#current_status", "status");
+            let billing = [SubscriptionStatus::Active, SubscriptionStatus::PastDue, SubscriptionStatus::Trialing];
+            debug_assert!(billing.iter().all(|status| status.bills()));
+            for (i, status) in billing.into_iter().enumerate() {
+                request = request.expression_attribute_values(format!(":billing_{i}"), attr(status)?);
+            }
         }
         let result = request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
         let applied = written(result)?;
