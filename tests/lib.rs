@@ -21,7 +21,7 @@ pub const OAUTH_REDIRECT_URI: &str = "http://app.test/oauth/callback";
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     adapters::install_tls_provider();
     if std::env::var("TEST_LOG").is_ok() {
-        web::telemetry::init();
+        web::telemetry::init("tests");
     }
 });
 
@@ -328,4 +328,48 @@ pub fn paid_session(order_id: &str, amount_cents: i64, currency: &str) -> Value 
     session["currency"] = serde_json::json!(currency);
     session["metadata"] = serde_json::json!({"order_id": order_id});
     session
+}
+
+/// Log lines and metric documents written through `web::telemetry`, kept for a test
+/// to read (`install_log_capture`).
+#[derive(Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Every line written since the last `take`, each parsed as JSON.
+    pub fn take(&self) -> Vec<Value> {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("a line that is not JSON ({e}): {line}")))
+            .collect()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Installs the functions' telemetry (logs and metrics) writing into a capture. One
+/// per test process (nextest runs each test in its own).
+pub fn install_log_capture() -> LogCapture {
+    let capture = LogCapture::default();
+    web::telemetry::init_with_writer("tests", capture.clone());
+    capture
 }

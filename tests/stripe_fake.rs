@@ -292,6 +292,16 @@ impl Respond for Refunds {
     }
 }
 
+/// While set, every API request answers 500 (Stripe down).
+#[derive(Clone, Default)]
+pub struct Outage(Arc<std::sync::atomic::AtomicBool>);
+
+impl wiremock::Match for Outage {
+    fn matches(&self, request: &Request) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) && request.url.path().starts_with("/v1/")
+    }
+}
+
 /// A request without the account's secret key, which Stripe refuses before anything else.
 struct WithoutTheKey;
 
@@ -308,6 +318,7 @@ pub struct StripeFake {
     pub invoice_payments: InvoicePayments,
     pub refunds: Refunds,
     pub sessions: CheckoutSessions,
+    outage: Outage,
     /// Where the hosted pages deliver their events (set it to the API's webhook).
     pub webhooks: hosted::Webhooks,
 }
@@ -326,6 +337,9 @@ impl StripeFake {
             .with_priority(1)
             .mount(&server)
             .await;
+        let outage = Outage::default();
+        let down = json!({"error": {"type": "api_error", "message": "An unknown error occurred"}});
+        Mock::given(outage.clone()).respond_with(ResponseTemplate::new(500).set_body_json(down)).with_priority(1).mount(&server).await;
         Mock::given(method("POST")).and(path("/v1/customers")).respond_with(Customers(Mutex::default())).mount(&server).await;
         let sessions = CheckoutSessions::default();
         sessions.0.lock().unwrap().base = server.uri();
@@ -362,7 +376,7 @@ impl StripeFake {
             .await;
         let action = hosted::PortalAction(subscriptions.clone(), webhooks.clone());
         Mock::given(method("POST")).and(path_regex("^/portal/[^/]+/(cancel|seats)$")).respond_with(action).mount(&server).await;
-        StripeFake { server, subscriptions, invoice_payments, refunds, sessions, webhooks }
+        StripeFake { server, subscriptions, invoice_payments, refunds, sessions, outage, webhooks }
     }
 
     pub fn uri(&self) -> String {
@@ -390,6 +404,11 @@ impl StripeFake {
     /// (payment intent, amount).
     pub fn refunds_created(&self) -> Vec<(String, i64)> {
         self.refunds.0.lock().unwrap().created.clone()
+    }
+
+    /// Makes every API request answer 500 (or work again).
+    pub fn fail_everything(&self, failing: bool) {
+        self.outage.0.store(failing, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Makes every refund request fail (or succeed again).

@@ -40,7 +40,7 @@ pub(crate) async fn eventually(read: impl AsyncFn() -> Reply, done: impl Fn(&Val
     panic!("never came to pass: {}", read().await.body);
 }
 
-async fn order_settles(app: &TestApp, token: &str, order: &str) -> Value {
+pub(crate) async fn order_settles(app: &TestApp, token: &str, order: &str) -> Value {
     eventually(async || app.get(&format!("/v1/orders/{order}"), Some(token)).await, |o| o["status"] != "pending").await
 }
 

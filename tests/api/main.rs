@@ -22,5 +22,7 @@ mod roles;
 mod stripe;
 mod subscriptions;
 mod tasks;
+mod telemetry;
+mod unavailable;
 mod verification;
 mod wills;

@@ -53,12 +53,12 @@ async fn authorize_at_provider(app: &TestApp, provider: &str, claims: &Value) ->
     (param("code"), param("state"))
 }
 
-async fn sign_in(app: &TestApp, provider: &str, claims: Value) -> Reply {
+pub(crate) async fn sign_in(app: &TestApp, provider: &str, claims: Value) -> Reply {
     let (code, state) = authorize_at_provider(app, provider, &claims).await;
     app.post(&format!("/v1/auth/{provider}/callback"), &json!({"code": code, "state": state}), None).await
 }
 
-fn identity(subject: &str, email: &str, verified: bool) -> Value {
+pub(crate) fn identity(subject: &str, email: &str, verified: bool) -> Value {
     json!({"sub": subject, "email": email, "email_verified": verified, "name": "Olly Auth"})
 }
 

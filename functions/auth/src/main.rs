@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    web::telemetry::init();
+    web::telemetry::init("auth");
     let state = app::AppState::from_env().await?;
-    lambda_http::run(web::http::serve(auth::router(state))).await
+    lambda_http::run(web::http::serve(web::http::route_group("auth", auth::router(state)))).await
 }

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    web::telemetry::init();
+    web::telemetry::init("billing");
     let state = app::AppState::from_env().await?;
-    lambda_http::run(web::http::serve(billing::router(state))).await
+    lambda_http::run(web::http::serve(web::http::route_group("billing", billing::router(state)))).await
 }

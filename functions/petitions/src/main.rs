@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    web::telemetry::init();
+    web::telemetry::init("petitions");
     let state = app::AppState::from_env().await?;
-    lambda_http::run(web::http::serve(petitions::router(state))).await
+    lambda_http::run(web::http::serve(web::http::route_group("petitions", petitions::router(state)))).await
 }

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    web::telemetry::init();
+    web::telemetry::init("stripe-webhook");
     let state = app::AppState::from_env().await?;
-    lambda_http::run(web::http::serve(stripe_webhook::router(state))).await
+    lambda_http::run(web::http::serve(web::http::route_group("stripe-webhook", stripe_webhook::router(state)))).await
 }

@@ -433,7 +433,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
 /// The steps of `functions/auth/src/main.rs` before `lambda_http::run`.
 const PHASES: &[&str] = &[
-    "`web::telemetry::init()` (JSON tracing subscriber)",
+    "`web::telemetry::init()` (JSON logs and the EMF metrics recorder)",
     "`adapters::aws::function_sdk_config()`",
     "`Config::from_env` + `AppState::new` (DynamoDB client; SES and SQS on first use; JWT keys)",
     "`auth::router` + `web::http::serve`",
@@ -444,7 +444,7 @@ const PHASES: &[&str] = &[
 /// durations in microseconds.
 pub async fn init_phases() -> anyhow::Result<()> {
     let t0 = Instant::now();
-    web::telemetry::init();
+    web::telemetry::init("auth");
     let t1 = Instant::now();
     let sdk = adapters::aws::function_sdk_config().await?;
     let t2 = Instant::now();

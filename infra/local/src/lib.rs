@@ -3,18 +3,19 @@
 
 use app::AppState;
 use axum::Router;
+use web::http::route_group;
 
 /// All route groups in one router, wrapped in the same plumbing each Lambda uses.
 pub fn app(state: AppState) -> Router {
     web::http::serve(
         Router::new()
-            .merge(auth::router(state.clone()))
-            .merge(oauth::router(state.clone()))
-            .merge(billing::router(state.clone()))
-            .merge(stripe_webhook::router(state.clone()))
-            .merge(petitions::router(state.clone()))
-            .merge(tasks::router(state.clone()))
-            .merge(wills::router(state)),
+            .merge(route_group("auth", auth::router(state.clone())))
+            .merge(route_group("oauth", oauth::router(state.clone())))
+            .merge(route_group("billing", billing::router(state.clone())))
+            .merge(route_group("stripe-webhook", stripe_webhook::router(state.clone())))
+            .merge(route_group("petitions", petitions::router(state.clone())))
+            .merge(route_group("tasks", tasks::router(state.clone())))
+            .merge(route_group("wills", wills::router(state))),
     )
 }
 

@@ -22,7 +22,11 @@ pub async fn poll_once(state: &AppState, sqs: &aws_sdk_sqs::Client, queue_url: &
         .map(|m| json!({"messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body, "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}))
         .collect();
     let event: SqsEvent = serde_json::from_value(json!({ "Records": records }))?;
-    let response = task_worker::handle(state, event).await;
+    // Lambda's context, as the local stand-in has one: a fresh request id, a local ARN.
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = uuid::Uuid::new_v4().to_string();
+    context.invoked_function_arn = web::telemetry::local_function_arn("task-worker");
+    let response = web::telemetry::invocation(&context, None, "task-worker", Box::pin(task_worker::handle(state, event))).await;
     for message in &messages {
         let failed = response.batch_item_failures.iter().any(|f| Some(&f.item_identifier) == message.message_id.as_ref());
         if let (false, Some(handle)) = (failed, &message.receipt_handle) {

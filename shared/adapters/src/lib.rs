@@ -13,6 +13,7 @@ pub mod payments;
 pub mod queue;
 pub mod security;
 pub mod store;
+pub mod unavailable;
 
 /// A new random id (UUID v4) for something about to be stored; the domain takes ids
 /// as arguments.

@@ -31,7 +31,9 @@ pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyh
         PaymentCheck::Deliver => match deliver(state, &order).await? {
             // Nothing paid is owed back (a free add-on that could not be delivered).
             Delivery::Delivered | Delivery::Refused { refund_cents: 0, .. } => {
-                state.store.settle_order(order_id, Transition::DELIVERED, &payment.reference, None, Utc::now()).await?;
+                if state.store.settle_order(order_id, Transition::DELIVERED, &payment.reference, None, Utc::now()).await? {
+                    crate::metrics::order_fulfilled(order.item.kind(), payment.amount_cents);
+                }
                 tracing::info!(order_id, kind = order.item.kind(), "order fulfilled");
                 Ok("order_fulfilled")
             }
@@ -77,6 +79,7 @@ async fn refund(
                 let owed = Refund { reason, amount_cents, id: None };
                 state.store.settle_order(&order.id, Transition::REFUND_FAILED, &payment.reference, Some(&owed), Utc::now()).await?;
             }
+            crate::metrics::refund_failed(order.item.kind(), amount_cents);
             tracing::error!(order_id = %order.id, alarm = "refund_failed", error = format!("{err:#}"), "refund failed; retried on redelivery");
             return Err(err.context("refunding a payment"));
         }
@@ -89,9 +92,13 @@ async fn refund(
         let transition = Transition::refunded(reason, amount_cents, order.amount_cents);
         state.store.settle_order(&order.id, transition, &payment.reference, Some(&refund), Utc::now()).await?
     };
+    if settled {
+        crate::metrics::refunded(order.item.kind(), amount_cents);
+    }
     // Only the delivery that settled the order tells the customer (a mail failure is
     // logged: the money is back either way).
     if settled && let Err(err) = tell_customer(state, order, &refund).await {
+        crate::metrics::email_failed();
         tracing::warn!(order_id = %order.id, error = format!("{err:#}"), "refund email not sent");
     }
     Ok(if duplicate { "duplicate_payment_refunded" } else { "order_refunded" })
@@ -124,6 +131,7 @@ pub async fn end_duplicate_subscription(state: &AppState, account_id: &str, subs
     for (payment_intent, amount_cents) in state.payments.subscription_charges(subscription_id).await? {
         let key = format!("refund-{subscription_id}-{payment_intent}");
         if let Err(err) = state.payments.refund(&payment_intent, amount_cents, &key).await {
+            crate::metrics::refund_failed("subscription", amount_cents);
             tracing::error!(
                 account_id,
                 subscription_id,
@@ -139,7 +147,9 @@ pub async fn end_duplicate_subscription(state: &AppState, account_id: &str, subs
         return Ok("duplicate_subscription_already_canceled");
     }
     tracing::warn!(account_id, subscription_id, refunded_cents, "duplicate subscription refunded and canceled");
+    crate::metrics::refunded("subscription", refunded_cents);
     if let Err(err) = tell_owner_of_duplicate(state, account_id, refunded_cents).await {
+        crate::metrics::email_failed();
         tracing::warn!(account_id, error = format!("{err:#}"), "duplicate subscription email not sent");
     }
     Ok("duplicate_subscription_canceled")

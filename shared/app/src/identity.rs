@@ -224,6 +224,7 @@ pub async fn register(state: &AppState, input: RegisterInput) -> IdentityResult<
         Some(invite) => join_by_invite(state, &invite, email, name, password_hash, role_at_signup, now).await?,
         None => create_shop(state, email, name, account_name, password_hash, role_at_signup, now).await?,
     };
+    crate::metrics::sign_up(if input.account_invite_code.is_some() { "invite" } else { "password" });
     send_verification_email(state, &user).await;
     let mut pair = issue_tokens(state, &user, adapters::new_id()).await?;
     pair.user = Some(UserView::from(&user));
@@ -510,6 +511,7 @@ pub async fn send_verification_email(state: &AppState, user: &User) {
     }
     .await;
     if let Err(err) = result {
+        crate::metrics::email_failed();
         tracing::error!(error = format!("{err:#}"), user_id = %user.id, "verification email failed");
     }
 }

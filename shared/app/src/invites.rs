@@ -113,7 +113,10 @@ pub async fn create(state: &AppState, caller: &Caller, input: InviteInput) -> In
             state.store.mark_invite_emailed(&invite.account_id, &invite.id, now).await?;
             invite.email_sent_at = Some(now);
         }
-        Err(err) => tracing::error!(error = format!("{err:#}"), invite_id = %invite.id, "invitation email failed"),
+        Err(err) => {
+            crate::metrics::email_failed();
+            tracing::error!(error = format!("{err:#}"), invite_id = %invite.id, "invitation email failed");
+        }
     }
     Ok(InviteView::new(&invite, now))
 }

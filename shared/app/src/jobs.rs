@@ -3,6 +3,7 @@
 //! (`identity::send_password_reset`).
 
 use serde::Deserialize;
+use tracing::Instrument;
 
 use crate::identity::ResetMailJob;
 use crate::state::AppState;
@@ -21,13 +22,22 @@ enum Job {
 pub async fn apply_batch(state: &AppState, messages: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
     let mut failed = Vec::new();
     for (message_id, body) in messages {
-        let outcome = match serde_json::from_str::<Job>(&body) {
-            Ok(Job::Task(message)) => crate::tasks::apply(state, &message).await,
-            Ok(Job::ResetMail(job)) => crate::identity::send_password_reset(state, &job).await,
-            Err(err) => Err(anyhow::anyhow!("unreadable queue message: {err}")),
-        };
+        // Each message's lines carry its id (`correlation_id`).
+        let span = tracing::info_span!("message", correlation_id = %message_id);
+        let outcome = async {
+            match serde_json::from_str::<Job>(&body) {
+                Ok(Job::Task(message)) => crate::tasks::apply(state, &message).await,
+                Ok(Job::ResetMail(job)) => crate::identity::send_password_reset(state, &job).await,
+                Err(err) => Err(anyhow::anyhow!("unreadable queue message: {err}")),
+            }
+        }
+        .instrument(span.clone())
+        .await;
         if let Err(err) = outcome {
-            tracing::error!(message_id, error = format!("{err:#}"), "queue message failed; SQS will redeliver it");
+            if let Some(dependency) = adapters::unavailable::dependency_of(&err) {
+                crate::metrics::dependency_unavailable(dependency);
+            }
+            span.in_scope(|| tracing::error!(message_id, error = format!("{err:#}"), "queue message failed; SQS will redeliver it"));
             failed.push(message_id);
         }
     }

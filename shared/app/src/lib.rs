@@ -7,6 +7,7 @@ pub mod fulfilment;
 pub mod identity;
 pub mod invites;
 pub mod jobs;
+pub mod metrics;
 pub mod orders;
 pub mod petitions;
 pub mod reconcile;

@@ -77,6 +77,7 @@ pub async fn start_checkout(
     let order = Order::new(adapters::new_id(), item, account_id, &caller.user_id, amount_cents, now);
     if amount_cents == 0 {
         state.store.put_free_order(&order).await?;
+        crate::metrics::order_opened(order.item.kind(), 0);
         return Ok(Opened::Free(Box::new(order)));
     }
     if !state.payments.is_configured() {
@@ -105,7 +106,11 @@ pub async fn start_checkout(
             let mut order = order.clone();
             order.checkout_url = Some(open_session(state, &order, expires_at, description, email).await?);
             let open = OpenPurchase { order_id: order.id.clone(), expires_at };
-            Ok(state.store.put_order(&order, &open, replacing.as_deref()).await?.then(|| Opened::Payment(CheckoutStarted::of(&order))))
+            let stored = state.store.put_order(&order, &open, replacing.as_deref()).await?;
+            if stored {
+                crate::metrics::order_opened(order.item.kind(), order.amount_cents);
+            }
+            Ok(stored.then(|| Opened::Payment(CheckoutStarted::of(&order))))
         },
         || OrdersError::CheckoutInProgress,
     )
@@ -131,7 +136,9 @@ async fn open_session(state: &AppState, order: &Order, expires_at: DateTime<Utc>
 
 /// Settles a free order its caller delivered.
 pub async fn settle_free(state: &AppState, order: &Order) -> OrdersResult<CheckoutStarted> {
-    state.store.settle_order(&order.id, Transition::DELIVERED, "free", None, Utc::now()).await?;
+    if state.store.settle_order(&order.id, Transition::DELIVERED, "free", None, Utc::now()).await? {
+        crate::metrics::order_fulfilled(order.item.kind(), 0);
+    }
     Ok(CheckoutStarted { order_id: order.id.clone(), total_cents: 0, checkout_url: None })
 }
 

@@ -19,8 +19,6 @@ use crate::state::AppState;
 pub const WINDOW: Duration = Duration::days(4);
 
 /// Outcomes that mean this run changed something.
-const FIXES: [&str; 5] =
-    ["order_fulfilled", "order_refunded", "duplicate_payment_refunded", "subscription_updated", "duplicate_subscription_canceled"];
 
 #[derive(Debug, Default)]
 pub struct Reconciled {
@@ -44,7 +42,7 @@ pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Re
         let event_id = format!("reconcile-{}", session.id);
         // Boxed: the delivery of every product is inside, too deep a future to inline.
         match Box::pin(crate::webhook::completed_session(state, &event_id, session.created, session)).await {
-            Ok(outcome) if FIXES.contains(&outcome) => {
+            Ok(outcome) if crate::webhook::CHANGES.contains(&outcome) => {
                 tracing::warn!(session_id = %session.id, outcome, "reconciliation applied a missed Checkout session");
                 report.fixed.push((session.id.clone(), outcome));
             }

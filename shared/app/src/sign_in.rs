@@ -135,6 +135,9 @@ pub async fn callback(state: &AppState, provider_name: &str, input: CallbackInpu
         return Err(SignInError::InvalidIdToken);
     }
     let (user, is_new_user) = sign_in_or_register(state, provider_name, &claims).await?;
+    if is_new_user {
+        crate::metrics::sign_up(if provider_name == "microsoft" { "microsoft" } else { "google" });
+    }
     let pair = issue_tokens(state, &user, adapters::new_id()).await?;
     Ok(OAuthTokens { access_token: pair.access_token, refresh_token: pair.refresh_token, token_type: "bearer", is_new_user })
 }

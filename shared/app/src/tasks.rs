@@ -287,6 +287,7 @@ async fn add_task(state: &AppState, petition: &Petition, benefit_id: &str, model
     let task = Task::new(petition, benefit_id, Some(benefit_id), model, &petition::done_presets(&record.tasks), Utc::now());
     if state.store.create_task(&task, &petition::placeholders(model)).await? {
         tracing::info!(task_id = %task.id, task_model_id = %model.id, "task created");
+        crate::metrics::tasks_created(1);
         unlock_ready(state, &petition.id).await?;
     }
     Ok(())

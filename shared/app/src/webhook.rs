@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
+use crate::metrics;
 use crate::state::AppState;
 use adapters::payments::events::{self, DeliveryRefused, EventKind, InvoiceSubject};
 use adapters::payments::{CheckoutSessionDetails, PaymentsError, SubscriptionDetails};
@@ -61,7 +62,13 @@ pub enum DeliveryError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Outcomes that changed something (an order settled, a subscription moved, money
+/// given back); every other outcome acknowledges an event with nothing to do.
+pub(crate) const CHANGES: [&str; 5] =
+    ["order_fulfilled", "order_refunded", "duplicate_payment_refunded", "subscription_updated", "duplicate_subscription_canceled"];
+
 /// Verifies and applies one delivery. `signature` is the `Stripe-Signature` header.
+/// Counts it in `WebhookEvents` by type and outcome.
 pub async fn receive(
     state: &AppState,
     payload: &str,
@@ -69,22 +76,51 @@ pub async fn receive(
     faults: &dyn FaultInjector,
 ) -> Result<WebhookOutcome, DeliveryError> {
     let secret = state.config.stripe.webhook_secret.as_ref().ok_or(PaymentsError::NotConfigured)?;
-    let event = events::verify(payload, signature, secret.expose_secret())?;
+    let event = match events::verify(payload, signature, secret.expose_secret()) {
+        Ok(event) => event,
+        Err(refused) => {
+            metrics::webhook_event("unknown", metrics::WebhookOutcome::Refused);
+            return Err(refused.into());
+        }
+    };
+    let event_type = event.type_.clone();
+    let result = process(state, payload, event, faults).await;
+    let counted = match &result {
+        Ok((_, false)) => metrics::WebhookOutcome::Duplicate,
+        Ok((outcome, true)) if CHANGES.contains(outcome) => metrics::WebhookOutcome::Applied,
+        Ok(_) => metrics::WebhookOutcome::Ignored,
+        Err(_) => metrics::WebhookOutcome::Failed,
+    };
+    metrics::webhook_event(&event_type, counted);
+    let (_, applied) = result?;
+    Ok(WebhookOutcome { status: "ok", applied })
+}
+
+/// Records, applies and marks one verified event: its outcome label and whether this
+/// delivery applied it (false for a duplicate).
+async fn process(
+    state: &AppState,
+    payload: &str,
+    event: events::StripeEvent,
+    faults: &dyn FaultInjector,
+) -> Result<(&'static str, bool), DeliveryError> {
     let event_id = event.id.as_str();
+    // The webhook's lines are found by the Stripe event id.
+    tracing::Span::current().record("correlation_id", event_id);
     tracing::info!(event_id, event_type = event.type_, "Stripe event received");
 
     let record = event_record(event_id, &event.type_, event.created, payload, Utc::now());
     if let Some(existing) = state.store.record_stripe_event(&record).await?
         && existing.status == "processed"
     {
-        return Ok(WebhookOutcome { status: "ok", applied: false });
+        return Ok(("duplicate", false));
     }
     faults.after(Step::Recorded)?;
     let outcome = apply(state, event_id, event.created, event.kind).await?;
     faults.after(Step::Applied)?;
     let applied = state.store.mark_stripe_event_processed(event_id, outcome, Utc::now()).await?;
     tracing::info!(event_id, outcome, applied, "Stripe event processed");
-    Ok(WebhookOutcome { status: "ok", applied })
+    Ok((outcome, applied))
 }
 
 /// A subscription event, as read from its payload before anything is looked up.
@@ -195,6 +231,9 @@ async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, e
         change.only_subscription = Some(subscription_id.clone());
     }
     let applied = state.store.apply_subscription_change(&account_id, &change, created, event_id).await?;
+    if applied && let Some(status) = change.status {
+        metrics::subscription_changed(status.as_str());
+    }
     // Refused because a concurrent first subscription was recorded in between?
     if !applied && is_duplicate(&state.store.subscription(&account_id).await?) {
         return crate::fulfilment::end_duplicate_subscription(state, &account_id, &subscription_id).await;

@@ -194,6 +194,17 @@ pub enum SubscriptionStatus {
 }
 
 impl SubscriptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Trialing => "trialing",
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::PastDue => "past_due",
+            SubscriptionStatus::Canceled => "canceled",
+            SubscriptionStatus::Incomplete => "incomplete",
+            SubscriptionStatus::Complimentary => "complimentary",
+        }
+    }
+
     /// A Stripe subscription in this status bills the customer (or will, after its trial).
     pub fn bills(self) -> bool {
         matches!(self, SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing)

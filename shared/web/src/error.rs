@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use adapters::unavailable::Dependency;
+
 mod billing;
 mod identity;
 mod invites;
@@ -18,6 +20,10 @@ mod wills;
 pub use invites::{BulkFailure, BulkResult};
 
 pub const NO_ROUTE: &str = "no route matches this path";
+
+/// The `Retry-After` of a 503: long enough for DynamoDB to lift a throttle or Stripe to
+/// recover from a blip, short enough that a person retrying does not notice.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -76,6 +82,15 @@ impl ApiError {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take this method")
     }
 
+    /// 503 `service_unavailable`: a dependency failed after its client's own retries;
+    /// the same request may well succeed in a moment (SPEC section 4).
+    pub fn unavailable(dependency: Dependency) -> Self {
+        tracing::warn!(dependency = dependency.as_str(), "dependency unavailable; answered 503");
+        app::metrics::dependency_unavailable(dependency);
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "a service we depend on is unavailable; try again shortly")
+            .retry_after(RETRY_AFTER_UNAVAILABLE_SECS)
+    }
+
     /// 422 with the offending fields: `{"fields": {"email": "..."}}`.
     pub fn validation(fields: impl IntoIterator<Item = (String, String)>) -> Self {
         let fields: Map<String, Value> = fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
@@ -102,6 +117,10 @@ impl IntoResponse for ApiError {
                 response
             }
             ApiError::Internal(error) => {
+                if let Some(dependency) = adapters::unavailable::dependency_of(&error) {
+                    tracing::warn!(error = format!("{error:#}"), "request failed on an unavailable dependency");
+                    return ApiError::unavailable(dependency).into_response();
+                }
                 tracing::error!(error = format!("{error:#}"), "unexpected error");
                 let body = json!({"error": "internal_error", "message": "something went wrong on our side"});
                 (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()

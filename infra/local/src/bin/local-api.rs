@@ -5,7 +5,7 @@ use anyhow::Context;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    web::telemetry::init();
+    web::telemetry::init("local-api");
     // One SDK configuration for the app and the queue poller, as the functions build it.
     let sdk = adapters::aws::function_sdk_config().await?;
     let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);

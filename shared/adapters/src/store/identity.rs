@@ -79,7 +79,7 @@ impl Store {
 
     /// Runs a transaction whose first item is the email claim.
     async fn transact_creating_user(&self, items: Vec<TransactWriteItem>) -> Result<(), CreateUserError> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(()),
             Err(err) => {
                 let err = err.into_service_error();

@@ -70,12 +70,11 @@ impl Store {
             None => claim.condition_expression("attribute_not_exists(pk)"),
         };
         let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(item(&account_pk(&invite.account_id), &invite_sk(&invite.id), invite)?, "attribute_not_exists(pk)")?)
-            .transact_items(put(item(&code_pk(code_digest), CODE_SK, &code)?, "attribute_not_exists(pk)")?)
-            .transact_items(TransactWriteItem::builder().put(claim.build()?).build())
-            .send()
+            .transact(vec![
+                put(item(&account_pk(&invite.account_id), &invite_sk(&invite.id), invite)?, "attribute_not_exists(pk)")?,
+                put(item(&code_pk(code_digest), CODE_SK, &code)?, "attribute_not_exists(pk)")?,
+                TransactWriteItem::builder().put(claim.build()?).build(),
+            ])
             .await;
         match result {
             Ok(_) => Ok(true),
@@ -158,7 +157,7 @@ impl Store {
             .map_err(anyhow::Error::from)?;
         let mut items = self.member_items(user)?;
         items.push(TransactWriteItem::builder().update(use_invite).build());
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(()),
             Err(err) => {
                 let err = err.into_service_error();

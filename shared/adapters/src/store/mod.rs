@@ -74,11 +74,15 @@ pub mod wills;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// How many times a transaction cancelled only by a conflict is sent again.
+const CONFLICT_RETRIES: u32 = 3;
 
 #[derive(Clone)]
 pub struct Store {
@@ -102,6 +106,34 @@ impl Store {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Runs a transaction, sending it again (at most `CONFLICT_RETRIES` times, after a
+    /// short random pause) while DynamoDB cancels it only because a concurrent request
+    /// touched one of its items (`TransactionConflict`, no condition failed): nothing
+    /// was written, and the next attempt usually goes through.
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<TransactWriteItemsOutput, aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>> {
+        let mut conflicts = 0;
+        loop {
+            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let lost_a_race = match &result {
+                Err(err) => match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        crate::unavailable::is_conflict_only(c.cancellation_reasons())
+                    }
+                    _ => false,
+                },
+                Ok(_) => false,
+            };
+            if !lost_a_race || conflicts == CONFLICT_RETRIES {
+                return result;
+            }
+            conflicts += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(10..=50) * u64::from(conflicts))).await;
+        }
     }
 
     /// Reads one item (strongly consistent) and maps it to `T`.

@@ -125,7 +125,7 @@ impl Store {
     pub async fn link_identity(&self, link: &IdentityLink, now: DateTime<Utc>) -> Result<(), OAuthSignUpError> {
         let verify = self.verify_email_update(&link.user_id, now)?;
         let items = vec![self.identity_put(link)?, TransactWriteItem::builder().update(verify).build()];
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(()),
             Err(err) => {
                 let err = err.into_service_error();
@@ -148,7 +148,7 @@ impl Store {
         let mut items = self.shop_items(account, owner, subscription)?;
         let identity_index = items.len();
         items.push(self.identity_put(link)?);
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(()),
             Err(err) => {
                 let err = err.into_service_error();

@@ -68,11 +68,10 @@ impl Store {
             None => put_purchase.condition_expression("attribute_not_exists(pk)"),
         };
         let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_order).build())
-            .transact_items(TransactWriteItem::builder().put(put_purchase.build()?).build())
-            .send()
+            .transact(vec![
+                TransactWriteItem::builder().put(put_order).build(),
+                TransactWriteItem::builder().put(put_purchase.build()?).build(),
+            ])
             .await;
         match result {
             Ok(_) => Ok(true),

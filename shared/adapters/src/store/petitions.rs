@@ -97,7 +97,7 @@ impl Store {
             items.push(self.put_new(&pk, &benefit_sk(&benefit.benefit_id), benefit)?);
         }
         items.extend(self.task_items(root_task, root_data)?);
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(true),
             Err(err) => match first_condition_failed(&err.into_service_error()) {
                 Some(0) => Ok(false),
@@ -200,7 +200,7 @@ impl Store {
     /// A new task with its placeholder rows, once: false when the task exists.
     pub async fn create_task(&self, task: &Task, data: &[TaskData]) -> anyhow::Result<bool> {
         let items = self.task_items(task, data)?;
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(true),
             Err(err) => match first_condition_failed(&err.into_service_error()) {
                 Some(0) => Ok(false),
@@ -241,7 +241,7 @@ impl Store {
         for row in new_rows {
             items.push(self.put_new(&pk, &data_sk(&task.id, &row.key), row)?);
         }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(true),
             Err(err) => match first_condition_failed(&err.into_service_error()) {
                 Some(_) => Ok(false),

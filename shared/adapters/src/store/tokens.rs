@@ -150,7 +150,7 @@ impl Store {
             TransactWriteItem::builder().condition_check(session_open).build(),
             TransactWriteItem::builder().put(put_new).build(),
         ];
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(RotateOutcome::Rotated),
             Err(err) => {
                 let err = err.into_service_error();
@@ -191,7 +191,7 @@ impl Store {
             OneTimeEffect::SetPassword { password_hash } => self.set_password_update(user_id, password_hash, now.timestamp_millis())?,
         };
         let items = vec![TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().update(update).build()];
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(true),
             Err(err) => {
                 let err = err.into_service_error();

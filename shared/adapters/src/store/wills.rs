@@ -106,7 +106,7 @@ impl Store {
             .expression_attribute_values(":seen", super::item_value(&seen)?)
             .build()?;
         let items = vec![TransactWriteItem::builder().put(put_payment).build(), TransactWriteItem::builder().put(put_will).build()];
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self.transact(items).await {
             Ok(_) => Ok(true),
             Err(err) => match first_condition_failed(&err.into_service_error()) {
                 Some(_) => Ok(false),

@@ -9,7 +9,7 @@ impl From<SignInError> for ApiError {
         match err {
             UnknownProvider => ApiError::not_found(),
             ProviderNotConfigured(_) => refusal(StatusCode::SERVICE_UNAVAILABLE, "provider_not_configured", &err),
-            ProviderUnavailable => refusal(StatusCode::BAD_GATEWAY, "provider_unavailable", &err),
+            ProviderUnavailable => ApiError::unavailable(adapters::unavailable::Dependency::Openid),
             CodeRefused => refusal(StatusCode::BAD_REQUEST, "oauth_code_invalid", &err),
             InvalidIdToken => refusal(StatusCode::BAD_REQUEST, "invalid_id_token", &err),
             InvalidState => refusal(StatusCode::BAD_REQUEST, "invalid_state", &err),

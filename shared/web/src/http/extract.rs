@@ -135,6 +135,7 @@ impl AuthUser {
             UserDenial::PasswordChangeRequired => ApiError::forbidden("password_change_required", "change your password to continue")
                 .with("allowed_paths", serde_json::json!(access::PASSWORD_CHANGE_ALLOWLIST)),
         })?;
+        crate::telemetry::record_caller(&user.account_id, &user.id);
         Ok(AuthUser { caller: user.caller(), session: claims.fam.clone(), user: Box::new(user) })
     }
 }
