@@ -56,7 +56,8 @@ async fn deliver(state: &AppState, order: &Order) -> anyhow::Result<Delivery> {
 /// `partially_refunded` when part was delivered), telling the customer. The refund's
 /// idempotency key is the payment's own id, so every retry of this step meets the
 /// same refund at Stripe. A failed refund leaves the order `refund_failed` (logged
-/// with `alarm = "refund_failed"`, which the template's alarm counts) and returns Err,
+/// with `alarm = "refund_failed"` and counted in `RefundsFailed`, which pages through the
+/// template's `RefundsFailedAlarm`) and returns Err,
 /// so Stripe redelivers the event and the refund is tried again.
 async fn refund(
     state: &AppState,

@@ -54,8 +54,11 @@ pub fn refund_failed(kind: &'static str, amount_cents: i64) {
     money("RefundsFailed", "RefundsFailedCents", kind, amount_cents);
 }
 
+/// By kind, and once more over all kinds (the stream an alarm can name: CloudWatch
+/// alarms cannot add up a metric's dimension values).
 fn money(count: &'static str, cents: &'static str, kind: &'static str, amount_cents: i64) {
     counter!(count, "kind" => kind).increment(1);
+    counter!(count).increment(1);
     counter!(cents, "kind" => kind).increment(u64::try_from(amount_cents).unwrap_or(0));
 }
 
@@ -69,6 +72,8 @@ pub fn webhook_event(event_type: &str, outcome: WebhookOutcome) {
     // Only the types we subscribe to; anything else counts as `other`.
     let event_type = SUBSCRIBED_EVENTS.iter().find(|t| **t == event_type).copied().unwrap_or("other");
     counter!("WebhookEvents", "type" => event_type, "outcome" => outcome.as_str()).increment(1);
+    // Over all types, for the alarm on failures.
+    counter!("WebhookEvents", "outcome" => outcome.as_str()).increment(1);
 }
 
 const SUBSCRIBED_EVENTS: [&str; 8] = [

@@ -96,12 +96,35 @@ macro_rules! route {
     };
 }
 
-/// Merges every function's routes into one document.
+/// Merges every function's routes into one document; every operation may answer 503
+/// (a dependency unavailable: retry after `Retry-After` seconds).
 pub fn document(parts: impl IntoIterator<Item = ApiRoutes>) -> utoipa::openapi::OpenApi {
-    parts.into_iter().fold(ApiDoc::openapi(), |mut doc, part| {
+    let mut doc = parts.into_iter().fold(ApiDoc::openapi(), |mut doc, part| {
         doc.merge(part.documented().into_openapi());
         doc
-    })
+    });
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.insert("503".into(), unavailable_response().into());
+        }
+    }
+    doc
+}
+
+fn unavailable_response() -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, header::HeaderBuilder, schema::Type};
+    let retry_after = HeaderBuilder::new()
+        .schema(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Integer))
+        .description(Some("Seconds to wait before trying again"))
+        .build();
+    ResponseBuilder::new()
+        .description(
+            "`service_unavailable`: a service we depend on is unavailable; the same request may succeed after `Retry-After` seconds",
+        )
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+        .header("Retry-After", retry_after)
+        .build()
 }
 
 /// Every 4xx body (SPEC error body); some codes add fields next to these two.
