@@ -55,6 +55,35 @@ ensure_emulator() {
   log "AWS emulator (moto, requests serialised) at $AWS_ENDPOINT_URL"
 }
 
+# checkov in a venv of its own: its pins (packaging, ...) clash with schemathesis'.
+ensure_checkov() {
+  local venv="${CHECKOV_VENV_DIR:-$VENV_DIR-checkov}" stamp
+  stamp="$venv/.requirements"
+  if [ -x "$venv/bin/checkov" ] && cmp -s "$ROOT/infra/requirements-checkov.txt" "$stamp"; then CHECKOV="$venv/bin/checkov"; return; fi
+  log "installing checkov into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/infra/requirements-checkov.txt"
+  cp "$ROOT/infra/requirements-checkov.txt" "$stamp"
+  CHECKOV="$venv/bin/checkov"
+}
+
+# cargo-audit, installed once (about 4-8 minutes cold on 2 cores).
+ensure_cargo_audit() {
+  if cargo audit --version >/dev/null 2>&1; then return; fi
+  log "installing cargo-audit (cargo install --locked)"
+  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/cargo-audit" cargo install cargo-audit --version 0.22.2 --locked --quiet
+}
+
+# The RustSec advisory database snapshot (machines here cannot fetch it): RUSTSEC_DB,
+# else beside the repository, else beside the repository this one was cloned from.
+rustsec_db() {
+  local origin
+  origin="$(git -C "$ROOT" remote get-url origin 2>/dev/null || true)"
+  for candidate in "${RUSTSEC_DB:-}" "$ROOT/../shared/rustsec-advisory-db" "${origin:+$(dirname "$origin")/shared/rustsec-advisory-db}"; do
+    if [ -n "$candidate" ] && [ -d "$candidate/crates" ]; then echo "$candidate"; return; fi
+  done
+}
+
 # Installs the local OpenID provider's npm packages (again when the lock changes).
 ensure_node_modules() {
   local dir="$ROOT/infra/oidc" stamp="$ROOT/infra/oidc/node_modules/.package-lock.json"
