@@ -9,6 +9,7 @@ use adapters::store::Store;
 use app::AppState;
 use serde_json::Value;
 
+pub mod fault_proxy;
 pub mod stripe_fake;
 
 pub const EMAIL_FROM: &str = "no-reply@example.com";
@@ -99,6 +100,29 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     TestApp { stripe, address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint(), queue_url: created.task_queue_url }
 }
 
+/// `spawn_app`, with the app's AWS calls going through a fault proxy (off until the
+/// test switches it on) and the SDK's retries quick (10 ms initial backoff), so a test
+/// under faults takes seconds.
+pub async fn spawn_app_under_faults(every: u64) -> (TestApp, fault_proxy::FaultProxy) {
+    let proxy = fault_proxy::FaultProxy::start(emulator_endpoint(), every).await;
+    let mut app = spawn_app().await;
+    let sdk = adapters::aws::aws_config_loader()
+        .endpoint_url(&proxy.endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(10)))
+        .load()
+        .await;
+    let state = AppState::new((*app.state.config).clone(), &sdk);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    app.address = format!("http://{}", listener.local_addr().unwrap());
+    app.stripe.webhooks.deliver_to(format!("{}/webhooks/stripe", app.address));
+    app.state = state.clone();
+    let router = local::app(state);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (app, proxy)
+}
+
 /// A response's status and JSON body (Null when the body is not JSON).
 pub struct Reply {
     pub status: u16,
@@ -166,13 +190,7 @@ impl TestApp {
     pub async fn register(&self, email: &str) -> Session {
         let reply = self.post("/v1/auth/register", &serde_json::json!({"email": email, "password": PASSWORD, "name": "Ada"}), None).await;
         assert_eq!(reply.status, 201, "register: {}", reply.body);
-        Session {
-            email: email.to_owned(),
-            access_token: reply.body["access_token"].as_str().unwrap().to_owned(),
-            refresh_token: reply.body["refresh_token"].as_str().unwrap().to_owned(),
-            user_id: reply.body["user"]["id"].as_str().unwrap().to_owned(),
-            account_id: reply.body["user"]["account_id"].as_str().unwrap().to_owned(),
-        }
+        Session::from_auth_reply(email, &reply)
     }
 
     /// Mail the emulator's SES accepted for `to`, oldest first: (subject, body).
@@ -191,6 +209,19 @@ impl TestApp {
     pub async fn all_items(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let out = self.store().client().scan().table_name(self.store().table()).send().await.unwrap();
         out.items.unwrap_or_default()
+    }
+}
+
+impl Session {
+    /// The session a register or login answer gives (tokens and the user).
+    pub fn from_auth_reply(email: &str, reply: &Reply) -> Session {
+        Session {
+            email: email.to_owned(),
+            access_token: reply.body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: reply.body["refresh_token"].as_str().unwrap().to_owned(),
+            user_id: reply.body["user"]["id"].as_str().unwrap().to_owned(),
+            account_id: reply.body["user"]["account_id"].as_str().unwrap().to_owned(),
+        }
     }
 }
 

@@ -255,6 +255,11 @@ pub struct RefundState {
     pub created: Vec<(String, i64)>,
     /// While set, every refund request fails with a 500 (Stripe down).
     pub failing: bool,
+    /// When non-zero, every n-th refund request fails in turn with a 500, a 429, or a
+    /// lost answer (the refund is made, the answer is a 500; a retry with the same
+    /// idempotency key gets the refund back, as Stripe replays a key).
+    pub fault_every: u64,
+    seen: u64,
 }
 
 const REFUND_LATENCY: std::time::Duration = std::time::Duration::from_millis(60);
@@ -264,6 +269,17 @@ impl Respond for Refunds {
         let mut state = self.0.lock().unwrap();
         if state.failing {
             return ResponseTemplate::new(500).set_body_json(json!({"error": {"type": "api_error", "message": "try again"}}));
+        }
+        state.seen += 1;
+        let fault = (state.fault_every > 0 && state.seen.is_multiple_of(state.fault_every)).then(|| (state.seen / state.fault_every) % 3);
+        let stripe_down = || ResponseTemplate::new(500).set_body_json(json!({"error": {"type": "api_error", "message": "try again"}}));
+        match fault {
+            Some(0) => return stripe_down(),
+            Some(1) => {
+                let error = json!({"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"}});
+                return ResponseTemplate::new(429).set_body_json(error);
+            }
+            _ => {}
         }
         let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let now = std::time::Instant::now();
@@ -287,6 +303,9 @@ impl Respond for Refunds {
         state.created.push((intent, amount));
         if let Some(key) = key {
             state.by_key.insert(key, (now + REFUND_LATENCY, refund.clone()));
+        }
+        if fault == Some(2) {
+            return stripe_down().set_delay(REFUND_LATENCY);
         }
         ResponseTemplate::new(200).set_body_json(refund).set_delay(REFUND_LATENCY)
     }
@@ -404,6 +423,11 @@ impl StripeFake {
     /// (payment intent, amount).
     pub fn refunds_created(&self) -> Vec<(String, i64)> {
         self.refunds.0.lock().unwrap().created.clone()
+    }
+
+    /// Faults every n-th refund request (0: none); see `RefundState::fault_every`.
+    pub fn fault_refunds_every(&self, n: u64) {
+        self.refunds.0.lock().unwrap().fault_every = n;
     }
 
     /// Makes every API request answer 500 (or work again).

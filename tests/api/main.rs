@@ -4,6 +4,7 @@ mod accounts;
 mod billing;
 mod checkout_pages;
 mod dependencies;
+mod faults;
 mod guards;
 mod invites;
 mod jwt;

@@ -4,7 +4,7 @@
 use api_tests::{Session, TestApp, spawn_app, unique_email};
 use serde_json::{Value, json};
 
-fn sections() -> Vec<(&'static str, Value)> {
+pub(crate) fn sections() -> Vec<(&'static str, Value)> {
     vec![
         ("personal", json!({"full_name": "Ada Lovelace", "date_of_birth": "1815-12-10", "address": "12 St James's Square, London"})),
         ("family", json!({"marital_status": "married", "children": [{"full_name": "Byron King"}]})),

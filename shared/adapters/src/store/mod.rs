@@ -136,6 +136,38 @@ impl Store {
         }
     }
 
+    /// Writes a new item (its key must not exist yet); see `put_if`.
+    pub(crate) async fn put_new(&self, item: Item) -> anyhow::Result<()> {
+        anyhow::ensure!(self.put_if(item, "attribute_not_exists(pk)", Vec::new()).await?, "an item with this key exists already");
+        Ok(())
+    }
+
+    /// Writes `item` if `condition` holds; false when it does not. When the answer to
+    /// the write was lost and the SDK's retry meets the very item the first attempt
+    /// wrote, that is our own write: true (DynamoDB returns the item that failed the
+    /// condition, so no second read is needed).
+    pub(crate) async fn put_if(&self, item: Item, condition: &str, values: Vec<(&str, AttributeValue)>) -> anyhow::Result<bool> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.clone()))
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(failed.item() == Some(&item))
+                }
+                _ => Err(err.into()),
+            },
+        }
+    }
+
     /// Reads one item (strongly consistent) and maps it to `T`.
     async fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
         let output = self.client.get_item().table_name(&self.table).set_key(Some(key(pk, sk))).consistent_read(true).send().await?;
@@ -193,6 +225,19 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// A failed transaction: the index of the first item whose condition failed, else the
+/// error itself, kept whole (so an unavailable DynamoDB is still recognised as one).
+pub(crate) fn condition_failed_at(
+    err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
+    what: impl std::fmt::Display,
+) -> anyhow::Result<usize> {
+    let err = err.into_service_error();
+    match first_condition_failed(&err) {
+        Some(index) => Ok(index),
+        None => Err(anyhow::Error::from(err).context(format!("{what} failed"))),
+    }
 }
 
 /// For a cancelled transaction, the index of the first item whose condition failed.

@@ -76,14 +76,7 @@ impl Store {
     }
 
     pub async fn put_pending_authorization(&self, state_digest: &str, pending: &PendingAuthorization) -> anyhow::Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(&state_pk(state_digest), STATE_SK, pending)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await?;
-        Ok(())
+        self.put_new(item(&state_pk(state_digest), STATE_SK, pending)?).await
     }
 
     /// Deletes and returns the authorization: a second call for the same state gets None.

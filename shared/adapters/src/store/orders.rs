@@ -82,14 +82,7 @@ impl Store {
 
     /// Stores an order that costs nothing (no open purchase: it is delivered at once).
     pub async fn put_free_order(&self, order: &Order) -> anyhow::Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(order_item(order)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await?;
-        Ok(())
+        self.put_new(order_item(order)?).await
     }
 
     pub async fn open_purchase(&self, account_id: &str, purchase_key: &str) -> anyhow::Result<Option<OpenPurchase>> {

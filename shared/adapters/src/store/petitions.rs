@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use super::identity::account_pk;
 use super::schema::GSI1;
-use super::{Item, Store, first_condition_failed, from_item, item, item_value, key, s, written};
+use super::{Item, Store, condition_failed_at, from_item, item, item_value, key, s, written};
 use domain::petition::{Petition, PetitionBenefit, Task, TaskData, TaskStatus};
 
 fn petition_pk(petition_id: &str) -> String {
@@ -60,7 +60,7 @@ pub enum BenefitClaim {
 }
 
 impl Store {
-    fn put_new(&self, pk: &str, sk: &str, value: &impl serde::Serialize) -> anyhow::Result<TransactWriteItem> {
+    fn new_item_write(&self, pk: &str, sk: &str, value: &impl serde::Serialize) -> anyhow::Result<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(pk, sk, value)?))
@@ -71,9 +71,9 @@ impl Store {
 
     fn task_items(&self, task: &Task, data: &[TaskData]) -> anyhow::Result<Vec<TransactWriteItem>> {
         let pk = petition_pk(&task.petition_id);
-        let mut items = vec![self.put_new(&pk, &task_sk(&task.id), task)?];
+        let mut items = vec![self.new_item_write(&pk, &task_sk(&task.id), task)?];
         for row in data {
-            items.push(self.put_new(&pk, &data_sk(&task.id, &row.key), row)?);
+            items.push(self.new_item_write(&pk, &data_sk(&task.id, &row.key), row)?);
         }
         Ok(items)
     }
@@ -94,14 +94,14 @@ impl Store {
         let put = Put::builder().table_name(&self.table).set_item(Some(row)).condition_expression("attribute_not_exists(pk)").build()?;
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         for benefit in benefits {
-            items.push(self.put_new(&pk, &benefit_sk(&benefit.benefit_id), benefit)?);
+            items.push(self.new_item_write(&pk, &benefit_sk(&benefit.benefit_id), benefit)?);
         }
         items.extend(self.task_items(root_task, root_data)?);
         match self.transact(items).await {
             Ok(_) => Ok(true),
-            Err(err) => match first_condition_failed(&err.into_service_error()) {
-                Some(0) => Ok(false),
-                _ => anyhow::bail!("creating petition {} failed", petition.id),
+            Err(err) => match condition_failed_at(err, format_args!("creating petition {}", petition.id))? {
+                0 => Ok(false),
+                item => anyhow::bail!("creating petition {}: the condition of item {item} failed", petition.id),
             },
         }
     }
@@ -202,9 +202,9 @@ impl Store {
         let items = self.task_items(task, data)?;
         match self.transact(items).await {
             Ok(_) => Ok(true),
-            Err(err) => match first_condition_failed(&err.into_service_error()) {
-                Some(0) => Ok(false),
-                _ => anyhow::bail!("creating task {} failed", task.id),
+            Err(err) => match condition_failed_at(err, format_args!("creating task {}", task.id))? {
+                0 => Ok(false),
+                item => anyhow::bail!("creating task {}: the condition of item {item} failed", task.id),
             },
         }
     }
@@ -239,14 +239,11 @@ impl Store {
             items.push(TransactWriteItem::builder().update(update).build());
         }
         for row in new_rows {
-            items.push(self.put_new(&pk, &data_sk(&task.id, &row.key), row)?);
+            items.push(self.new_item_write(&pk, &data_sk(&task.id, &row.key), row)?);
         }
         match self.transact(items).await {
             Ok(_) => Ok(true),
-            Err(err) => match first_condition_failed(&err.into_service_error()) {
-                Some(_) => Ok(false),
-                None => anyhow::bail!("saving task {} failed", task.id),
-            },
+            Err(err) => condition_failed_at(err, format_args!("saving task {}", task.id)).map(|_| false),
         }
     }
 

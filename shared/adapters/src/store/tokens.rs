@@ -82,14 +82,7 @@ pub enum OneTimeEffect<'a> {
 
 impl Store {
     pub async fn put_refresh_token(&self, digest: &str, token: &RefreshToken) -> anyhow::Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(&refresh_pk(digest), REFRESH_SK, token)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await?;
-        Ok(())
+        self.put_new(item(&refresh_pk(digest), REFRESH_SK, token)?).await
     }
 
     pub async fn refresh_token(&self, digest: &str) -> anyhow::Result<Option<RefreshToken>> {

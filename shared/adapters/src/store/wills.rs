@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::identity::user_pk;
-use super::{Store, first_condition_failed, from_item, item, key, n, s, written};
+use super::{Store, from_item, item, key, n, s, written};
 use domain::will::{Will, WillStatus};
 
 fn will_sk(will_id: &str) -> String {
@@ -43,29 +43,14 @@ impl Store {
     }
 
     pub async fn create_will(&self, will: &Will) -> anyhow::Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(&user_pk(&will.user_id), &will_sk(&will.id), will)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await?;
-        Ok(())
+        self.put_new(item(&user_pk(&will.user_id), &will_sk(&will.id), will)?).await
     }
 
     /// Replaces the will if nobody changed it since `seen_updated_at` (optimistic
     /// concurrency for the wizard's read-modify-write). False on a lost race.
     pub async fn save_will(&self, will: &Will, seen_updated_at: DateTime<Utc>) -> anyhow::Result<bool> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(&user_pk(&will.user_id), &will_sk(&will.id), will)?))
-            .condition_expression("updated_at = :seen")
-            .expression_attribute_values(":seen", super::item_value(&seen_updated_at)?)
-            .send()
-            .await;
-        written(result)
+        let item = item(&user_pk(&will.user_id), &will_sk(&will.id), will)?;
+        self.put_if(item, "updated_at = :seen", vec![(":seen", super::item_value(&seen_updated_at)?)]).await
     }
 
     /// version + 1 and the status `to` (the domain's transition), only while the will
@@ -108,10 +93,7 @@ impl Store {
         let items = vec![TransactWriteItem::builder().put(put_payment).build(), TransactWriteItem::builder().put(put_will).build()];
         match self.transact(items).await {
             Ok(_) => Ok(true),
-            Err(err) => match first_condition_failed(&err.into_service_error()) {
-                Some(_) => Ok(false),
-                None => anyhow::bail!("recording the will payment failed"),
-            },
+            Err(err) => super::condition_failed_at(err, "recording the will payment").map(|_| false),
         }
     }
 
