@@ -161,3 +161,66 @@ async fn the_local_docs_page_serves_swagger_ui_from_installed_files() {
     assert_eq!((script.status().as_u16(), script.headers()["content-type"].to_str().unwrap()), (200, "text/javascript"));
     assert_eq!(docs.oneshot(get("/docs/..%2FCargo.toml")).await.unwrap().status(), 404, "only the named files");
 }
+
+/// utoipa names a schema after its Rust type and keeps one schema per name: two types
+/// with one name would silently share the first one's schema (a petition checkout once
+/// documented as taking the subscription checkout's body). Every `ToSchema` type's
+/// schema name (its own, or `#[schema(as = ...)]`) must be unique across the workspace.
+#[test]
+fn every_schema_name_is_unique() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut files = Vec::new();
+    let mut dirs: Vec<std::path::PathBuf> = ["shared", "functions"].iter().map(|d| std::path::Path::new(root).join(d)).collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() && !path.ends_with("target") {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut duplicates = Vec::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = source.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            // The attributes up to the item, then the item's name.
+            let mut renamed = None;
+            for next in &lines[i + 1..] {
+                let next = next.trim_start();
+                if let Some(rest) = next.strip_prefix("#[schema(as = ") {
+                    renamed = rest.split(')').next().map(str::to_owned);
+                }
+                let item = next.trim_start_matches("pub(crate) ").trim_start_matches("pub ");
+                if let Some(rest) = item.strip_prefix("struct ").or_else(|| item.strip_prefix("enum ")) {
+                    let name =
+                        renamed.take().unwrap_or_else(|| rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap().to_owned());
+                    let at = format!("{}:{}", file.display(), i + 1);
+                    if let Some(first) = seen.insert(name.clone(), at.clone()) {
+                        duplicates.push(format!("{name}: {first} and {at}"));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 20, "found the schema types: {seen:?}");
+    assert!(duplicates.is_empty(), "schema names used twice: {duplicates:?}");
+}
+
+#[test]
+fn the_petition_checkout_is_documented_with_its_own_body() {
+    let document: Value =
+        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json")).unwrap()).unwrap();
+    let body =
+        &document["paths"]["/v1/petitions/initiate-checkout"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(body, "#/components/schemas/PetitionCheckoutInput");
+    let schema = &document["components"]["schemas"]["PetitionCheckoutInput"]["properties"];
+    assert!(schema.get("template_id").is_some() && schema.get("plan_id").is_some(), "{schema}");
+}

@@ -3,7 +3,7 @@
 //! `app::billing` and `app::orders`.
 
 use app::AppState;
-use app::billing::{self, BillingState, CheckoutInput, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt};
+use app::billing::{self, BillingState, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt, SubscriptionCheckoutInput};
 use app::orders::{self, OrderList, OrderView};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -61,12 +61,12 @@ async fn sales_lead(
 /// conditional update recording the session (none when it is reused); Stripe:
 /// customer (first time), expire (when replacing) and session.
 #[utoipa::path(post, path = "/v1/billing/checkout-session", tag = "billing", security(("bearer" = [])),
-    request_body = CheckoutInput,
+    request_body = SubscriptionCheckoutInput,
     responses((status = 200, body = RedirectUrl), (status = "4XX", body = ErrorBody)))]
 async fn checkout_session(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiJson(input): ApiJson<CheckoutInput>,
+    ApiJson(input): ApiJson<SubscriptionCheckoutInput>,
 ) -> ApiResult<Json<RedirectUrl>> {
     Ok(Json(billing::checkout_session(&state, caller.caller(), input).await?))
 }

@@ -3,7 +3,7 @@
 
 use app::AppState;
 use app::orders::CheckoutStarted;
-use app::petitions::{self, CheckoutInput, PetitionDetail, PurchaseAddonsInput};
+use app::petitions::{self, PetitionCheckoutInput, PetitionDetail, PurchaseAddonsInput};
 use axum::extract::{Path, State};
 use axum::{Json, Router};
 use domain::petition::{Benefit, Petition, PetitionPlan, Template};
@@ -62,12 +62,12 @@ async fn list_purchasable_addons(
 
 /// Total = plan + chosen add-ons, computed here; a zero total is fulfilled at once.
 #[utoipa::path(post, path = "/v1/petitions/initiate-checkout", tag = "petitions", security(("bearer" = [])),
-    request_body = CheckoutInput,
+    request_body = PetitionCheckoutInput,
     responses((status = 200, body = CheckoutStarted), (status = "4XX", body = ErrorBody)))]
 async fn initiate_checkout(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiJson(input): ApiJson<CheckoutInput>,
+    ApiJson(input): ApiJson<PetitionCheckoutInput>,
 ) -> ApiResult<Json<CheckoutStarted>> {
     Ok(Json(petitions::initiate_checkout(&state, caller.caller(), input).await?))
 }

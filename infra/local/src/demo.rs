@@ -100,8 +100,11 @@ async fn paid(state: &AppState, order_id: &str, amount_cents: i64) -> anyhow::Re
 
 /// A paid petition (Basic plan), then an add-on bought after creation.
 async fn petition(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
-    let input =
-        app::petitions::CheckoutInput { template_id: "family-petition".into(), plan_id: "family-basic".into(), addon_benefit_ids: vec![] };
+    let input = app::petitions::PetitionCheckoutInput {
+        template_id: "family-petition".into(),
+        plan_id: "family-basic".into(),
+        addon_benefit_ids: vec![],
+    };
     let started = app::petitions::initiate_checkout(state, owner, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
     paid(state, &started.order_id, started.total_cents).await?;
     let petition_id = state.store.petitions_of_account(&owner.account_id).await?.first().context("the demo petition")?.id.clone();

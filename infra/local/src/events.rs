@@ -94,7 +94,7 @@ async fn demo_petition(state: &AppState) -> anyhow::Result<String> {
     if let Some(petition) = state.store.petitions_of_account(&caller.account_id).await?.first() {
         return Ok(petition.id.clone());
     }
-    let input = app::petitions::CheckoutInput {
+    let input = app::petitions::PetitionCheckoutInput {
         template_id: DEMO_PETITION.0.to_owned(),
         plan_id: DEMO_PETITION.1.to_owned(),
         addon_benefit_ids: vec![],

@@ -224,7 +224,7 @@ pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CheckoutInput {
+pub struct SubscriptionCheckoutInput {
     pub plan: String,
     pub seats: i64,
     #[serde(default = "monthly")]
@@ -243,7 +243,7 @@ pub struct RedirectUrl {
 /// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
 /// passed on while it runs (`Subscription::checkout_trial_end`), the Stripe customer
 /// created once per account.
-pub async fn checkout_session(state: &AppState, caller: &Caller, input: CheckoutInput) -> BillingResult<RedirectUrl> {
+pub async fn checkout_session(state: &AppState, caller: &Caller, input: SubscriptionCheckoutInput) -> BillingResult<RedirectUrl> {
     caller.require(Permission::ManageBilling)?;
     if !state.payments.is_configured() {
         return Err(PaymentsError::NotConfigured.into());

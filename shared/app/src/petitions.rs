@@ -69,7 +69,7 @@ pub async fn purchasable_addons(state: &AppState, template_id: &str, plan_id: &s
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CheckoutInput {
+pub struct PetitionCheckoutInput {
     pub template_id: String,
     pub plan_id: String,
     #[serde(default)]
@@ -90,7 +90,7 @@ fn check_count(field: &str, ids: &[String]) -> PetitionsResult<()> {
 /// Prices plan + add-ons on the server and opens payment (Order `petition_checkout`).
 /// Round trips: one Query (template collection), one PutItem (order); Stripe: one
 /// Checkout session. The receipt goes to the caller's email as the request read it.
-pub async fn initiate_checkout(state: &AppState, caller: &Caller, input: CheckoutInput) -> PetitionsResult<CheckoutStarted> {
+pub async fn initiate_checkout(state: &AppState, caller: &Caller, input: PetitionCheckoutInput) -> PetitionsResult<CheckoutStarted> {
     caller.require(Permission::Buy)?;
     check_count("addon_benefit_ids", &input.addon_benefit_ids)?;
     within_monthly_petitions(state, &caller.account_id).await?;
