@@ -57,7 +57,8 @@ pub struct SessionState {
     /// Where the fake is served: hosted pages' URLs start here.
     base: String,
     sessions: Vec<Value>,
-    by_key: HashMap<String, Value>,
+    /// The first answer for each idempotency key, with the request body it answered.
+    by_key: HashMap<String, (Vec<u8>, Value)>,
     extras: hosted::Extras,
 }
 
@@ -82,7 +83,10 @@ impl Respond for CheckoutSessions {
         }
         let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut state = self.0.lock().unwrap();
-        if let Some(replay) = key.as_ref().and_then(|k| state.by_key.get(k)) {
+        if let Some((body, replay)) = key.as_ref().and_then(|k| state.by_key.get(k)) {
+            if *body != request.body {
+                return other_parameters_for_the_key();
+            }
             return ResponseTemplate::new(200).set_body_json(replay);
         }
         let mut session = fixture("checkout.session");
@@ -107,10 +111,19 @@ impl Respond for CheckoutSessions {
         session["metadata"] = json!(field("metadata[order_id]").map(|o| json!({"order_id": o})).unwrap_or(json!({})));
         state.sessions.push(session.clone());
         if let Some(key) = key {
-            state.by_key.insert(key, session.clone());
+            state.by_key.insert(key, (request.body.clone(), session.clone()));
         }
         ResponseTemplate::new(200).set_body_json(session)
     }
+}
+
+/// Stripe (docs: api/idempotent_requests): "Subsequent requests with the same key [...]
+/// return the same result", but only with the same parameters; other parameters under
+/// a used key answer 400 `idempotency_error`.
+fn other_parameters_for_the_key() -> ResponseTemplate {
+    let error = json!({"error": {"type": "idempotency_error",
+        "message": "Keys for idempotent requests can only be used with the same parameters they were first used with."}});
+    ResponseTemplate::new(400).set_body_json(error)
 }
 
 /// `GET /v1/checkout/sessions`: newest first, `status` and `created[gte]` filters,
@@ -250,7 +263,7 @@ pub struct Refunds(Arc<Mutex<RefundState>>);
 #[derive(Default)]
 pub struct RefundState {
     /// Answers by idempotency key, with when each becomes final.
-    by_key: HashMap<String, (std::time::Instant, Value)>,
+    by_key: HashMap<String, (std::time::Instant, Vec<u8>, Value)>,
     /// Every refund created (not replays): (payment intent, amount).
     pub created: Vec<(String, i64)>,
     /// While set, every refund request fails with a 500 (Stripe down).
@@ -283,7 +296,10 @@ impl Respond for Refunds {
         }
         let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let now = std::time::Instant::now();
-        if let Some((ready, answer)) = key.as_ref().and_then(|k| state.by_key.get(k)) {
+        if let Some((ready, body, answer)) = key.as_ref().and_then(|k| state.by_key.get(k)) {
+            if *body != request.body {
+                return other_parameters_for_the_key();
+            }
             if now < *ready {
                 let error = json!({"error": {"type": "idempotency_error", "code": "idempotency_key_in_use",
                     "message": "There is currently another in-progress request using this Idempotent Key."}});
@@ -302,7 +318,7 @@ impl Respond for Refunds {
             "payment_intent": intent, "status": "succeeded"});
         state.created.push((intent, amount));
         if let Some(key) = key {
-            state.by_key.insert(key, (now + REFUND_LATENCY, refund.clone()));
+            state.by_key.insert(key, (now + REFUND_LATENCY, request.body.clone(), refund.clone()));
         }
         if fault == Some(2) {
             return stripe_down().set_delay(REFUND_LATENCY);

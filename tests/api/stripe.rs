@@ -106,6 +106,31 @@ async fn the_stripe_fake_refuses_a_trial_end_under_48_hours() {
     assert_eq!(body["error"]["param"], "subscription_data[trial_end]");
 }
 
+/// Stripe replays a used idempotency key only for the same parameters; the fake too.
+#[tokio::test]
+async fn the_stripe_fake_refuses_a_used_idempotency_key_with_other_parameters() {
+    let app = spawn_app().await;
+    let refund = async |amount: &str| {
+        let reply = reqwest::Client::new()
+            .post(format!("{}/v1/refunds", app.stripe.uri()))
+            .bearer_auth(stripe_fake::SECRET_KEY)
+            .header("idempotency-key", "refund-one")
+            .form(&[("payment_intent", "pi_1"), ("amount", amount)])
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.json::<Value>().await.unwrap())
+    };
+    let (first, made) = refund("500").await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (again, replayed) = refund("500").await;
+    assert_eq!((first, again), (200, 200));
+    assert_eq!(made["id"], replayed["id"], "the same parameters: the first answer again");
+    let (other, error) = refund("400").await;
+    assert_eq!((other, error["error"]["type"].as_str()), (400, Some("idempotency_error")));
+    assert_eq!(app.stripe.refunds_created().len(), 1);
+}
+
 #[tokio::test]
 async fn checkout_bad_input() {
     let app = spawn_app().await;
