@@ -331,8 +331,15 @@ impl TestApp {
     /// does: a signed `checkout.session.completed` to the webhook, for the order's own
     /// session (`cs_test_<order>`, paid by `pi_<order>`).
     pub async fn pay_order(&self, order_id: &str, amount_cents: i64, event_id: &str) -> Reply {
-        let session = paid_session(order_id, amount_cents, "usd");
+        let session = self.paid_session(order_id, amount_cents, "usd");
         self.deliver_event(&stripe_fake::event(event_id, "checkout.session.completed", 1_800_000_000, session)).await
+    }
+
+    /// A completed, paid Checkout session in payment mode for `order_id` (`cs_test_<order>`,
+    /// paid by `pi_<order>`), the payment recorded at the Stripe fake so it can be refunded.
+    pub fn paid_session(&self, order_id: &str, amount_cents: i64, currency: &str) -> Value {
+        self.stripe.charge(&format!("pi_{order_id}"), amount_cents);
+        paid_session(order_id, amount_cents, currency)
     }
 
     /// Sends a signed webhook delivery, as Stripe does (JSON, signed now).
@@ -347,8 +354,9 @@ impl TestApp {
     }
 }
 
-/// A completed, paid Checkout session in payment mode for `order_id`, in Stripe's shape.
-pub fn paid_session(order_id: &str, amount_cents: i64, currency: &str) -> Value {
+/// A completed, paid Checkout session in payment mode for `order_id`, in Stripe's shape
+/// (`TestApp::paid_session` also records the payment at the fake).
+fn paid_session(order_id: &str, amount_cents: i64, currency: &str) -> Value {
     let mut session = stripe_fake::fixture("checkout.session");
     session["id"] = serde_json::json!(format!("cs_test_{order_id}"));
     session["mode"] = serde_json::json!("payment");

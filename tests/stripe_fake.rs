@@ -266,6 +266,8 @@ pub struct RefundState {
     by_key: HashMap<String, (std::time::Instant, Vec<u8>, Value)>,
     /// Every refund created (not replays): (payment intent, amount).
     pub created: Vec<(String, i64)>,
+    /// The payment intents the fake took money through: (amount, refunded so far).
+    charges: HashMap<String, (i64, i64)>,
     /// While set, every refund request fails with a 500 (Stripe down).
     pub failing: bool,
     /// When non-zero, every n-th refund request fails in turn with a 500, a 429, or a
@@ -273,6 +275,14 @@ pub struct RefundState {
     /// idempotency key gets the refund back, as Stripe replays a key).
     pub fault_every: u64,
     seen: u64,
+}
+
+impl Refunds {
+    pub(crate) fn charge(&self, payment_intent: &str, amount_cents: i64) {
+        let mut state = self.0.lock().unwrap();
+        let refunded = state.charges.get(payment_intent).map_or(0, |c| c.1);
+        state.charges.insert(payment_intent.to_owned(), (amount_cents, refunded));
+    }
 }
 
 const REFUND_LATENCY: std::time::Duration = std::time::Duration::from_millis(60);
@@ -314,6 +324,23 @@ impl Respond for Refunds {
                 json!({"error": {"type": "invalid_request_error", "message": "Refunds need a payment_intent and a positive amount."}});
             return ResponseTemplate::new(400).set_body_json(error);
         }
+        // Stripe's refund errors (docs: error-codes): an intent it never charged, a charge
+        // refunded in full already, more than is left to refund.
+        let refused = |code: &str, param: &str, message: String| {
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"type": "invalid_request_error", "code": code, "param": param, "message": message}}))
+        };
+        let Some((charged, refunded)) = state.charges.get(&intent).copied() else {
+            return refused("resource_missing", "payment_intent", format!("No such payment_intent: '{intent}'"));
+        };
+        if refunded >= charged {
+            return refused("charge_already_refunded", "payment_intent", format!("Charge for {intent} has already been refunded."));
+        }
+        if amount > charged - refunded {
+            let message = format!("Refund amount ({amount}) is greater than unrefunded amount on charge ({})", charged - refunded);
+            return refused("amount_too_large", "amount", message);
+        }
+        state.charges.insert(intent.clone(), (charged, refunded + amount));
         let refund = json!({"id": new_id("re"), "object": "refund", "amount": amount, "currency": "usd",
             "payment_intent": intent, "status": "succeeded"});
         state.created.push((intent, amount));
@@ -400,7 +427,7 @@ impl StripeFake {
             .respond_with(hosted::CheckoutPage(sessions.clone()))
             .mount(&server)
             .await;
-        let pay = hosted::PayCheckout(sessions.clone(), subscriptions.clone(), invoice_payments.clone(), webhooks.clone());
+        let pay = hosted::PayCheckout(sessions.clone(), subscriptions.clone(), invoice_payments.clone(), refunds.clone(), webhooks.clone());
         Mock::given(method("POST")).and(path_regex("^/checkout/[^/]+/pay$")).respond_with(pay).mount(&server).await;
         let cancel = hosted::CancelCheckout(sessions.clone());
         Mock::given(method("POST")).and(path_regex("^/checkout/[^/]+/cancel$")).respond_with(cancel).mount(&server).await;
@@ -432,7 +459,16 @@ impl StripeFake {
         session["status"] = json!("complete");
         session["payment_status"] = json!("paid");
         session["payment_intent"] = json!(format!("pi_{order_id}"));
-        session.clone()
+        let session = session.clone();
+        drop(state);
+        self.charge(&format!("pi_{order_id}"), session["amount_total"].as_i64().unwrap_or(0));
+        session
+    }
+
+    /// Records money taken through `payment_intent` (what a paid Checkout session does),
+    /// so that it can be refunded.
+    pub fn charge(&self, payment_intent: &str, amount_cents: i64) {
+        self.refunds.charge(payment_intent, amount_cents);
     }
 
     /// The refunds created so far (replays of one idempotency key not counted):

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
-use api_tests::{Reply, Session, TestApp, paid_session, spawn_app_under_faults, stripe_fake, unique_email};
+use api_tests::{Reply, Session, TestApp, spawn_app_under_faults, stripe_fake, unique_email};
 use serde_json::{Value, json};
 
 use crate::wills::sections;
@@ -101,7 +101,7 @@ async fn every_payment_ends_delivered_or_refunded_once_under_faults() {
                 &format!("evt_fault_{order}_{n}"),
                 "checkout.session.completed",
                 1_800_000_000,
-                paid_session(order, amount, "usd"),
+                app.paid_session(order, amount, "usd"),
             )
         };
         let (good, wrong) = (&pair[0].1, &pair[1].1);
@@ -114,8 +114,12 @@ async fn every_payment_ends_delivered_or_refunded_once_under_faults() {
     let petition_order = retrying("petition checkout", async || app.post("/v1/petitions/initiate-checkout", &body, t).await).await;
     let order = petition_order.body["order_id"].as_str().unwrap().to_owned();
     let amount = petition_order.body["total_cents"].as_i64().unwrap();
-    let payload =
-        stripe_fake::event(&format!("evt_fault_{order}"), "checkout.session.completed", 1_800_000_000, paid_session(&order, amount, "usd"));
+    let payload = stripe_fake::event(
+        &format!("evt_fault_{order}"),
+        "checkout.session.completed",
+        1_800_000_000,
+        app.paid_session(&order, amount, "usd"),
+    );
     deliver_until_acknowledged(&app, &payload).await;
     for _ in 0..5 {
         app.run_task_worker().await;

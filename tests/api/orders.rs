@@ -8,7 +8,7 @@
 //! (docs.stripe.com/api/idempotent_requests); Checkout's `expires_at` must lie 30
 //! minutes to 24 hours ahead.
 
-use api_tests::{Session, TestApp, paid_session, spawn_app, unique_email};
+use api_tests::{Session, TestApp, spawn_app, unique_email};
 use app::webhook::{NoFaults, Step};
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::order::{OrderStatus, RefundReason};
@@ -97,7 +97,7 @@ async fn a_will_paid_through_two_orders_is_delivered_once_and_the_other_payment_
 
     // Both paid; each event delivered three times at once.
     let deliveries = [&first, &second].into_iter().flat_map(|order| {
-        let payload = stripe_event(&format!("evt_{order}"), &paid_session(order, 9900, "usd"));
+        let payload = stripe_event(&format!("evt_{order}"), &app.paid_session(order, 9900, "usd"));
         (0..3).map(move |_| payload.clone())
     });
     let replies = futures::future::join_all(deliveries.map(|payload| {
@@ -159,11 +159,11 @@ async fn a_payment_that_does_not_match_its_order_is_refunded_once_whatever_the_d
     let ada = app.register(&unique_email()).await;
     let will = verified_will(&app, &ada).await;
     let order = order_id(&will_checkout(&app, &ada, &will).await);
-    let low = stripe_event("evt_low", &paid_session(&order, 4999, "usd"));
+    let low = stripe_event("evt_low", &app.paid_session(&order, 4999, "usd"));
     let replies = futures::future::join_all((0..5).map(|_| app.deliver_event(&low))).await;
     assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
     // The same payment under another event id: still one refund.
-    app.deliver_event(&stripe_event("evt_low_again", &paid_session(&order, 4999, "usd"))).await;
+    app.deliver_event(&stripe_event("evt_low_again", &app.paid_session(&order, 4999, "usd"))).await;
 
     assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), 4999)]);
     let stored = app.store().order(&order).await.unwrap().unwrap();
@@ -178,7 +178,7 @@ async fn a_crash_between_refund_and_settle_refunds_once() {
     let ada = app.register(&unique_email()).await;
     let will = verified_will(&app, &ada).await;
     let order = order_id(&will_checkout(&app, &ada, &will).await);
-    let payload = stripe_event("evt_eur", &paid_session(&order, 9900, "eur"));
+    let payload = stripe_event("evt_eur", &app.paid_session(&order, 9900, "eur"));
     let signature = api_tests::stripe_fake::sign(&payload, None);
     // The first attempt refunds, then dies before anything is written.
     app.state.payments.refund(&format!("pi_{order}"), 9900, &format!("refund-cs_test_{order}")).await.unwrap();
@@ -197,7 +197,7 @@ async fn a_refund_stripe_refuses_is_kept_as_refund_failed_and_retried_by_the_red
     let ada = app.register(&unique_email()).await;
     let will = verified_will(&app, &ada).await;
     let order = order_id(&will_checkout(&app, &ada, &will).await);
-    let payload = stripe_event("evt_mismatch", &paid_session(&order, 100, "usd"));
+    let payload = stripe_event("evt_mismatch", &app.paid_session(&order, 100, "usd"));
     app.stripe.fail_refunds(true);
     assert_eq!(app.deliver_event(&payload).await.status, 503, "Stripe is down: it retries the event");
     let stored = app.store().order(&order).await.unwrap().unwrap();
@@ -215,9 +215,9 @@ async fn a_session_that_is_not_paid_delivers_nothing() {
     let ada = app.register(&unique_email()).await;
     let will = verified_will(&app, &ada).await;
     let order = order_id(&will_checkout(&app, &ada, &will).await);
-    let mut free = paid_session(&order, 9900, "usd");
+    let mut free = app.paid_session(&order, 9900, "usd");
     free["payment_status"] = json!("no_payment_required");
-    let mut open = paid_session(&order, 9900, "usd");
+    let mut open = app.paid_session(&order, 9900, "usd");
     open["status"] = json!("open");
     for (id, session) in [("evt_free", free), ("evt_open", open)] {
         assert_eq!(app.deliver_event(&stripe_event(id, &session)).await.status, 200);

@@ -284,7 +284,7 @@ async fn a_failed_or_crashed_fulfilment_is_finished_by_the_redelivery() {
     for (attempt, crash) in [None, Some(Step::Recorded), Some(Step::Applied)].into_iter().enumerate() {
         let started = checkout(&app, &ada, "family-basic", &[]).await;
         let order = started.body["order_id"].as_str().unwrap().to_owned();
-        let session = api_tests::paid_session(&order, 49900, "usd");
+        let session = app.paid_session(&order, 49900, "usd");
         let payload = event(&format!("evt_fail_{attempt}"), "checkout.session.completed", 1_800_000_000, session);
         let signature = sign(&payload, None);
         let failed = match crash {

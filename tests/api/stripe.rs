@@ -110,6 +110,7 @@ async fn the_stripe_fake_refuses_a_trial_end_under_48_hours() {
 #[tokio::test]
 async fn the_stripe_fake_refuses_a_used_idempotency_key_with_other_parameters() {
     let app = spawn_app().await;
+    app.stripe.charge("pi_1", 1000);
     let refund = async |amount: &str| {
         let reply = reqwest::Client::new()
             .post(format!("{}/v1/refunds", app.stripe.uri()))
@@ -129,6 +130,33 @@ async fn the_stripe_fake_refuses_a_used_idempotency_key_with_other_parameters() 
     let (other, error) = refund("400").await;
     assert_eq!((other, error["error"]["type"].as_str()), (400, Some("idempotency_error")));
     assert_eq!(app.stripe.refunds_created().len(), 1);
+}
+
+/// Stripe refuses a refund of a payment intent it never charged, of a charge refunded
+/// in full, and of more than is left; the fake too.
+#[tokio::test]
+async fn the_stripe_fake_refuses_refunds_stripe_refuses() {
+    let app = spawn_app().await;
+    app.stripe.charge("pi_paid", 1000);
+    let refund = async |intent: &str, amount: &str, key: &str| {
+        let reply = reqwest::Client::new()
+            .post(format!("{}/v1/refunds", app.stripe.uri()))
+            .bearer_auth(stripe_fake::SECRET_KEY)
+            .header("idempotency-key", key)
+            .form(&[("payment_intent", intent), ("amount", amount)])
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        let body: Value = reply.json().await.unwrap();
+        (status, body["error"]["code"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(refund("pi_unknown", "100", "k1").await, (400, "resource_missing".to_owned()));
+    assert_eq!(refund("pi_paid", "1001", "k2").await, (400, "amount_too_large".to_owned()));
+    assert_eq!(refund("pi_paid", "600", "k3").await.0, 200);
+    assert_eq!(refund("pi_paid", "500", "k4").await, (400, "amount_too_large".to_owned()), "400 left");
+    assert_eq!(refund("pi_paid", "400", "k5").await.0, 200);
+    assert_eq!(refund("pi_paid", "1", "k6").await, (400, "charge_already_refunded".to_owned()));
 }
 
 #[tokio::test]

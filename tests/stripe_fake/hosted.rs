@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::{CheckoutSessions, InvoicePayments, Subscriptions, event, form, new_id, sign, subscription};
+use super::{CheckoutSessions, InvoicePayments, Refunds, Subscriptions, event, form, new_id, sign, subscription};
 
 /// The `created` of the next event: now, but never the second of the previous one, as
 /// a person's clicks on the pages are seconds apart (the API orders a subscription's
@@ -143,7 +143,7 @@ pub const SEAT_PRICE_CENTS: i64 = 1500;
 /// `trial_end` starts `trialing` with a $0 first invoice and the session needs no
 /// payment (Stripe: billing/subscriptions/trials); one without is charged its first
 /// period at once: an invoice paid through a payment intent (an invoice payment).
-pub struct PayCheckout(pub CheckoutSessions, pub Subscriptions, pub InvoicePayments, pub Webhooks);
+pub struct PayCheckout(pub CheckoutSessions, pub Subscriptions, pub InvoicePayments, pub Refunds, pub Webhooks);
 
 impl Respond for PayCheckout {
     fn respond(&self, request: &Request) -> ResponseTemplate {
@@ -176,9 +176,11 @@ impl Respond for PayCheckout {
                 sub["trial_end"] = json!(trial_end);
                 session["payment_status"] = json!("no_payment_required");
             } else {
+                let intent = new_id("pi");
+                self.3.charge(&intent, charged);
                 let payment = json!({"id": new_id("inpay"), "object": "invoice_payment", "amount_paid": charged,
                     "amount_requested": charged, "currency": "usd", "invoice": invoice, "is_default": true, "livemode": false,
-                    "payment": {"type": "payment_intent", "payment_intent": new_id("pi")}, "status": "paid",
+                    "payment": {"type": "payment_intent", "payment_intent": intent}, "status": "paid",
                     "status_transitions": {"canceled_at": null, "paid_at": now}});
                 (self.2).0.lock().unwrap().insert(invoice.clone(), vec![payment]);
             }
@@ -188,11 +190,13 @@ impl Respond for PayCheckout {
             events.push(event(&new_id("evt"), "checkout.session.completed", now, session.clone()));
             events.push(event(&new_id("evt"), "customer.subscription.created", now, sub));
         } else {
-            session["payment_intent"] = json!(new_id("pi"));
+            let intent = new_id("pi");
+            self.3.charge(&intent, session["amount_total"].as_i64().unwrap_or(0));
+            session["payment_intent"] = json!(intent);
             events.push(event(&new_id("evt"), "checkout.session.completed", now, session.clone()));
         }
         drop(state);
-        self.3.send(events);
+        self.4.send(events);
         see_other(&extras.success_url)
     }
 }
