@@ -95,6 +95,33 @@ async fn a_subscription_bought_on_the_checkout_page_is_active_and_the_portal_can
     eventually(async || app.get("/v1/billing/state", t).await, |s| s["subscription"]["status"] == "canceled").await;
 }
 
+/// Stripe delivers events in any order and sometimes twice: a subscription bought with
+/// its events newest first, each twice, ends the same, and the duplicates apply nothing.
+#[tokio::test]
+async fn a_subscription_whose_events_come_out_of_order_and_twice_ends_active_once() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    app.stripe.webhooks.out_of_order_and_twice(true);
+    let ada = app.register(&unique_email()).await;
+    let t = Some(ada.access_token.as_str());
+    let mut trial = app.store().subscription(&ada.account_id).await.unwrap().unwrap();
+    trial.current_period_end = Some(chrono::Utc::now() - chrono::Duration::hours(1));
+    app.store().put_subscription(&trial).await.unwrap();
+    let checkout = app.post("/v1/billing/checkout-session", &json!({"plan": "team", "seats": 3}), t).await;
+    press(&app, checkout.body["url"].as_str().unwrap(), "/pay", &[]).await;
+    let state = eventually(async || app.get("/v1/billing/state", t).await, |s| s["subscription"]["status"] == "active").await;
+    assert_eq!(state["subscription"]["seat_limit"], 3);
+    // Both events arrived twice: four deliveries, each event recorded once.
+    for _ in 0..50 {
+        if app.all_items().await.iter().filter(|i| i["pk"].as_s().unwrap().starts_with("STRIPEEVENT#")).count() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let events = app.all_items().await.into_iter().filter(|i| i["pk"].as_s().unwrap().starts_with("STRIPEEVENT#")).count();
+    assert_eq!(events, 2, "two events, each recorded once");
+}
+
 #[tokio::test]
 async fn a_petition_an_add_on_and_an_upgrade_bought_on_the_checkout_page_are_delivered() {
     let app = petition_app().await;
