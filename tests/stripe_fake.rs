@@ -81,6 +81,9 @@ impl Respond for CheckoutSessions {
                 "message": "The `trial_end` date has to be at least 2 days in the future."}});
             return ResponseTemplate::new(400).set_body_json(error);
         }
+        if let Some(refused) = refused_session_parameters(request) {
+            return refused;
+        }
         let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut state = self.0.lock().unwrap();
         if let Some((body, replay)) = key.as_ref().and_then(|k| state.by_key.get(k)) {
@@ -115,6 +118,45 @@ impl Respond for CheckoutSessions {
         }
         ResponseTemplate::new(200).set_body_json(session)
     }
+}
+
+/// The documented limits of the other parameters the app sends when opening a session:
+/// metadata (docs: api/metadata: at most 50 keys, keys up to 40 characters, values up
+/// to 500), `client_reference_id` (api/checkout/sessions/create: up to 200 characters),
+/// a line item's quantity (at least 1) and a charge's amount (docs: currencies,
+/// "Minimum and maximum charge amounts": at least $0.50 in USD, at most $999,999.99).
+fn refused_session_parameters(request: &Request) -> Option<ResponseTemplate> {
+    let fields = form(request);
+    let refuse = |code: &str, param: &str, message: &str| {
+        Some(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"type": "invalid_request_error", "code": code, "param": param, "message": message}})),
+        )
+    };
+    let metadata: Vec<&(String, String)> = fields.iter().filter(|(k, _)| k.starts_with("metadata[")).collect();
+    if metadata.len() > 50 {
+        return refuse("parameter_invalid_metadata", "metadata", "You can specify up to 50 keys.");
+    }
+    for (key, value) in &metadata {
+        if key.len() - "metadata[]".len() > 40 || value.chars().count() > 500 {
+            return refuse("parameter_invalid_metadata", key, "Keys can be up to 40 characters and values up to 500 characters long.");
+        }
+    }
+    for (key, value) in &fields {
+        match key.as_str() {
+            "client_reference_id" if value.chars().count() > 200 => {
+                return refuse("parameter_invalid_string_too_long", key, "client_reference_id can be at most 200 characters.");
+            }
+            k if k.ends_with("[quantity]") && value.parse::<i64>().is_ok_and(|q| q < 1) => {
+                return refuse("parameter_invalid_integer", key, "This value must be greater than or equal to 1.");
+            }
+            k if k.ends_with("[unit_amount]") && value.parse::<i64>().is_ok_and(|a| !(50..=99_999_999).contains(&a)) => {
+                return refuse("amount_too_small", key, "The Checkout Session's total amount due must add up to at least $0.50 usd");
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Stripe (docs: api/idempotent_requests): "Subsequent requests with the same key [...]

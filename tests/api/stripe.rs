@@ -106,6 +106,31 @@ async fn the_stripe_fake_refuses_a_trial_end_under_48_hours() {
     assert_eq!(body["error"]["param"], "subscription_data[trial_end]");
 }
 
+/// The fake refuses what Stripe's documented limits refuse in a session's parameters.
+#[tokio::test]
+async fn the_stripe_fake_refuses_session_parameters_past_stripes_limits() {
+    let app = spawn_app().await;
+    let long = "x".repeat(501);
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("line_items[0][price_data][unit_amount]", "49")], "amount_too_small"),
+        (&[("line_items[0][quantity]", "0")], "parameter_invalid_integer"),
+        (&[("metadata[order_id]", long.as_str())], "parameter_invalid_metadata"),
+        (&[("client_reference_id", &long[..201])], "parameter_invalid_string_too_long"),
+    ];
+    for (form, code) in cases {
+        let reply = reqwest::Client::new()
+            .post(format!("{}/v1/checkout/sessions", app.stripe.uri()))
+            .bearer_auth(stripe_fake::SECRET_KEY)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 400, "{code}");
+        let body: Value = reply.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code);
+    }
+}
+
 /// Stripe replays a used idempotency key only for the same parameters; the fake too.
 #[tokio::test]
 async fn the_stripe_fake_refuses_a_used_idempotency_key_with_other_parameters() {
