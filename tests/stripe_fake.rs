@@ -1,5 +1,22 @@
 //! A local stand-in for Stripe's HTTP API (wiremock), answering with Stripe's own
-//! example objects (`tests/fixtures/stripe`), and signed webhook events.
+//! example objects (`tests/fixtures/stripe`), and signed webhook events. It keeps the
+//! rules Stripe documents, never kinder than Stripe (the page each comes from):
+//! - idempotency (api/idempotent_requests): a key replays its first answer, 409
+//!   `idempotency_key_in_use` while that is in flight, 400 `idempotency_error` with other
+//!   parameters;
+//! - Checkout sessions (api/checkout/sessions/create, .../expire): `expires_at` 30 min to
+//!   24 h ahead, `subscription_data[trial_end]` at least 48 h ahead, metadata (api/metadata)
+//!   and `client_reference_id` limits, quantity at least 1, the USD minimum and maximum
+//!   charge (currencies); only an `open` session can be expired; a subscription session
+//!   with a trial starts `trialing` with a $0 invoice and needs no payment
+//!   (billing/subscriptions/trials);
+//! - subscriptions (api/subscriptions/cancel): canceling a canceled one answers
+//!   `resource_missing`; an unknown one is 404 `resource_missing`;
+//! - refunds (error-codes): `resource_missing` for a payment intent it never charged,
+//!   `charge_already_refunded`, `amount_too_large` past what is left;
+//! - webhooks (webhooks: event ordering, duplicate events): the hosted pages can deliver
+//!   out of order and twice;
+//! - faults: refunds can answer 500, 429 or lose their answer; the whole API can be down.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
