@@ -314,3 +314,35 @@ async fn a_failed_or_crashed_fulfilment_is_finished_by_the_redelivery() {
         assert_eq!(models(&tasks), ["evidence-self", "family-root-form", "translation-standard"]);
     }
 }
+
+/// A plan that includes a task and its upgrade: the task is created on the upgraded
+/// model at once. The queue carries no upgrade for it, so there is no moment in which
+/// the task shows the old model and offers the upgrade just bought.
+#[tokio::test]
+async fn a_task_bought_with_its_upgrade_is_created_on_its_final_model() {
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    let started = checkout(&app, &ada, "family-premium", &[]).await;
+    let order = started.body["order_id"].as_str().unwrap();
+    let total = started.body["total_cents"].as_i64().unwrap();
+    assert_eq!(app.pay_order(order, total, &format!("evt_{order}")).await.status, 200);
+
+    let sqs = app.sqs().await;
+    let received = sqs.receive_message().queue_url(&app.queue_url).max_number_of_messages(10).visibility_timeout(0).send().await.unwrap();
+    let effects: Vec<Value> = received
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .map(|m| serde_json::from_str::<Value>(m.body.as_deref().unwrap()).unwrap()["effect"].clone())
+        .collect();
+    assert!(!effects.is_empty());
+    assert!(effects.iter().all(|e| e["type"] == "add_task"), "no upgrade left for the worker: {effects:?}");
+    assert!(effects.iter().any(|e| e["task_model_id"] == "evidence-assisted"), "{effects:?}");
+
+    app.run_task_worker().await;
+    let petition = app.get("/v1/petitions", Some(&ada.access_token)).await.body[0]["id"].as_str().unwrap().to_owned();
+    let tasks = detail(&app, &ada, &petition).await["tasks"].clone();
+    let evidence: Vec<&Value> = tasks.as_array().unwrap().iter().filter(|t| t["document_type_preset_id"] == "evidence").collect();
+    assert_eq!(evidence.len(), 1, "{tasks}");
+    assert_eq!(evidence[0]["task_model_id"], "evidence-assisted");
+}

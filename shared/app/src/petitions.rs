@@ -273,18 +273,28 @@ pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &
         order_id: order.id.clone(),
         created_at: now,
     };
-    let root_model = state
-        .store
-        .task_model(&ordered.root_form_task_model_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("root form task model {} is missing", ordered.root_form_task_model_id))?;
-    let root_task = Task::new(&petition, petition::ROOT_FORM_ORIGIN, None, &root_model, &BTreeSet::new(), now);
+    let required = |id: String| async move { crate::tasks::model(state, &id).await };
+    let root_model = required(ordered.root_form_task_model_id.clone()).await?;
     let row = |source| move |b: &Benefit| PetitionBenefit::new(b, source, &order.id, now);
     let benefits: Vec<PetitionBenefit> = (ordered.included.iter().map(row(BenefitSource::PlanIncluded)))
         .chain(ordered.addons.iter().map(row(BenefitSource::AddonPurchased)))
         .collect();
+    // Bought together, a task and its upgrade: the task is created on its final model.
+    let messages = task_messages(&petition.id, &benefits);
+    let mut presets = std::collections::BTreeMap::new();
+    for message in &messages {
+        if let TaskEffect::AddTask { task_model_id } = &message.effect {
+            presets.insert(task_model_id.clone(), required(task_model_id.clone()).await?.document_type_preset_id);
+        }
+    }
+    let (messages, upgraded_root) = petition::fold_upgrades(messages, &root_model.document_type_preset_id, |id| presets.get(id).cloned());
+    let root_model = match upgraded_root {
+        Some(id) => required(id).await?,
+        None => root_model,
+    };
+    let root_task = Task::new(&petition, petition::ROOT_FORM_ORIGIN, None, &root_model, &BTreeSet::new(), now);
     state.store.create_petition(&petition, &benefits, &root_task, &petition::placeholders(&root_model)).await?;
-    state.queue.send(&task_messages(&petition.id, &benefits)).await?;
+    state.queue.send(&messages).await?;
     Ok(Delivery::Delivered)
 }
 

@@ -289,6 +289,50 @@ pub struct TaskMessage {
     pub effect: TaskEffect,
 }
 
+/// The task messages of benefits acquired together, with every upgrade of a task the
+/// same purchase creates folded into that task's creation, so the task is created on
+/// its final model at once (it never shows the old model, nor offers the upgrade just
+/// bought). `root_preset` is the root form's preset (its task is created with the
+/// petition); the returned model, if any, is the one the root form is created on.
+/// `preset_of` names a task model's document type preset.
+pub fn fold_upgrades(
+    messages: Vec<TaskMessage>,
+    root_preset: &str,
+    preset_of: impl Fn(&str) -> Option<String>,
+) -> (Vec<TaskMessage>, Option<String>) {
+    let upgrades: BTreeMap<String, String> = messages
+        .iter()
+        .filter_map(|m| match &m.effect {
+            TaskEffect::UpgradeTask { document_type_preset_id, task_model_id } => {
+                Some((document_type_preset_id.clone(), task_model_id.clone()))
+            }
+            TaskEffect::AddTask { .. } => None,
+        })
+        .collect();
+    let mut folded: BTreeSet<String> = BTreeSet::new();
+    let root_model = upgrades.get(root_preset).cloned();
+    if root_model.is_some() {
+        folded.insert(root_preset.to_owned());
+    }
+    let mut messages: Vec<TaskMessage> = messages
+        .into_iter()
+        .map(|mut message| {
+            if let TaskEffect::AddTask { task_model_id } = &mut message.effect
+                && let Some(preset) = preset_of(task_model_id)
+                && let Some(target) = upgrades.get(&preset)
+            {
+                task_model_id.clone_from(target);
+                folded.insert(preset);
+            }
+            message
+        })
+        .collect();
+    messages.retain(
+        |m| !matches!(&m.effect, TaskEffect::UpgradeTask { document_type_preset_id, .. } if folded.contains(document_type_preset_id)),
+    );
+    (messages, root_model)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskStatus {
@@ -666,5 +710,27 @@ mod tests {
         assert_ne!(id, task_id("3f1c-uuid", "benefit-2", "model-1"));
         assert_eq!(petition_of_task(&id), Some("3f1c-uuid"));
         assert_eq!(petition_of_task("no-dot"), None);
+    }
+
+    #[test]
+    fn an_upgrade_bought_with_its_task_is_folded_into_the_creation() {
+        let message = |benefit: &str, effect: TaskEffect| TaskMessage { petition_id: "p".into(), benefit_id: benefit.into(), effect };
+        let add = |model: &str| TaskEffect::AddTask { task_model_id: model.into() };
+        let upgrade =
+            |preset: &str, model: &str| TaskEffect::UpgradeTask { document_type_preset_id: preset.into(), task_model_id: model.into() };
+        let preset_of = |model: &str| Some(model.split('-').next().unwrap().to_owned());
+        let messages = vec![
+            message("evidence-review", add("evidence-basic")),
+            message("assisted-evidence", upgrade("evidence", "evidence-assisted")),
+            message("form-help", upgrade("form", "form-assisted")),
+            message("letters", upgrade("letters", "letters-pro")),
+        ];
+        let (folded, root) = fold_upgrades(messages, "form", preset_of);
+        assert_eq!(root.as_deref(), Some("form-assisted"), "the root form is created upgraded");
+        assert_eq!(
+            folded,
+            vec![message("evidence-review", add("evidence-assisted")), message("letters", upgrade("letters", "letters-pro")),],
+            "an upgrade of a task created elsewhere stays a message"
+        );
     }
 }
