@@ -273,7 +273,8 @@ pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &
         order_id: order.id.clone(),
         created_at: now,
     };
-    let required = |id: String| async move { crate::tasks::model(state, &id).await };
+    let required =
+        |id: String| async move { state.store.task_model(&id).await?.ok_or_else(|| anyhow::anyhow!("task model {id} is missing")) };
     let root_model = required(ordered.root_form_task_model_id.clone()).await?;
     let row = |source| move |b: &Benefit| PetitionBenefit::new(b, source, &order.id, now);
     let benefits: Vec<PetitionBenefit> = (ordered.included.iter().map(row(BenefitSource::PlanIncluded)))

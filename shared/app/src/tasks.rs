@@ -166,7 +166,7 @@ pub struct UpgradeOffer {
     pub additional_cost_cents: i64,
 }
 
-pub(crate) async fn model(state: &AppState, task_model_id: &str) -> anyhow::Result<TaskModel> {
+async fn model(state: &AppState, task_model_id: &str) -> anyhow::Result<TaskModel> {
     state.store.task_model(task_model_id).await?.ok_or_else(|| anyhow::anyhow!("task model {task_model_id} is missing"))
 }
 

@@ -231,4 +231,22 @@ mod tests {
         assert_eq!(local.len(), 35, "{local}");
         assert!(local.starts_with("1-"));
     }
+
+    #[test]
+    fn lambdas_log_level_wins_over_rust_log() {
+        use tracing::Level;
+        // SAFETY: the only test of this crate that touches the environment.
+        unsafe {
+            std::env::set_var("RUST_LOG", "debug");
+            std::env::set_var("AWS_LAMBDA_LOG_LEVEL", "WARN");
+        }
+        let warn = filter();
+        unsafe { std::env::set_var("AWS_LAMBDA_LOG_LEVEL", "FATAL") };
+        let fatal = filter();
+        unsafe { std::env::remove_var("AWS_LAMBDA_LOG_LEVEL") };
+        let rust_log = filter();
+        assert!(warn.would_enable("app", &Level::WARN) && !warn.would_enable("app", &Level::INFO));
+        assert!(fatal.would_enable("app", &Level::ERROR) && !fatal.would_enable("app", &Level::WARN), "FATAL is tracing's ERROR");
+        assert!(rust_log.would_enable("app", &Level::DEBUG), "without Lambda's level, RUST_LOG");
+    }
 }
