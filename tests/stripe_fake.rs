@@ -551,6 +551,11 @@ impl StripeFake {
         self.refunds.0.lock().unwrap().failing = failing;
     }
 
+    /// Makes a session (in Stripe's shape) one the fake has, as if it had opened it.
+    pub fn add_session(&self, session: Value) {
+        self.sessions.0.lock().unwrap().sessions.push(session);
+    }
+
     /// Every Checkout session the fake opened, oldest first.
     pub fn sessions_opened(&self) -> Vec<Value> {
         self.sessions.0.lock().unwrap().sessions.clone()

@@ -14,6 +14,7 @@ mod limits;
 mod login;
 mod oauth;
 mod openapi;
+mod ops;
 mod orders;
 mod passwords;
 mod petitions;

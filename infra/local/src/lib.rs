@@ -36,6 +36,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub mod demo;
 pub mod docs;
 pub mod events;
+pub mod queue_ops;
 pub mod seed;
 pub mod setup;
 pub mod worker;

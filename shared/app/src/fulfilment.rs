@@ -42,6 +42,20 @@ pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyh
     }
 }
 
+/// An operator's retry of a refund Stripe refused (`ops orders retry-refund`): the
+/// order's payment, read back from Stripe, goes through the webhook's own path and so
+/// through `fulfil` (same idempotency key, same settle, same email). Idempotent: an
+/// order that is no longer `refund_failed` is left alone (`not_refund_failed`).
+pub async fn retry_refund(state: &AppState, order_id: &str) -> anyhow::Result<&'static str> {
+    let order = state.store.order(order_id).await?.ok_or_else(|| anyhow::anyhow!("no order {order_id}"))?;
+    if order.status != OrderStatus::RefundFailed {
+        return Ok("not_refund_failed");
+    }
+    let reference = order.payment_reference.as_deref().ok_or_else(|| anyhow::anyhow!("order {order_id} records no payment"))?;
+    let session = state.payments.checkout_session(reference).await?;
+    crate::webhook::completed_session(state, &format!("ops-retry-refund-{order_id}"), session.created, &session).await
+}
+
 /// The product's delivery of what the order bought (each idempotent per order).
 async fn deliver(state: &AppState, order: &Order) -> anyhow::Result<Delivery> {
     match &order.item {

@@ -18,6 +18,11 @@
 //! - `ops event NAME` — prints the payload `events/NAME.json` made valid now against the
 //!   local stack (a fresh token of the demo owner, the demo petition's id, a fresh
 //!   Stripe signature), for `cargo lambda invoke FN --data-file`.
+//! - `ops orders retry-refund ORDER_ID [--dry-run] [--json]` — puts a `refund_failed`
+//!   order's payment through the one fulfilment path again (same idempotency key, same
+//!   settle, same email); a no-op for any other order.
+//! - `ops queue peek-dlq [--max N] [--json]`, `ops queue redrive [--max N] [--dry-run]
+//!   [--json]` — lists the task queue's dead letters; moves them back to the queue.
 //! - `ops reconcile-stripe [--since 4d]` — reads the completed Checkout sessions of the
 //!   window from Stripe and applies what the webhook missed (the `reconcile` function
 //!   does it daily); prints what it fixed. Idempotent.
@@ -152,11 +157,75 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&local::events::fresh(&state, name.trim_end_matches(".json")).await?)?);
             return Ok(());
         }
+        "orders" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let (Some("retry-refund"), Some(order_id)) = (args.first().map(String::as_str), args.get(1)) else {
+                anyhow::bail!("usage: ops orders retry-refund ORDER_ID [--dry-run] [--json]");
+            };
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
+            let order = state.store.order(order_id).await?.with_context(|| format!("no order {order_id}"))?;
+            let outcome = if args.iter().any(|a| a == "--dry-run") {
+                "dry_run"
+            } else {
+                let outcome = app::fulfilment::retry_refund(&state, order_id).await?;
+                audit("orders retry-refund", order_id, &format!("{:?}", order.status), outcome);
+                outcome
+            };
+            let after = state.store.order(order_id).await?.map(|o| o.status);
+            report(&args, serde_json::json!({"order_id": order_id, "before": order.status, "after": after, "outcome": outcome}), || {
+                format!("order {order_id}: {:?} -> {:?} ({outcome})", order.status, after.unwrap_or(order.status))
+            });
+        }
+        "queue" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let queue_url = std::env::var("TASK_QUEUE_URL").context("TASK_QUEUE_URL")?;
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let dlq_url = local::queue_ops::dlq_url_of(&sqs, &queue_url).await?;
+            let max = args.windows(2).find(|w| w[0] == "--max").map(|w| w[1].parse()).transpose().context("--max N")?.unwrap_or(10);
+            match args.first().map(String::as_str) {
+                Some("peek-dlq") => {
+                    let letters = local::queue_ops::peek(&sqs, &dlq_url, i32::try_from(max).unwrap_or(10)).await?;
+                    report(&args, serde_json::json!({"dead_letters": letters}), || {
+                        letters.iter().map(|l| format!("{}: {}\n", l.message_id, l.body)).collect::<String>()
+                            + &format!("{} dead letters", letters.len())
+                    });
+                }
+                Some("redrive") => {
+                    let dry_run = args.iter().any(|a| a == "--dry-run");
+                    let moved = local::queue_ops::redrive(&sqs, &dlq_url, &queue_url, max, dry_run).await?;
+                    if !dry_run {
+                        for letter in &moved {
+                            audit("queue redrive", &letter.message_id, "dead-lettered", "back on the task queue");
+                        }
+                    }
+                    report(&args, serde_json::json!({"moved": moved, "dry_run": dry_run}), || {
+                        format!("{} {} dead letters to the task queue", if dry_run { "would move" } else { "moved" }, moved.len())
+                    });
+                }
+                _ => anyhow::bail!("usage: ops queue peek-dlq [--max N] [--json] | ops queue redrive [--max N] [--dry-run] [--json]"),
+            }
+        }
         other => anyhow::bail!(
-            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe | event"
+            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe | event | orders | queue"
         ),
     }
     Ok(())
+}
+
+/// Prints the result: JSON with `--json`, else the one-line summary.
+fn report(args: &[String], json: serde_json::Value, summary: impl FnOnce() -> String) {
+    if args.iter().any(|a| a == "--json") {
+        println!("{json}");
+    } else {
+        println!("{}", summary());
+    }
+}
+
+/// The audit line of a command that wrote: who (the operator's AWS identity as the
+/// environment names it), what, before and after. To stderr, so `--json` stays clean.
+fn audit(command: &str, subject: &str, before: &str, after: &str) {
+    let who = std::env::var("AWS_PROFILE").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".to_owned());
+    eprintln!("{}", serde_json::json!({"audit": command, "who": who, "subject": subject, "before": before, "after": after}));
 }
 
 /// `3d` or `12h`: how far back to read.

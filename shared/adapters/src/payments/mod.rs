@@ -327,6 +327,12 @@ impl Payments {
         Ok(all.into_iter().map(Subscription::into_details).collect())
     }
 
+    /// One Checkout session as Stripe has it now.
+    pub async fn checkout_session(&self, session_id: &str) -> Result<CheckoutSessionDetails, PaymentsError> {
+        let session: ListedSession = RetrieveCheckoutSession::new(session_id).build().customize().send(self.client()?).await?;
+        Ok(session.into_details())
+    }
+
     /// Every completed Checkout session created since `since` (epoch seconds), oldest
     /// page last; Stripe's list, 100 a page.
     pub async fn completed_sessions(&self, since: i64) -> Result<Vec<CheckoutSessionDetails>, PaymentsError> {

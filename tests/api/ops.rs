@@ -1,0 +1,64 @@
+//! The operator's commands (`ops`), through the functions they run, against the
+//! emulator and the Stripe fake.
+
+use api_tests::{spawn_app, stripe_fake, unique_email};
+use domain::order::OrderStatus;
+use serde_json::json;
+
+use crate::petitions::{bought_petition, detail, petition_app};
+use crate::wills::verified_will;
+
+/// `ops orders retry-refund`: a refund Stripe refused is made once, through the same
+/// path (same key, same settle, same email); a second retry changes nothing.
+#[tokio::test]
+async fn a_refund_failed_order_is_retried_to_refunded_once() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let checkout = app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&ada.access_token)).await;
+    let order = checkout.body["order_id"].as_str().unwrap().to_owned();
+    let session = app.paid_session(&order, 100, "usd");
+    app.stripe.add_session(session.clone());
+    app.stripe.fail_refunds(true);
+    let payload = stripe_fake::event("evt_wrong", "checkout.session.completed", 1_800_000_000, session);
+    assert_eq!(app.deliver_event(&payload).await.status, 503);
+    assert_eq!(app.store().order(&order).await.unwrap().unwrap().status, OrderStatus::RefundFailed);
+
+    app.stripe.fail_refunds(false);
+    assert_eq!(app::fulfilment::retry_refund(&app.state, &order).await.unwrap(), "order_refunded");
+    assert_eq!(app.store().order(&order).await.unwrap().unwrap().status, OrderStatus::Refunded);
+    assert_eq!(app::fulfilment::retry_refund(&app.state, &order).await.unwrap(), "not_refund_failed");
+    assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), 100)], "refunded once");
+    let mails = app.emails_to(&ada.email).await.into_iter().filter(|(subject, _)| subject == "Your payment was refunded").count();
+    assert_eq!(mails, 1);
+}
+
+/// `ops queue peek-dlq` and `ops queue redrive`: a dead-lettered task message moves back
+/// to the queue once and is processed once.
+#[tokio::test]
+async fn a_dead_letter_is_redriven_and_processed_once() {
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    let petition = bought_petition(&app, &ada, "family-self-serve", &[]).await;
+    let before = detail(&app, &ada, &petition).await["tasks"].as_array().unwrap().len();
+    let sqs = app.sqs().await;
+    let dlq = local::queue_ops::dlq_url_of(&sqs, &app.queue_url).await.unwrap();
+    // A message the worker gave up on (its cause since fixed): it adds the translation task.
+    let body = json!({"petition_id": petition, "benefit_id": "translation", "effect": {"type": "add_task", "task_model_id": "translation-standard"}});
+    sqs.send_message().queue_url(&dlq).message_body(body.to_string()).send().await.unwrap();
+
+    let peeked = local::queue_ops::peek(&sqs, &dlq, 10).await.unwrap();
+    assert_eq!(peeked.len(), 1);
+    assert_eq!(local::queue_ops::redrive(&sqs, &dlq, &app.queue_url, 10, true).await.unwrap().len(), 1, "a dry run lists it");
+    assert_eq!(local::queue_ops::peek(&sqs, &dlq, 10).await.unwrap().len(), 1, "and moves nothing");
+    let moved = local::queue_ops::redrive(&sqs, &dlq, &app.queue_url, 10, false).await.unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].message_id, peeked[0].message_id);
+    assert!(local::queue_ops::redrive(&sqs, &dlq, &app.queue_url, 10, false).await.unwrap().is_empty(), "moved once");
+
+    app.run_task_worker().await;
+    let tasks = detail(&app, &ada, &petition).await["tasks"].as_array().unwrap().clone();
+    assert_eq!(tasks.len(), before + 1, "{tasks:?}");
+    assert_eq!(tasks.iter().filter(|t| t["task_model_id"] == "translation-standard").count(), 1);
+    assert!(app.dead_letters().await.is_empty());
+}
