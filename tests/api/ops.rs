@@ -62,3 +62,47 @@ async fn a_dead_letter_is_redriven_and_processed_once() {
     assert_eq!(tasks.iter().filter(|t| t["task_model_id"] == "translation-standard").count(), 1);
     assert!(app.dead_letters().await.is_empty());
 }
+
+/// `ops account set-feature`: an override shows in the billing state; `default` gives the
+/// plan's value back; setting the same value twice changes nothing more.
+#[tokio::test]
+async fn a_feature_override_is_visible_in_the_billing_state() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let ada = app.register(&unique_email()).await;
+    let state = async || app.get("/v1/billing/state", Some(&ada.access_token)).await.body["enabled_features"].clone();
+    let default = state().await["escalation_mode"].clone();
+    let (_, after) = app::support::set_feature(&app.state, &ada.account_id, "escalation_mode", Some(default != true)).await.unwrap();
+    assert_eq!(after.get("escalation_mode"), Some(&(default != true)));
+    assert_eq!(state().await["escalation_mode"], json!(default != true), "the override wins");
+    let (before, again) = app::support::set_feature(&app.state, &ada.account_id, "escalation_mode", Some(default != true)).await.unwrap();
+    assert_eq!(before, again, "idempotent");
+    app::support::set_feature(&app.state, &ada.account_id, "escalation_mode", None).await.unwrap();
+    assert_eq!(state().await["escalation_mode"], default, "back to the plan's");
+    assert!(app::support::set_feature(&app.state, &ada.account_id, "Bad Flag!", Some(true)).await.is_err());
+}
+
+/// `ops account extend-trial`: an ended trial is let in again by the guard until the new
+/// end; a second run changes nothing more; a paid subscription is not a trial.
+#[tokio::test]
+async fn a_trial_extension_is_visible_to_the_guard() {
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    let mut trial = app.store().subscription(&ada.account_id).await.unwrap().unwrap();
+    trial.current_period_end = Some(chrono::Utc::now() - chrono::Duration::days(1));
+    app.store().put_subscription(&trial).await.unwrap();
+    app.get("/v1/petitions", Some(&ada.access_token)).await.assert_error(402, "subscription_inactive");
+
+    let (_, end) = app::support::extend_trial(&app.state, &ada.account_id, 7).await.unwrap();
+    assert!(end > chrono::Utc::now() + chrono::Duration::days(6));
+    assert_eq!(app.get("/v1/petitions", Some(&ada.access_token)).await.status, 200, "the guard lets the trial in");
+    let (before, again) = app::support::extend_trial(&app.state, &ada.account_id, 7).await.unwrap();
+    assert_eq!((before, again), (Some(end), end), "running it again changes nothing more");
+    assert!(app::support::extend_trial(&app.state, &ada.account_id, 365).await.is_err(), "bounded");
+
+    let mut paid = app.store().subscription(&ada.account_id).await.unwrap().unwrap();
+    paid.status = domain::account::SubscriptionStatus::Active;
+    paid.stripe_subscription_id = Some("sub_1".into());
+    app.store().put_subscription(&paid).await.unwrap();
+    assert!(app::support::extend_trial(&app.state, &ada.account_id, 7).await.is_err(), "not a trial");
+}

@@ -14,6 +14,7 @@ pub mod reconcile;
 pub mod retry;
 pub mod sign_in;
 pub mod state;
+pub mod support;
 pub mod tasks;
 pub mod webhook;
 pub mod wills;

@@ -18,6 +18,10 @@
 //! - `ops event NAME` — prints the payload `events/NAME.json` made valid now against the
 //!   local stack (a fresh token of the demo owner, the demo petition's id, a fresh
 //!   Stripe signature), for `cargo lambda invoke FN --data-file`.
+//! - `ops account set-feature ACCOUNT FLAG on|off|default [--dry-run] [--json]` — one
+//!   feature flag's override for one account (`default`: the plan's value again);
+//!   `ops account extend-trial ACCOUNT DAYS [--json]` — the trial runs at least DAYS
+//!   more days (running it again changes nothing more).
 //! - `ops orders retry-refund ORDER_ID [--dry-run] [--json]` — puts a `refund_failed`
 //!   order's payment through the one fulfilment path again (same idempotency key, same
 //!   settle, same email); a no-op for any other order.
@@ -157,6 +161,52 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&local::events::fresh(&state, name.trim_end_matches(".json")).await?)?);
             return Ok(());
         }
+        "account" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
+            let dry_run = args.iter().any(|a| a == "--dry-run");
+            match (args.first().map(String::as_str), args.get(1), args.get(2), args.get(3)) {
+                (Some("set-feature"), Some(account), Some(flag), Some(value)) => {
+                    let value = match value.as_str() {
+                        "on" => Some(true),
+                        "off" => Some(false),
+                        "default" => None,
+                        other => anyhow::bail!("{other:?}: use on, off or default"),
+                    };
+                    let current = state.store.account(account).await?.with_context(|| format!("no account {account}"))?.feature_overrides;
+                    let (before, after) = if dry_run {
+                        let mut after = current.clone();
+                        match value {
+                            Some(on) => after.insert(flag.clone(), on),
+                            None => after.remove(flag),
+                        };
+                        (current, after)
+                    } else {
+                        app::support::set_feature(&state, account, flag, value).await?
+                    };
+                    if !dry_run && before != after {
+                        audit("account set-feature", account, &format!("{before:?}"), &format!("{after:?}"));
+                    }
+                    report(&args, serde_json::json!({"account_id": account, "before": before, "after": after, "dry_run": dry_run}), || {
+                        format!("account {account}: feature {flag}: {:?} -> {:?}", before.get(flag.as_str()), after.get(flag.as_str()))
+                    });
+                }
+                (Some("extend-trial"), Some(account), Some(days), _) => {
+                    let days: i64 = days.parse().context("DAYS is a whole number")?;
+                    anyhow::ensure!(!dry_run, "extend-trial has no dry run: it changes one date, shown before and after");
+                    let (before, after) = app::support::extend_trial(&state, account, days).await?;
+                    if before != Some(after) {
+                        audit("account extend-trial", account, &format!("{before:?}"), &after.to_rfc3339());
+                    }
+                    report(&args, serde_json::json!({"account_id": account, "before": before, "after": after}), || {
+                        format!("account {account}: trial ends {after} (was {before:?})")
+                    });
+                }
+                _ => anyhow::bail!(
+                    "usage: ops account set-feature ACCOUNT FLAG on|off|default [--dry-run] [--json] | ops account extend-trial ACCOUNT DAYS [--json]"
+                ),
+            }
+        }
         "orders" => {
             let args: Vec<String> = std::env::args().skip(2).collect();
             let (Some("retry-refund"), Some(order_id)) = (args.first().map(String::as_str), args.get(1)) else {
@@ -206,7 +256,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         other => anyhow::bail!(
-            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe | event | orders | queue"
+            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe | event | account | orders | queue"
         ),
     }
     Ok(())

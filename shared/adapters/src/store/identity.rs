@@ -193,6 +193,60 @@ impl Store {
     }
 
     /// Applies a patch and returns the updated account (one UpdateItem).
+    /// Replaces the account's feature overrides, if they are still `seen` (an operator's
+    /// read-modify-write; false when they changed in between).
+    pub async fn set_feature_overrides(
+        &self,
+        account_id: &str,
+        seen: &std::collections::BTreeMap<String, bool>,
+        overrides: &std::collections::BTreeMap<String, bool>,
+    ) -> anyhow::Result<bool> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&account_pk(account_id), ACCOUNT_SK)))
+            .update_expression("SET feature_overrides = :new")
+            .expression_attribute_values(":new", serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(overrides)?);
+        // An account without overrides stores none (the field is skipped when empty).
+        request = if seen.is_empty() {
+            request
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(feature_overrides) OR size(feature_overrides) = :zero)",
+                )
+                .expression_attribute_values(":zero", super::n(0))
+        } else {
+            request
+                .condition_expression("feature_overrides = :seen")
+                .expression_attribute_values(":seen", serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(seen)?)
+        };
+        super::written(request.send().await)
+    }
+
+    /// Moves a trial's end, if the subscription is still the trial read (`seen_end`).
+    pub async fn set_trial_end(&self, account_id: &str, seen_end: Option<DateTime<Utc>>, end: DateTime<Utc>) -> anyhow::Result<bool> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&account_pk(account_id), SUBSCRIPTION_SK)))
+            .update_expression("SET current_period_end = :end")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":end", super::item_value(&end)?)
+            .expression_attribute_values(":trialing", super::item_value(&domain::account::SubscriptionStatus::Trialing)?);
+        request = match seen_end {
+            Some(seen) => request
+                .condition_expression("#status = :trialing AND current_period_end = :seen")
+                .expression_attribute_values(":seen", super::item_value(&seen)?),
+            None => request
+                .condition_expression(
+                    "#status = :trialing AND (attribute_not_exists(current_period_end) OR attribute_type(current_period_end, :null))",
+                )
+                .expression_attribute_values(":null", s("NULL")),
+        };
+        super::written(request.send().await)
+    }
+
     pub async fn update_account(&self, account_id: &str, patch: &AccountPatch) -> anyhow::Result<Option<Account>> {
         let mut sets = Vec::new();
         let mut request = self.client.update_item().table_name(&self.table);
