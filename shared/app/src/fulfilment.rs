@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use crate::state::AppState;
 use adapters::email::Mail;
+use adapters::payments::CheckoutSessionDetails;
 use domain::account::Role;
 use domain::order::{Delivery, Order, OrderItem, OrderStatus, Payment, PaymentCheck, Refund, RefundReason, Transition};
 
@@ -53,7 +54,20 @@ pub async fn retry_refund(state: &AppState, order_id: &str) -> anyhow::Result<&'
     }
     let reference = order.payment_reference.as_deref().ok_or_else(|| anyhow::anyhow!("order {order_id} records no payment"))?;
     let session = state.payments.checkout_session(reference).await?;
-    crate::webhook::completed_session(state, &format!("ops-retry-refund-{order_id}"), session.created, &session).await
+    let payment = payment_of(&session).ok_or_else(|| anyhow::anyhow!("Stripe has no completed payment for order {order_id}"))?;
+    fulfil(state, order_id, &payment).await
+}
+
+/// The payment a Checkout session in payment mode made. Only money received counts:
+/// `no_payment_required` or an open session is not a payment; delayed methods complete
+/// later (`checkout.session.async_payment_succeeded`).
+pub(crate) fn payment_of(session: &CheckoutSessionDetails) -> Option<Payment> {
+    (session.status.as_deref() == Some("complete") && session.payment_status == "paid").then(|| Payment {
+        amount_cents: session.amount_total.unwrap_or_default(),
+        currency: session.currency.clone().unwrap_or_default(),
+        reference: session.id.clone(),
+        payment_intent: session.payment_intent.clone(),
+    })
 }
 
 /// The product's delivery of what the order bought (each idempotent per order).

@@ -18,7 +18,6 @@ use adapters::payments::events::{self, DeliveryRefused, EventKind, InvoiceSubjec
 use adapters::payments::{CheckoutSessionDetails, PaymentsError, SubscriptionDetails};
 use adapters::store::stripe::{SubscriptionChange, event_record};
 use domain::account::{Subscription, SubscriptionStatus};
-use domain::order::Payment;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebhookOutcome {
@@ -270,18 +269,10 @@ async fn fulfil_order(state: &AppState, session: &CheckoutSessionDetails) -> any
     let Some(order_id) = &session.order_id else {
         return Ok("ignored_no_order");
     };
-    // Only money received counts: `no_payment_required` or an open session is not a
-    // payment. Delayed methods complete later (checkout.session.async_payment_succeeded).
-    if session.status.as_deref() != Some("complete") || session.payment_status != "paid" {
-        return Ok("awaiting_payment");
+    match crate::fulfilment::payment_of(session) {
+        Some(payment) => crate::fulfilment::fulfil(state, order_id, &payment).await,
+        None => Ok("awaiting_payment"),
     }
-    let payment = Payment {
-        amount_cents: session.amount_total.unwrap_or_default(),
-        currency: session.currency.clone().unwrap_or_default(),
-        reference: session.id.clone(),
-        payment_intent: session.payment_intent.clone(),
-    };
-    crate::fulfilment::fulfil(state, order_id, &payment).await
 }
 
 /// The local view of a Stripe subscription: status, plan (by price id), seats, period.
