@@ -106,3 +106,23 @@ async fn a_trial_extension_is_visible_to_the_guard() {
     app.store().put_subscription(&paid).await.unwrap();
     assert!(app::support::extend_trial(&app.state, &ada.account_id, 7).await.is_err(), "not a trial");
 }
+
+/// `ops account grant-complimentary` (the pilot rule for one account) and `ops account
+/// deactivate`: the guards see both at once, and a second run changes nothing.
+#[tokio::test]
+async fn a_complimentary_grant_and_a_deactivation_are_seen_by_the_guards() {
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    let mut trial = app.store().subscription(&ada.account_id).await.unwrap().unwrap();
+    trial.current_period_end = Some(chrono::Utc::now() - chrono::Duration::days(1));
+    app.store().put_subscription(&trial).await.unwrap();
+    app.get("/v1/petitions", Some(&ada.access_token)).await.assert_error(402, "subscription_inactive");
+    assert!(app::billing::grant_complimentary(&app.state, &ada.account_id).await.unwrap());
+    assert!(!app::billing::grant_complimentary(&app.state, &ada.account_id).await.unwrap(), "once");
+    assert_eq!(app.get("/v1/petitions", Some(&ada.access_token)).await.status, 200);
+
+    assert!(app::support::deactivate_user(&app.state, &ada.user_id).await.unwrap());
+    assert!(!app::support::deactivate_user(&app.state, &ada.user_id).await.unwrap(), "once");
+    app.get("/v1/petitions", Some(&ada.access_token)).await.assert_error(403, "user_inactive");
+    assert!(app::support::deactivate_user(&app.state, "no-such-user").await.is_err());
+}

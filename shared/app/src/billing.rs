@@ -193,22 +193,7 @@ pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<
         let page = state.store.account_page(resume_after.as_deref(), page_size).await?;
         for account_id in &page.account_ids {
             summary.scanned += 1;
-            let current = state.store.subscription(account_id).await?;
-            let (seat_limit, stripe_subscription_id, stripe_price_id) =
-                current.map_or((1, None, None), |s| (s.seat_limit, s.stripe_subscription_id, s.stripe_price_id));
-            let complimentary = domain::account::Subscription {
-                account_id: account_id.clone(),
-                plan: "pro".to_owned(),
-                status: SubscriptionStatus::Complimentary,
-                seat_limit,
-                current_period_start: None,
-                current_period_end: None,
-                cancel_at_period_end: false,
-                stripe_subscription_id,
-                stripe_price_id,
-                open_checkout: None,
-            };
-            if state.store.grant_complimentary(&complimentary).await? {
+            if grant_complimentary(state, account_id).await? {
                 summary.granted.push(account_id.clone());
             } else {
                 summary.unchanged += 1;
@@ -220,6 +205,29 @@ pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<
             None => return Ok(summary),
         }
     }
+}
+
+/// The pilot rule for one account (`backfill_pilot` and `ops account
+/// grant-complimentary`): a complimentary Pro subscription, keeping its seats and Stripe
+/// ids, unless it is canceled, past due or complimentary already (the write's
+/// condition). True when it changed anything.
+pub async fn grant_complimentary(state: &AppState, account_id: &str) -> anyhow::Result<bool> {
+    let current = state.store.subscription(account_id).await?;
+    let (seat_limit, stripe_subscription_id, stripe_price_id) =
+        current.map_or((1, None, None), |s| (s.seat_limit, s.stripe_subscription_id, s.stripe_price_id));
+    let complimentary = domain::account::Subscription {
+        account_id: account_id.to_owned(),
+        plan: "pro".to_owned(),
+        status: SubscriptionStatus::Complimentary,
+        seat_limit,
+        current_period_start: None,
+        current_period_end: None,
+        cancel_at_period_end: false,
+        stripe_subscription_id,
+        stripe_price_id,
+        open_checkout: None,
+    };
+    state.store.grant_complimentary(&complimentary).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

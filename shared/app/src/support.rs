@@ -10,6 +10,13 @@ use crate::retry::until_settled;
 use crate::state::AppState;
 use domain::account::SubscriptionStatus;
 
+/// Deactivates a user: every request with their tokens is then 403 `user_inactive` (the
+/// guards read the user record on every request). True when this call did it.
+pub async fn deactivate_user(state: &AppState, user_id: &str) -> anyhow::Result<bool> {
+    state.store.user(user_id).await?.ok_or_else(|| anyhow::anyhow!("no user {user_id}"))?;
+    state.store.deactivate_user(user_id, Utc::now()).await
+}
+
 /// The longest extension one command grants (a typo of 3650 should not give ten years).
 pub const MAX_TRIAL_EXTENSION_DAYS: i64 = 90;
 

@@ -21,7 +21,8 @@
 //! - `ops account set-feature ACCOUNT FLAG on|off|default [--dry-run] [--json]` — one
 //!   feature flag's override for one account (`default`: the plan's value again);
 //!   `ops account extend-trial ACCOUNT DAYS [--json]` — the trial runs at least DAYS
-//!   more days (running it again changes nothing more).
+//!   more days (running it again changes nothing more); `ops account grant-complimentary
+//!   ACCOUNT` (the pilot rule for one account); `ops account deactivate USER`.
 //! - `ops orders retry-refund ORDER_ID [--dry-run] [--json]` — puts a `refund_failed`
 //!   order's payment through the one fulfilment path again (same idempotency key, same
 //!   settle, same email); a no-op for any other order.
@@ -202,8 +203,29 @@ async fn main() -> anyhow::Result<()> {
                         format!("account {account}: trial ends {after} (was {before:?})")
                     });
                 }
+                (Some("grant-complimentary"), Some(account), _, _) => {
+                    let before = state.store.subscription(account).await?.map(|s| s.status);
+                    let granted = !dry_run && app::billing::grant_complimentary(&state, account).await?;
+                    if granted {
+                        audit("account grant-complimentary", account, &format!("{before:?}"), "complimentary");
+                    }
+                    report(
+                        &args,
+                        serde_json::json!({"account_id": account, "before": before, "granted": granted, "dry_run": dry_run}),
+                        || format!("account {account}: {before:?} -> {}", if granted { "complimentary" } else { "unchanged" }),
+                    );
+                }
+                (Some("deactivate"), Some(user), _, _) => {
+                    let deactivated = !dry_run && app::support::deactivate_user(&state, user).await?;
+                    if deactivated {
+                        audit("account deactivate", user, "active", "deactivated");
+                    }
+                    report(&args, serde_json::json!({"user_id": user, "deactivated": deactivated, "dry_run": dry_run}), || {
+                        format!("user {user}: {}", if deactivated { "deactivated" } else { "unchanged" })
+                    });
+                }
                 _ => anyhow::bail!(
-                    "usage: ops account set-feature ACCOUNT FLAG on|off|default [--dry-run] [--json] | ops account extend-trial ACCOUNT DAYS [--json]"
+                    "usage: ops account set-feature ACCOUNT FLAG on|off|default | extend-trial ACCOUNT DAYS | grant-complimentary ACCOUNT | deactivate USER  [--dry-run] [--json]"
                 ),
             }
         }

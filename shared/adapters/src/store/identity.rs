@@ -193,6 +193,25 @@ impl Store {
     }
 
     /// Applies a patch and returns the updated account (one UpdateItem).
+    /// Marks the user deactivated (once: a deactivated user keeps the first time).
+    /// False when the user does not exist or was deactivated already.
+    pub async fn deactivate_user(&self, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user_id), USER_SK)))
+            .update_expression("SET deactivated_at = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(deactivated_at) OR attribute_type(deactivated_at, :null))",
+            )
+            .expression_attribute_values(":now", super::item_value(&now)?)
+            .expression_attribute_values(":null", s("NULL"))
+            .send()
+            .await;
+        super::written(result)
+    }
+
     /// Replaces the account's feature overrides, if they are still `seen` (an operator's
     /// read-modify-write; false when they changed in between).
     pub async fn set_feature_overrides(
