@@ -24,11 +24,15 @@ async fn a_refund_failed_order_is_retried_to_refunded_once() {
     assert_eq!(app.deliver_event(&payload).await.status, 503);
     assert_eq!(app.store().order(&order).await.unwrap().unwrap().status, OrderStatus::RefundFailed);
 
+    let listed = app.store().orders_in_status(OrderStatus::RefundFailed).await.unwrap();
+    assert_eq!(listed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), [order.as_str()], "ops orders list finds it");
+
     app.stripe.fail_refunds(false);
     assert_eq!(app::fulfilment::retry_refund(&app.state, &order).await.unwrap(), "order_refunded");
     assert_eq!(app.store().order(&order).await.unwrap().unwrap().status, OrderStatus::Refunded);
     assert_eq!(app::fulfilment::retry_refund(&app.state, &order).await.unwrap(), "not_refund_failed");
     assert_eq!(app.stripe.refunds_created(), [(format!("pi_{order}"), 100)], "refunded once");
+    assert!(app.store().orders_in_status(OrderStatus::RefundFailed).await.unwrap().is_empty());
     let mails = app.emails_to(&ada.email).await.into_iter().filter(|(subject, _)| subject == "Your payment was refunded").count();
     assert_eq!(mails, 1);
 }

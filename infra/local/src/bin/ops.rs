@@ -23,6 +23,8 @@
 //!   `ops account extend-trial ACCOUNT DAYS [--json]` — the trial runs at least DAYS
 //!   more days (running it again changes nothing more); `ops account grant-complimentary
 //!   ACCOUNT` (the pilot rule for one account); `ops account deactivate USER`.
+//! - `ops orders list [--status refund_failed|pending] [--since 4d] [--json]` — the
+//!   orders in that status (a Scan: an operator's question, never a request's).
 //! - `ops orders retry-refund ORDER_ID [--dry-run] [--json]` — puts a `refund_failed`
 //!   order's payment through the one fulfilment path again (same idempotency key, same
 //!   settle, same email); a no-op for any other order.
@@ -231,8 +233,34 @@ async fn main() -> anyhow::Result<()> {
         }
         "orders" => {
             let args: Vec<String> = std::env::args().skip(2).collect();
+            if args.first().map(String::as_str) == Some("list") {
+                let status = match args.windows(2).find(|w| w[0] == "--status").map(|w| w[1].as_str()).unwrap_or("refund_failed") {
+                    "refund_failed" => domain::order::OrderStatus::RefundFailed,
+                    "pending" => domain::order::OrderStatus::Pending,
+                    other => anyhow::bail!("--status {other:?}: use refund_failed or pending"),
+                };
+                let since = args.windows(2).find(|w| w[0] == "--since").map(|w| parse_window(&w[1])).transpose()?;
+                let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
+                let cutoff = since.map(|window| chrono::Utc::now() - window);
+                let orders: Vec<_> =
+                    state.store.orders_in_status(status).await?.into_iter().filter(|o| cutoff.is_none_or(|c| o.created_at >= c)).collect();
+                let rows: Vec<serde_json::Value> = orders
+                    .iter()
+                    .map(|o| serde_json::json!({"order_id": o.id, "kind": o.item.kind(), "account_id": o.account_id, "amount_cents": o.amount_cents, "created_at": o.created_at, "refund": o.refund}))
+                    .collect();
+                report(&args, serde_json::json!({"orders": rows}), || {
+                    orders
+                        .iter()
+                        .map(|o| format!("{} {} {} {} {}\n", o.created_at.to_rfc3339(), o.id, o.item.kind(), o.account_id, o.amount_cents))
+                        .collect::<String>()
+                        + &format!("{} orders {status:?}", orders.len())
+                });
+                return Ok(());
+            }
             let (Some("retry-refund"), Some(order_id)) = (args.first().map(String::as_str), args.get(1)) else {
-                anyhow::bail!("usage: ops orders retry-refund ORDER_ID [--dry-run] [--json]");
+                anyhow::bail!(
+                    "usage: ops orders list [--status refund_failed|pending] [--since 4d] [--json] | ops orders retry-refund ORDER_ID [--dry-run] [--json]"
+                );
             };
             let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
             let order = state.store.order(order_id).await?.with_context(|| format!("no order {order_id}"))?;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::account_pk;
 use super::{Item, Store, first_condition_failed, from_item, item, item_value, key, n, s, written};
-use domain::order::{Order, Refund, Transition};
+use domain::order::{Order, OrderStatus, Refund, Transition};
 
 const ORDER_SK: &str = "ORDER";
 
@@ -91,6 +91,35 @@ impl Store {
 
     pub async fn order(&self, order_id: &str) -> anyhow::Result<Option<Order>> {
         self.get(&order_pk(order_id), ORDER_SK).await
+    }
+
+    /// Every order in `status` (an operator's question, `ops orders list`: a Scan, never
+    /// on a request path), oldest first.
+    pub async fn orders_in_status(&self, status: OrderStatus) -> anyhow::Result<Vec<Order>> {
+        let mut orders = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :order AND #status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":order", s(ORDER_SK))
+                .expression_attribute_values(":status", item_value(&status)?)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items.unwrap_or_default() {
+                orders.push(from_item::<Order>(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        orders.sort_by_key(|o| o.created_at);
+        Ok(orders)
     }
 
     /// Applies `transition` to an order, recording the payment (and refund); false when
