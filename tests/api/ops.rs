@@ -130,3 +130,25 @@ async fn a_complimentary_grant_and_a_deactivation_are_seen_by_the_guards() {
     app.get("/v1/petitions", Some(&ada.access_token)).await.assert_error(403, "user_inactive");
     assert!(app::support::deactivate_user(&app.state, "no-such-user").await.is_err());
 }
+
+/// `ops account show`: by email or account id, the account with its members, its
+/// subscription, the resolved flags (overrides included) and its orders.
+#[tokio::test]
+async fn an_account_is_shown_by_email_or_id() {
+    let app = spawn_app().await;
+    app.seed_billing_catalogue().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let checkout = app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&ada.access_token)).await;
+    app::support::set_feature(&app.state, &ada.account_id, "analytics", Some(true)).await.unwrap();
+    for who in [ada.email.to_uppercase(), ada.account_id.clone()] {
+        let summary = serde_json::to_value(app::support::account_summary(&app.state, &who).await.unwrap()).unwrap();
+        assert_eq!(summary["account"]["id"], ada.account_id.as_str(), "{who}");
+        assert_eq!(summary["members"][0]["user_id"], ada.user_id.as_str());
+        assert_eq!(summary["members"][0]["role"], "owner");
+        assert_eq!(summary["subscription"]["status"], "trialing");
+        assert_eq!(summary["billing"]["enabled_features"]["analytics"], true, "the override, resolved");
+        assert_eq!(summary["last_orders"][0]["id"], checkout.body["order_id"]);
+    }
+    assert!(app::support::account_summary(&app.state, "nobody@example.com").await.is_err());
+}

@@ -85,3 +85,54 @@ pub async fn extend_trial(
     )
     .await
 }
+
+/// One account as support sees it (`ops account show`): the account, its members and
+/// roles, the subscription with its Stripe ids, the plan's limits and the feature flags
+/// resolved and overridden, and its last orders. `who` is an account id or a member's
+/// email.
+#[derive(Debug, serde::Serialize)]
+pub struct AccountSummary {
+    pub account: domain::account::Account,
+    pub members: Vec<Member>,
+    pub subscription: Option<domain::account::Subscription>,
+    pub billing: Option<crate::billing::BillingState>,
+    pub last_orders: Vec<crate::orders::OrderView>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub role: domain::account::Role,
+    pub deactivated_at: Option<chrono::DateTime<Utc>>,
+}
+
+pub async fn account_summary(state: &AppState, who: &str) -> anyhow::Result<AccountSummary> {
+    let account_id = match domain::email::Email::parse(who) {
+        Ok(email) => state.store.user_by_email(&email.normalized()).await?.ok_or_else(|| anyhow::anyhow!("no user {who}"))?.account_id,
+        Err(_) => who.to_owned(),
+    };
+    let account = state.store.account(&account_id).await?.ok_or_else(|| anyhow::anyhow!("no account {account_id}"))?;
+    let mut members = Vec::new();
+    let mut owner = None;
+    for user_id in state.store.member_ids(&account_id).await? {
+        if let Some(user) = state.store.user(&user_id).await? {
+            if user.role == domain::account::Role::Owner {
+                owner = Some(user.caller());
+            }
+            members.push(Member {
+                user_id: user.id,
+                email: user.email.as_str().to_owned(),
+                role: user.role,
+                deactivated_at: user.deactivated_at,
+            });
+        }
+    }
+    let subscription = state.store.subscription(&account_id).await?;
+    let billing = match &owner {
+        Some(caller) => crate::billing::billing_state(state, caller).await.ok(),
+        None => None,
+    };
+    let last_orders = state.store.orders_of_account(&account_id, 10, None).await?.orders.into_iter().map(Into::into).collect();
+    Ok(AccountSummary { account, members, subscription, billing, last_orders })
+}

@@ -18,6 +18,8 @@
 //! - `ops event NAME` — prints the payload `events/NAME.json` made valid now against the
 //!   local stack (a fresh token of the demo owner, the demo petition's id, a fresh
 //!   Stripe signature), for `cargo lambda invoke FN --data-file`.
+//! - `ops account show EMAIL|ACCOUNT_ID [--json]` — the account, members and roles,
+//!   subscription and Stripe ids, plan limits, feature flags, last orders.
 //! - `ops account set-feature ACCOUNT FLAG on|off|default [--dry-run] [--json]` — one
 //!   feature flag's override for one account (`default`: the plan's value again);
 //!   `ops account extend-trial ACCOUNT DAYS [--json]` — the trial runs at least DAYS
@@ -205,6 +207,11 @@ async fn main() -> anyhow::Result<()> {
                         format!("account {account}: trial ends {after} (was {before:?})")
                     });
                 }
+                (Some("show"), Some(who), _, _) => {
+                    let summary = app::support::account_summary(&state, who).await?;
+                    let json = serde_json::to_value(&summary)?;
+                    report(&args, json.clone(), || serde_json::to_string_pretty(&json).unwrap_or_default());
+                }
                 (Some("grant-complimentary"), Some(account), _, _) => {
                     let before = state.store.subscription(account).await?.map(|s| s.status);
                     let granted = !dry_run && app::billing::grant_complimentary(&state, account).await?;
@@ -227,7 +234,7 @@ async fn main() -> anyhow::Result<()> {
                     });
                 }
                 _ => anyhow::bail!(
-                    "usage: ops account set-feature ACCOUNT FLAG on|off|default | extend-trial ACCOUNT DAYS | grant-complimentary ACCOUNT | deactivate USER  [--dry-run] [--json]"
+                    "usage: ops account show EMAIL|ACCOUNT | set-feature ACCOUNT FLAG on|off|default | extend-trial ACCOUNT DAYS | grant-complimentary ACCOUNT | deactivate USER  [--dry-run] [--json]"
                 ),
             }
         }
