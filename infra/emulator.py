@@ -1,5 +1,9 @@
-"""Local AWS emulator: moto's server app, made as strict as DynamoDB where the app
-depends on it.
+"""Local AWS emulator: one endpoint for every AWS service the app calls.
+
+With `--dynamodb URL`, DynamoDB's requests (the JSON protocol's `X-Amz-Target:
+DynamoDB_20120810.*`) go to AWS's DynamoDB Local at URL, concurrently, as DynamoDB
+serves them; SQS and SES stay on moto. Without it moto serves DynamoDB too, made as
+strict as DynamoDB where the app depends on it:
 
 - Every request is serialised: moto serves requests on threads and its conditional
   writes are then not atomic (concurrent `attribute_not_exists` puts on one key can
@@ -10,13 +14,15 @@ depends on it.
   all first and a page (whose `Limit` counts every evaluated item) can end on any
   item type; `LastEvaluatedKey` names that item.
 
-Usage: emulator.py PORT
+Usage: emulator.py PORT [--dynamodb URL]
 """
 
 import copy
 import hashlib
+import http.client
 import sys
 import threading
+import urllib.parse
 
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
@@ -38,6 +44,46 @@ class SerialisedApp:
         with self.lock:
             # Materialise the body inside the lock: the request is fully handled here.
             return list(self.app(environ, start_response))
+
+
+class DynamoDbRouter:
+    """Sends DynamoDB's requests to DynamoDB Local, everything else to `others`."""
+
+    # Hop-by-hop headers, and the length the WSGI server sets itself.
+    SKIPPED = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+    def __init__(self, dynamodb_url, others):
+        url = urllib.parse.urlsplit(dynamodb_url)
+        self.host, self.port = url.hostname, url.port
+        self.others = others
+        self.local = threading.local()
+
+    def __call__(self, environ, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.others(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        headers["Content-Type"] = environ.get("CONTENT_TYPE", "application/x-amz-json-1.0")
+        status, reply_headers, reply = self.forward(environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/", body, headers)
+        start_response(status, [(k, v) for k, v in reply_headers if k.lower() not in self.SKIPPED])
+        return [reply]
+
+    def forward(self, method, path, body, headers):
+        """One keep-alive connection per server thread. A kept connection the server
+        closed while idle is opened again once; a fresh one failing is an error."""
+        while True:
+            kept = getattr(self.local, "connection", None)
+            connection = kept or http.client.HTTPConnection(self.host, self.port, timeout=60)
+            self.local.connection = connection
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                return f"{response.status} {response.reason}", response.getheaders(), response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                connection.close()
+                self.local.connection = None
+                if kept is None:
+                    raise
 
 
 _moto_scan = Table.scan
@@ -79,9 +125,10 @@ Table.scan = hash_ordered_scan
 
 def main() -> None:
     port = int(sys.argv[1])
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple("127.0.0.1", port, SerialisedApp(app), threaded=True,
-               request_handler=MotoRequestHandler)
+    app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
+    if sys.argv[2:3] == ["--dynamodb"]:
+        app = DynamoDbRouter(sys.argv[3], app)
+    run_simple("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

