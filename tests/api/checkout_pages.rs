@@ -49,7 +49,7 @@ async fn a_will_bought_on_the_checkout_page_is_generated_and_downloadable() {
     let app = spawn_app().await;
     let ada = app.register(&unique_email()).await;
     let will = verified_will(&app, &ada).await;
-    let checkout = app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&ada.access_token)).await;
+    let checkout = app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&ada.access_token)).await;
     let (url, order) = (checkout.body["checkout_url"].as_str().unwrap(), checkout.body["order_id"].as_str().unwrap());
     let page = app.http.get(url).send().await.unwrap();
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -86,7 +86,7 @@ async fn a_subscription_bought_on_the_checkout_page_is_active_and_the_portal_can
     assert_eq!((state["subscription"]["plan"].as_str(), state["subscription"]["seat_limit"].as_u64()), (Some("team"), Some(3)));
     assert_eq!(state["subscription"]["is_paid"], true);
 
-    let portal = app.post("/v1/billing/portal-session", &json!({}), t).await;
+    let portal = app.post_empty("/v1/billing/portal-session", t).await;
     let portal_url = portal.body["url"].as_str().unwrap();
     let sub = app.store().subscription(&ada.account_id).await.unwrap().unwrap().stripe_subscription_id.unwrap();
     press(&app, portal_url, "/seats", &[("subscription", sub.as_str()), ("quantity", "5")]).await;

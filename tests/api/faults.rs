@@ -29,7 +29,7 @@ async fn retrying(what: &str, send: impl AsyncFn() -> Reply) -> Reply {
 
 async fn verified_will_retrying(app: &TestApp, ada: &Session) -> String {
     let t = Some(ada.access_token.as_str());
-    let created = retrying("create a will", async || app.post("/v1/wills", &json!({}), t).await).await;
+    let created = retrying("create a will", async || app.post_empty("/v1/wills", t).await).await;
     let id = created.body["id"].as_str().unwrap().to_owned();
     for (name, content) in sections() {
         let path = format!("/v1/wills/{id}/sections/{name}");
@@ -40,7 +40,7 @@ async fn verified_will_retrying(app: &TestApp, ada: &Session) -> String {
         .await;
         assert_eq!(reply.status, 200, "{name}: {}", reply.body);
     }
-    let verified = retrying("verify", async || app.post(&format!("/v1/wills/{id}/verify"), &json!({}), t).await).await;
+    let verified = retrying("verify", async || app.post_empty(&format!("/v1/wills/{id}/verify"), t).await).await;
     assert_eq!(verified.body["status"], "verified", "{}", verified.body);
     id
 }
@@ -91,7 +91,7 @@ async fn every_payment_ends_delivered_or_refunded_once_under_faults() {
     let mut orders = Vec::new();
     for _ in 0..6 {
         let will = verified_will_retrying(&app, &ada).await;
-        let checkout = retrying("will checkout", async || app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), t).await).await;
+        let checkout = retrying("will checkout", async || app.post_empty(&format!("/v1/wills/{will}/checkout"), t).await).await;
         assert_eq!(checkout.status, 200, "{}", checkout.body);
         orders.push((will, checkout.body["order_id"].as_str().unwrap().to_owned()));
     }

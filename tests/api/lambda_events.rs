@@ -89,7 +89,7 @@ async fn the_stripe_webhook_event_runs_through_the_webhook_handler() {
 async fn the_wills_list_event_runs_through_the_guarded_wills_handler() {
     let app = spawn_app().await;
     let session = app.register(&api_tests::unique_email()).await;
-    app.post("/v1/wills", &serde_json::json!({}), Some(&session.access_token)).await;
+    app.post_empty("/v1/wills", Some(&session.access_token)).await;
     let path = format!("{}/../events/wills-list.json", env!("CARGO_MANIFEST_DIR"));
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     event["headers"]["authorization"] = Value::String(format!("Bearer {}", session.access_token));

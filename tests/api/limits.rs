@@ -54,9 +54,9 @@ async fn wills_are_limited_per_account() {
     pro_limits(&app, 10, 10, 2).await;
     let owner = app.register(&unique_email()).await;
     for _ in 0..2 {
-        assert_eq!(app.post("/v1/wills", &json!({}), Some(&owner.access_token)).await.status, 201);
+        assert_eq!(app.post_empty("/v1/wills", Some(&owner.access_token)).await.status, 201);
     }
-    app.post("/v1/wills", &json!({}), Some(&owner.access_token)).await.assert_error(402, "plan_limit_reached");
+    app.post_empty("/v1/wills", Some(&owner.access_token)).await.assert_error(402, "plan_limit_reached");
 }
 
 #[tokio::test]

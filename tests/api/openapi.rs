@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use api_tests::spawn_app;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use web::error::NO_ROUTE;
 
 const COMMITTED: &str = include_str!("../../docs/openapi.json");
@@ -223,4 +223,25 @@ fn the_petition_checkout_is_documented_with_its_own_body() {
     assert_eq!(body, "#/components/schemas/PetitionCheckoutInput");
     let schema = &document["components"]["schemas"]["PetitionCheckoutInput"]["properties"];
     assert!(schema.get("template_id").is_some() && schema.get("plan_id").is_some(), "{schema}");
+}
+
+/// Every body the suite sends and the app accepts is checked against the published
+/// request schema (`api_tests::contract`, called by `TestApp::send`). The check itself:
+/// it refuses what a client typed from the document could not send.
+#[test]
+fn the_request_contract_refuses_what_the_document_does_not_publish() {
+    use api_tests::contract::assert_documented_request;
+    let refused = |method: &'static str, path: &'static str, body: Option<Value>| {
+        std::panic::catch_unwind(|| assert_documented_request(method, path, body.as_ref())).is_err()
+    };
+    // The subscription checkout's body sent to the petition checkout (the shared-name bug).
+    assert!(refused("POST", "/v1/petitions/initiate-checkout", Some(json!({"plan": "pro", "seats": 1, "billing_interval": "month"}))));
+    assert!(!refused("POST", "/v1/petitions/initiate-checkout", Some(json!({"template_id": "t", "plan_id": "p"}))));
+    // A body where the operation documents none, and an operation that does not exist.
+    assert!(refused("POST", "/v1/wills", Some(json!({}))));
+    assert!(!refused("POST", "/v1/wills", None));
+    assert!(refused("POST", "/v1/nowhere", None));
+    // Path parameters match any segment; the most literal template wins.
+    assert!(!refused("PUT", "/v1/wills/w-1/sections/personal", Some(json!({"full_name": "Ada Lovelace", "notes": [1]}))));
+    assert!(refused("PATCH", "/v1/users/me/onboarding-step", Some(json!({"step": "three"}))));
 }

@@ -15,7 +15,7 @@ async fn a_refund_failed_order_is_retried_to_refunded_once() {
     let app = spawn_app().await;
     let ada = app.register(&unique_email()).await;
     let will = verified_will(&app, &ada).await;
-    let checkout = app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&ada.access_token)).await;
+    let checkout = app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&ada.access_token)).await;
     let order = checkout.body["order_id"].as_str().unwrap().to_owned();
     let session = app.paid_session(&order, 100, "usd");
     app.stripe.add_session(session.clone());
@@ -139,7 +139,7 @@ async fn an_account_is_shown_by_email_or_id() {
     app.seed_billing_catalogue().await;
     let ada = app.register(&unique_email()).await;
     let will = verified_will(&app, &ada).await;
-    let checkout = app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&ada.access_token)).await;
+    let checkout = app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&ada.access_token)).await;
     app::support::set_feature(&app.state, &ada.account_id, "analytics", Some(true)).await.unwrap();
     for who in [ada.email.to_uppercase(), ada.account_id.clone()] {
         let summary = serde_json::to_value(app::support::account_summary(&app.state, &who).await.unwrap()).unwrap();

@@ -19,7 +19,7 @@ use crate::tasks::open_evidence_task;
 use crate::wills::verified_will;
 
 async fn will_checkout(app: &TestApp, session: &Session, will: &str) -> api_tests::Reply {
-    app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&session.access_token)).await
+    app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&session.access_token)).await
 }
 
 fn order_id(reply: &api_tests::Reply) -> String {

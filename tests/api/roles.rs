@@ -76,6 +76,6 @@ async fn every_cell_of_the_role_matrix() {
             }
         }
         // Wills: anyone's own.
-        assert_eq!(app.post("/v1/wills", &json!({}), t).await.status, 201, "{role} makes a will");
+        assert_eq!(app.post_empty("/v1/wills", t).await.status, 201, "{role} makes a will");
     }
 }

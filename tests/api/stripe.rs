@@ -212,7 +212,7 @@ async fn stripe_not_configured_is_503() {
     app.seed_billing_catalogue().await;
     let session = app.register(&unique_email()).await;
     checkout(&app, &session, json!({"plan": "pro", "seats": 1})).await.assert_error(503, "stripe_not_configured");
-    app.post("/v1/billing/portal-session", &json!({}), Some(&session.access_token)).await.assert_error(503, "stripe_not_configured");
+    app.post_empty("/v1/billing/portal-session", Some(&session.access_token)).await.assert_error(503, "stripe_not_configured");
 }
 
 #[tokio::test]
@@ -220,9 +220,9 @@ async fn portal_needs_a_customer_and_returns_stripes_url() {
     let app = spawn_app().await;
     app.seed_billing_catalogue().await;
     let fresh = app.register(&unique_email()).await;
-    app.post("/v1/billing/portal-session", &json!({}), Some(&fresh.access_token)).await.assert_error(400, "no_billing_account");
+    app.post_empty("/v1/billing/portal-session", Some(&fresh.access_token)).await.assert_error(400, "no_billing_account");
     let (session, customer) = customer(&app).await;
-    let reply = app.post("/v1/billing/portal-session", &json!({}), Some(&session.access_token)).await;
+    let reply = app.post_empty("/v1/billing/portal-session", Some(&session.access_token)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(reply.body["url"].as_str().unwrap().starts_with(&format!("{}/portal/", app.stripe.uri())));
     let form = &app.stripe.requests_to("/v1/billing_portal/sessions").await[0];
@@ -504,7 +504,7 @@ async fn billing_routes_are_owner_only() {
         .await;
     let token = admin.body["access_token"].as_str().unwrap();
     app.post("/v1/billing/checkout-session", &json!({"plan": "pro", "seats": 1}), Some(token)).await.assert_error(403, "owner_required");
-    app.post("/v1/billing/portal-session", &json!({}), Some(token)).await.assert_error(403, "owner_required");
+    app.post_empty("/v1/billing/portal-session", Some(token)).await.assert_error(403, "owner_required");
     assert_eq!(app.get("/v1/billing/state", Some(token)).await.status, 200, "members may read the state");
 }
 

@@ -74,7 +74,7 @@ async fn after_a_paid_subscription_ends_a_new_checkout_opens_a_new_session() {
     let first = url(&checkout(&app, &ada, 2).await);
     press(&app, &first, "/pay", &[]).await;
     until(async || follows(&app, &ada).await.is_some()).await;
-    let portal = app.post("/v1/billing/portal-session", &json!({}), t).await;
+    let portal = app.post_empty("/v1/billing/portal-session", t).await;
     let sub = app.store().subscription(&ada.account_id).await.unwrap().unwrap().stripe_subscription_id.unwrap();
     press(&app, portal.body["url"].as_str().unwrap(), "/cancel", &[("subscription", sub.as_str())]).await;
     eventually(async || app.get("/v1/billing/state", t).await, |s| s["subscription"]["status"] == "canceled").await;

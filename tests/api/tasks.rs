@@ -35,7 +35,7 @@ pub(crate) async fn submit_root_form(app: &TestApp, session: &Session, petition:
     let root = task_id(app, session, petition, "root_form").await;
     let filled = patch(app, session, &root, json!({"petitioner_name": "Ada", "beneficiary_name": "Byron", "relationship": "child"})).await;
     assert_eq!(filled.status, 200, "{}", filled.body);
-    let submitted = app.post(&format!("/v1/tasks/{root}/submit"), &json!({}), Some(&session.access_token)).await;
+    let submitted = app.post_empty(&format!("/v1/tasks/{root}/submit"), Some(&session.access_token)).await;
     assert_eq!(submitted.body["status"], "SUBMITTED", "{}", submitted.body);
 }
 
@@ -59,14 +59,14 @@ async fn tasks_waiting_on_the_root_form_open_when_it_is_submitted() {
     assert_eq!(task_of(&before, "translation-standard")["status"], "OPEN", "no prerequisites");
 
     let root = task_id(&app, &ada, &petition, "root_form").await;
-    let incomplete = app.post(&format!("/v1/tasks/{root}/submit"), &json!({}), Some(&ada.access_token)).await;
+    let incomplete = app.post_empty(&format!("/v1/tasks/{root}/submit"), Some(&ada.access_token)).await;
     incomplete.assert_error(422, "validation_failed");
     assert!(incomplete.body["fields"]["petitioner_name"].is_string());
 
     submit_root_form(&app, &ada, &petition).await;
     let after = detail(&app, &ada, &petition).await;
     assert_eq!(task_of(&after, "evidence-self")["status"], "OPEN");
-    let again = app.post(&format!("/v1/tasks/{root}/submit"), &json!({}), Some(&ada.access_token)).await;
+    let again = app.post_empty(&format!("/v1/tasks/{root}/submit"), Some(&ada.access_token)).await;
     again.assert_error(409, "task_not_editable");
 }
 
@@ -202,7 +202,7 @@ async fn an_upgrade_paid_after_the_task_left_the_client_is_not_applied() {
         app.post(&format!("/v1/tasks/{evidence}/upgrade"), &json!({"task_model_id": "evidence-assisted"}), Some(&ada.access_token)).await;
     let order = started.body["order_id"].as_str().unwrap().to_owned();
     patch(&app, &ada, &evidence, json!({"documents": ["a.pdf"]})).await;
-    app.post(&format!("/v1/tasks/{evidence}/submit"), &json!({}), Some(&ada.access_token)).await;
+    app.post_empty(&format!("/v1/tasks/{evidence}/submit"), Some(&ada.access_token)).await;
 
     app.pay_order(&order, 15000, "evt_late_upgrade").await;
     let task = app.get(&format!("/v1/tasks/{evidence}"), Some(&ada.access_token)).await.body;
@@ -257,7 +257,7 @@ async fn another_account_gets_404_on_every_task_route() {
     app.get(&format!("/v1/petitions/{petition}/tasks"), t).await.assert_error(404, "not_found");
     app.get(&format!("/v1/tasks/{root}"), t).await.assert_error(404, "not_found");
     patch(&app, &eve, &root, json!({"petitioner_name": "Eve"})).await.assert_error(404, "not_found");
-    app.post(&format!("/v1/tasks/{root}/submit"), &json!({}), t).await.assert_error(404, "not_found");
+    app.post_empty(&format!("/v1/tasks/{root}/submit"), t).await.assert_error(404, "not_found");
     app.get(&format!("/v1/tasks/{root}/available-upgrades"), t).await.assert_error(404, "not_found");
     app.post(&format!("/v1/tasks/{root}/upgrade"), &json!({"task_model_id": "x"}), t).await.assert_error(404, "not_found");
     assert_eq!(app.all_items().await.len(), before);
@@ -288,7 +288,7 @@ async fn an_upgrade_add_on_is_offered_only_while_its_task_can_take_it() {
     let (order, total) = (started.body["order_id"].as_str().unwrap().to_owned(), started.body["total_cents"].as_i64().unwrap());
 
     patch(&app, &ada, &evidence, json!({"documents": ["passport.pdf"]})).await;
-    let submitted = app.post(&format!("/v1/tasks/{evidence}/submit"), &json!({}), t).await;
+    let submitted = app.post_empty(&format!("/v1/tasks/{evidence}/submit"), t).await;
     assert_eq!(submitted.status, 200, "{}", submitted.body);
     assert!(!offered().await.contains(&"expert-evidence".to_owned()));
     let bought = app.post(&format!("/v1/petitions/{petition}/purchase-addons"), &json!({"benefit_ids": ["expert-evidence"]}), t).await;

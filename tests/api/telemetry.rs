@@ -68,12 +68,12 @@ async fn main_flows(app: &TestApp) -> Vec<String> {
     order_settles(app, &ada.access_token, upgrade.body["order_id"].as_str().unwrap()).await;
 
     let will = verified_will(app, &ada).await;
-    let paid = app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), t).await;
+    let paid = app.post_empty(&format!("/v1/wills/{will}/checkout"), t).await;
     press(app, paid.body["checkout_url"].as_str().unwrap(), "/pay", &[]).await;
     assert_eq!(order_settles(app, &ada.access_token, paid.body["order_id"].as_str().unwrap()).await["status"], "fulfilled");
     // A payment of the wrong amount is refunded, once.
     let second = verified_will(app, &ada).await;
-    let wrong = app.post(&format!("/v1/wills/{second}/checkout"), &json!({}), t).await;
+    let wrong = app.post_empty(&format!("/v1/wills/{second}/checkout"), t).await;
     let order = wrong.body["order_id"].as_str().unwrap();
     assert_eq!(app.pay_order(order, 1, "evt_telemetry_wrong_amount").await.status, 200);
     assert_eq!(order_settles(app, &ada.access_token, order).await["status"], "refunded");

@@ -17,11 +17,7 @@ pub(crate) fn sections() -> Vec<(&'static str, Value)> {
 }
 
 async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>, token: &str) -> api_tests::Reply {
-    let mut request = app.http.request(method, format!("{}{path}", app.address)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    api_tests::Reply::from(request.send().await.unwrap()).await
+    app.send(method, path, body.as_ref(), Some(token)).await
 }
 
 async fn put_section(app: &TestApp, session: &Session, will: &str, name: &str, body: Value) -> api_tests::Reply {
@@ -30,7 +26,7 @@ async fn put_section(app: &TestApp, session: &Session, will: &str, name: &str, b
 
 /// A will with every section filled and verified.
 pub(crate) async fn verified_will(app: &TestApp, session: &Session) -> String {
-    let created = app.post("/v1/wills", &json!({}), Some(&session.access_token)).await;
+    let created = app.post_empty("/v1/wills", Some(&session.access_token)).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!((created.body["version"].as_u64(), created.body["current_section"].as_str()), (Some(1), Some("personal")));
     assert!(created.body["paid_at"].is_null() && created.body["download_token"].is_null());
@@ -39,14 +35,14 @@ pub(crate) async fn verified_will(app: &TestApp, session: &Session) -> String {
         let reply = put_section(app, session, &id, name, content).await;
         assert_eq!(reply.status, 200, "{name}: {}", reply.body);
     }
-    let verified = app.post(&format!("/v1/wills/{id}/verify"), &json!({}), Some(&session.access_token)).await;
+    let verified = app.post_empty(&format!("/v1/wills/{id}/verify"), Some(&session.access_token)).await;
     assert_eq!(verified.body["status"], "verified", "{}", verified.body);
     id
 }
 
 /// Pays through the real path: checkout (order) then the signed webhook.
 async fn pay(app: &TestApp, session: &Session, will: &str, event_id: &str) -> String {
-    let checkout = app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&session.access_token)).await;
+    let checkout = app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&session.access_token)).await;
     assert_eq!(checkout.status, 200, "{}", checkout.body);
     assert_eq!(checkout.body["total_cents"], 9900);
     let order_id = checkout.body["order_id"].as_str().unwrap().to_owned();
@@ -103,7 +99,7 @@ async fn payment_generates_a_downloadable_pdf_and_regeneration_bumps_the_version
     send(&app, reqwest::Method::POST, &format!("/v1/wills/{will}/regenerate"), None, token)
         .await
         .assert_error(400, "reverification_required");
-    app.post(&format!("/v1/wills/{will}/verify"), &json!({}), Some(token)).await;
+    app.post_empty(&format!("/v1/wills/{will}/verify"), Some(token)).await;
 
     let regenerated = send(&app, reqwest::Method::POST, &format!("/v1/wills/{will}/regenerate"), None, token).await;
     assert_eq!(regenerated.status, 200, "{}", regenerated.body);
@@ -128,7 +124,7 @@ async fn concurrent_regenerations_bump_the_version_once() {
     let will = verified_will(&app, &session).await;
     pay(&app, &session, &will, "evt_will_race").await;
     put_section(&app, &session, &will, "funeral", json!({"wishes": "Music."})).await;
-    app.post(&format!("/v1/wills/{will}/verify"), &json!({}), Some(&session.access_token)).await;
+    app.post_empty(&format!("/v1/wills/{will}/verify"), Some(&session.access_token)).await;
 
     let path = format!("/v1/wills/{will}/regenerate");
     let replies = futures::future::join_all((0..4).map(|_| send(&app, reqwest::Method::POST, &path, None, &session.access_token))).await;
@@ -151,14 +147,14 @@ async fn the_payment_webhook_twice_records_one_payment() {
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0].amount_cents, 9900);
     // Paid: a second checkout is refused.
-    app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(&session.access_token)).await.assert_error(409, "already_paid");
+    app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&session.access_token)).await.assert_error(409, "already_paid");
 }
 
 #[tokio::test]
 async fn current_section_accepts_sections_and_steps_only() {
     let app = spawn_app().await;
     let session = app.register(&unique_email()).await;
-    let created = app.post("/v1/wills", &json!({}), Some(&session.access_token)).await;
+    let created = app.post_empty("/v1/wills", Some(&session.access_token)).await;
     let path = format!("/v1/wills/{}/current-section", created.body["id"].as_str().unwrap());
     for valid in ["family", "funeral", "review", "verification", "document", "payment"] {
         let reply = app.patch(&path, &json!({"current_section": valid}), &session.access_token).await;
@@ -176,7 +172,7 @@ async fn current_section_accepts_sections_and_steps_only() {
 async fn sections_are_validated_and_bad_input_changes_nothing() {
     let app = spawn_app().await;
     let session = app.register(&unique_email()).await;
-    let created = app.post("/v1/wills", &json!({}), Some(&session.access_token)).await;
+    let created = app.post_empty("/v1/wills", Some(&session.access_token)).await;
     let id = created.body["id"].as_str().unwrap();
     let bad = put_section(&app, &session, id, "personal", json!({"full_name": "Ada"})).await;
     bad.assert_error(422, "validation_failed");
@@ -194,10 +190,10 @@ async fn sections_are_validated_and_bad_input_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(raw.status().as_u16(), 400);
-    let unverified = app.post(&format!("/v1/wills/{id}/verify"), &json!({}), Some(&session.access_token)).await;
+    let unverified = app.post_empty(&format!("/v1/wills/{id}/verify"), Some(&session.access_token)).await;
     unverified.assert_error(400, "sections_incomplete");
     assert_eq!(unverified.body["missing_sections"].as_array().unwrap().len(), 7);
-    app.post(&format!("/v1/wills/{id}/checkout"), &json!({}), Some(&session.access_token)).await.assert_error(400, "verification_required");
+    app.post_empty(&format!("/v1/wills/{id}/checkout"), Some(&session.access_token)).await.assert_error(400, "verification_required");
     let read = app.get(&format!("/v1/wills/{id}"), Some(&session.access_token)).await;
     assert_eq!((read.body["status"].as_str(), read.body["sections_complete"].as_bool()), (Some("draft"), Some(false)));
     assert_eq!(read.body["sections"], json!({}));
@@ -218,12 +214,12 @@ async fn another_user_gets_404_on_every_will_route() {
     app.get(&format!("/v1/wills/{will}"), Some(t)).await.assert_error(404, "not_found");
     put_section(&app, &eve, &will, "funeral", json!({"wishes": "Mine"})).await.assert_error(404, "not_found");
     app.patch(&format!("/v1/wills/{will}/current-section"), &json!({"current_section": "review"}), t).await.assert_error(404, "not_found");
-    app.post(&format!("/v1/wills/{will}/verify"), &json!({}), Some(t)).await.assert_error(404, "not_found");
-    app.post(&format!("/v1/wills/{will}/checkout"), &json!({}), Some(t)).await.assert_error(404, "not_found");
-    app.post(&format!("/v1/wills/{will}/regenerate"), &json!({}), Some(t)).await.assert_error(404, "not_found");
+    app.post_empty(&format!("/v1/wills/{will}/verify"), Some(t)).await.assert_error(404, "not_found");
+    app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(t)).await.assert_error(404, "not_found");
+    app.post_empty(&format!("/v1/wills/{will}/regenerate"), Some(t)).await.assert_error(404, "not_found");
     assert_eq!(app.get("/v1/wills", Some(t)).await.body, json!([]));
     // The token names its will: it does not open another will's download path.
-    let eves = app.post("/v1/wills", &json!({}), Some(t)).await.body["id"].as_str().unwrap().to_owned();
+    let eves = app.post_empty("/v1/wills", Some(t)).await.body["id"].as_str().unwrap().to_owned();
     assert_eq!(download(&app, &eves, &token).await.0, 410);
     let owners = app.get(&format!("/v1/wills/{will}"), Some(&owner.access_token)).await;
     assert_eq!(owners.body["sections"]["funeral"]["wishes"], "A quiet service.");
@@ -236,7 +232,7 @@ async fn another_user_gets_404_on_every_will_route() {
 async fn section_values_are_bounded_before_anything_is_written() {
     let app = spawn_app().await;
     let session = app.register(&unique_email()).await;
-    let created = app.post("/v1/wills", &json!({}), Some(&session.access_token)).await;
+    let created = app.post_empty("/v1/wills", Some(&session.access_token)).await;
     let id = created.body["id"].as_str().unwrap();
     let mut personal = sections()[0].1.clone();
     let deep = (0..70).fold(json!(1), |inner, _| json!({ "x": inner }));
@@ -272,14 +268,14 @@ async fn section_values_are_bounded_before_anything_is_written() {
 async fn a_will_at_the_size_limit_is_paid_and_generated() {
     let app = spawn_app().await;
     let session = app.register(&unique_email()).await;
-    let created = app.post("/v1/wills", &json!({}), Some(&session.access_token)).await;
+    let created = app.post_empty("/v1/wills", Some(&session.access_token)).await;
     let id = created.body["id"].as_str().unwrap().to_owned();
     for (name, mut content) in sections() {
         content["notes"] = json!(["x".repeat(9_000), "y".repeat(9_000), "z".repeat(9_000)]);
         let reply = put_section(&app, &session, &id, name, content).await;
         assert_eq!(reply.status, 200, "{name}: {}", reply.body);
     }
-    let verified = app.post(&format!("/v1/wills/{id}/verify"), &json!({}), Some(&session.access_token)).await;
+    let verified = app.post_empty(&format!("/v1/wills/{id}/verify"), Some(&session.access_token)).await;
     assert_eq!(verified.status, 200, "{}", verified.body);
     pay(&app, &session, &id, "evt_big_will").await;
     let read = app.get(&format!("/v1/wills/{id}"), Some(&session.access_token)).await;

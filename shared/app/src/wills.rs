@@ -268,11 +268,37 @@ pub(crate) async fn deliver_payment(state: &AppState, order: &Order, item: &orde
 /// fields; any other field is kept as given, within `domain::json_bounds` (at most 16
 /// levels deep, strings of 10,000 characters, numbers up to 1e125 in magnitude) and
 /// `MAX_SECTION_BYTES` of JSON in all.
+///
+/// Published as `anyOf` the section shapes: the path names the section, and the shapes
+/// are open (other fields are kept), so one body can fit several of them, which a
+/// `oneOf` (what utoipa derives for an untagged enum) would refuse.
+pub struct SectionBody;
+
+impl utoipa::PartialSchema for SectionBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+        let utoipa::openapi::RefOr::T(Schema::OneOf(shapes)) = SectionShapes::schema() else {
+            unreachable!("an untagged enum's schema is a oneOf")
+        };
+        shapes.items.into_iter().fold(AnyOfBuilder::new(), AnyOfBuilder::item).description(shapes.description).into()
+    }
+}
+
+impl utoipa::ToSchema for SectionBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "WillSectionBody".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        SectionShapes::schemas(schemas);
+    }
+}
+
+/// The section shapes behind `SectionBody`, described by the OpenAPI derives.
 #[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = WillSectionBody)]
 #[serde(untagged)]
 #[allow(dead_code)] // read only by the OpenAPI derives
-pub enum SectionBody {
+enum SectionShapes {
     Personal(PersonalSection),
     Family(FamilySection),
     Executors(ExecutorsSection),
