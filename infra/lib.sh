@@ -153,3 +153,33 @@ start_oidc_provider() {
   wait_for_http "$OIDC_ENTRA_ISSUER_URL/.well-known/openid-configuration" "the Entra-like discovery"
   log "local OpenID provider at $OIDC_ISSUER_URL (Entra-like discovery at $OIDC_ENTRA_ISSUER_URL)"
 }
+
+# Starts the real local server (every function's router) on a fresh table of the
+# emulator, with the Stripe fake as its Stripe (its hosted pages deliver signed
+# webhooks to the server) and both catalogues seeded; exports API_URL, API_LOG and
+# API_WORK (a scratch directory). Needs the emulator (and OIDC_ISSUER_URL, if set, for
+# the sign-in providers).
+start_local_api() {
+  cargo build --quiet -p local --bins -p api-tests --bin stripe-fake
+  local bin="$CARGO_TARGET_DIR/debug"
+  API_WORK="$(mktemp -d)"
+  export PORT="$(free_port)"
+  STRIPE_FAKE_WEBHOOK_URL="http://127.0.0.1:$PORT/webhooks/stripe" "$bin/stripe-fake" >"$API_WORK/stripe" &
+  STARTED_PIDS+=($!)
+  for _ in $(seq 1 100); do grep -q STRIPE_API_BASE "$API_WORK/stripe" && break; sleep 0.1; done
+  export STRIPE_API_BASE="$(sed -n 's/^STRIPE_API_BASE=//p' "$API_WORK/stripe")"
+  export STRIPE_SECRET_KEY=sk_test_0123456789abcdef STRIPE_WEBHOOK_SECRET=whsec_test_0123456789abcdef
+  export TABLE_NAME="local-$(date +%s)-$$" EMAIL_FROM=no-reply@example.com APP_BASE_URL=http://app.test
+  export JWT_SECRET=local-only-secret-0123456789-abcdefghij RUST_LOG="${RUST_LOG:-warn}"
+  export GOOGLE_CLIENT_ID=google-local GOOGLE_CLIENT_SECRET=google-local MICROSOFT_CLIENT_ID=ms-local MICROSOFT_CLIENT_SECRET=ms-local
+  if [ -n "${OIDC_ISSUER_URL:-}" ]; then export GOOGLE_ISSUER="$OIDC_ISSUER_URL" MICROSOFT_ISSUER="$OIDC_ISSUER_URL"; fi
+  export OAUTH_REDIRECT_ALLOWLIST=http://app.test/oauth/callback
+  export TASK_QUEUE_URL="$("$bin/ops" setup | sed -n 's/^TASK_QUEUE_URL=//p')"
+  "$bin/ops" seed-catalogue >/dev/null
+  "$bin/ops" seed-petitions >/dev/null
+  API_LOG="$API_WORK/api.log"
+  "$bin/local-api" >"$API_LOG" 2>&1 &
+  STARTED_PIDS+=($!)
+  export API_URL="http://127.0.0.1:$PORT"
+  wait_for_http "$API_URL/v1/openapi.json" "the local API"
+}
