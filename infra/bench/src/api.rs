@@ -1,7 +1,10 @@
 //! Per endpoint, against the merged router served in-process on the emulator:
 //! the AWS round trips each request makes (counted by an SDK interceptor on the
 //! DynamoDB, SQS and SES clients the state uses), and its latency (p50/p95), beside
-//! the emulator's own floor per operation and argon2's cost.
+//! the emulator's own floor per operation and argon2's cost. DynamoDB's request units
+//! come from DynamoDB Local itself (`ReturnConsumedCapacity: TOTAL` on every call).
+//! With `--memory MB` the process runs at that Lambda size's CPU share, and each
+//! endpoint's cost per million requests follows (`cost`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,15 +13,19 @@ use anyhow::{Context, bail};
 use app::AppState;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_dynamodb::config::interceptors::{BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef};
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
+use crate::cpu_share::{self, CpuShare};
 use crate::fixture::{self, Fixture, Session};
-use crate::stats;
+use crate::{cost, stats};
 
 /// Every AWS request the state's clients sent, as (service, operation), and the wall
 /// time during which at least one of them was in flight (concurrent calls overlap).
@@ -31,6 +38,7 @@ struct Tally {
     in_flight: usize,
     since: Option<Instant>,
     busy: Duration,
+    units: cost::Units,
 }
 
 impl Calls {
@@ -38,9 +46,18 @@ impl Calls {
         *self.0.lock().unwrap() = Tally::default();
     }
 
-    fn take(&self) -> (Vec<(&'static str, String)>, Duration) {
+    fn take(&self) -> (Vec<(&'static str, String)>, Duration, cost::Units) {
         let tally = std::mem::take(&mut *self.0.lock().unwrap());
-        (tally.calls, tally.busy)
+        (tally.calls, tally.busy, tally.units)
+    }
+
+    fn consumed(&self, read: bool, units: f64) {
+        let mut tally = self.0.lock().unwrap();
+        if read {
+            tally.units.read += units;
+        } else {
+            tally.units.write += units;
+        }
     }
 
     fn started(&self, call: (&'static str, String)) {
@@ -104,11 +121,102 @@ impl Intercept for Counting {
     }
 }
 
+/// Asks DynamoDB for the request units of every call and adds them up: reads
+/// (GetItem, BatchGetItem, Query, TransactGetItems) and writes (the rest).
+#[derive(Debug)]
+struct RequestUnits {
+    calls: Calls,
+}
+
+/// Sets `ReturnConsumedCapacity: TOTAL` on whichever of these inputs `$input` is.
+macro_rules! ask_for_units {
+    ($input:expr, $($operation:ty),+) => {
+        $(if let Some(input) = $input.downcast_mut::<$operation>() {
+            input.return_consumed_capacity = Some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
+        })+
+    };
+}
+
+/// (is a read, units) of whichever of these outputs `$output` is: `one` for a single
+/// `ConsumedCapacity`, `many` for a list (batches and transactions).
+macro_rules! units_of {
+    ($output:expr, $($operation:ty => $read:expr, $shape:ident);+) => {
+        'found: {
+            $(if let Some(output) = $output.downcast_ref::<$operation>() {
+                break 'found Some(($read, units_of!(@$shape output.consumed_capacity)));
+            })+
+            None
+        }
+    };
+    (@one $capacity:expr) => { $capacity.as_ref().and_then(|c| c.capacity_units).unwrap_or(0.0) };
+    (@many $capacity:expr) => { $capacity.iter().flatten().filter_map(|c| c.capacity_units).sum::<f64>() };
+}
+
+impl Intercept for RequestUnits {
+    fn name(&self) -> &'static str {
+        "bench-request-units"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::operation::*;
+        let input = context.input_mut();
+        ask_for_units!(
+            input,
+            get_item::GetItemInput,
+            batch_get_item::BatchGetItemInput,
+            query::QueryInput,
+            transact_get_items::TransactGetItemsInput,
+            put_item::PutItemInput,
+            update_item::UpdateItemInput,
+            delete_item::DeleteItemInput,
+            batch_write_item::BatchWriteItemInput,
+            transact_write_items::TransactWriteItemsInput
+        );
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_sdk_dynamodb::operation::*;
+        // A refused write (a failed condition) consumes units too, but its error
+        // does not say how many: those are not counted.
+        let Ok(output) = context.output_or_error() else { return Ok(()) };
+        let found = units_of!(output,
+            get_item::GetItemOutput => true, one;
+            batch_get_item::BatchGetItemOutput => true, many;
+            query::QueryOutput => true, one;
+            transact_get_items::TransactGetItemsOutput => true, many;
+            put_item::PutItemOutput => false, one;
+            update_item::UpdateItemOutput => false, one;
+            delete_item::DeleteItemOutput => false, one;
+            batch_write_item::BatchWriteItemOutput => false, many;
+            transact_write_items::TransactWriteItemsOutput => false, many
+        );
+        if let Some((read, units)) = found {
+            self.calls.consumed(read, units);
+        }
+        Ok(())
+    }
+}
+
 /// Swaps the state's AWS clients for counting ones (same endpoint and credentials).
 fn count_calls(sdk: &SdkConfig, state: &mut AppState, calls: &Calls) {
     let counting = |service| Counting { service, calls: calls.clone() };
-    let dynamodb =
-        aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(counting("DynamoDB")).build());
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(counting("DynamoDB"))
+            .interceptor(RequestUnits { calls: calls.clone() })
+            .build(),
+    );
     state.store = adapters::store::Store::new(dynamodb, state.config.table_name.clone());
     let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).interceptor(counting("SQS")).build());
     state.queue = adapters::queue::TaskQueue::new(move || sqs, state.config.task_queue_url.clone());
@@ -150,6 +258,8 @@ struct Row {
     calls: Vec<Vec<(&'static str, String)>>,
     /// Per request: wall time with at least one AWS call in flight.
     aws_wait: Vec<Duration>,
+    /// Per request: the DynamoDB request units it consumed.
+    units: Vec<cost::Units>,
     /// Bare calls of each operation the requests made, one after each request (so
     /// they see the same table as the requests).
     floor_samples: Vec<((&'static str, String), Vec<Duration>)>,
@@ -231,9 +341,10 @@ impl Bench {
                 None => self.fx.call_with(request.method, &request.path, request.token.as_deref(), request.body.as_ref(), &headers).await?,
             };
             let elapsed = started.elapsed();
-            let (calls, waited) = self.calls.take();
+            let (calls, waited, units) = self.calls.take();
             row.calls.push(calls);
             row.aws_wait.push(waited);
+            row.units.push(units);
             self.floor.sample(&mut row).await?;
             if status != expect {
                 bail!("{endpoint}: expected {expect}, got {status}: {body}");
@@ -260,6 +371,7 @@ impl Row {
             latencies: Vec::new(),
             calls: Vec::new(),
             aws_wait: Vec::new(),
+            units: Vec::new(),
             floor_samples: Vec::new(),
             items: (0, 0),
         }
@@ -295,7 +407,7 @@ fn address(i: usize) -> String {
     format!("198.51.100.{}", i % 250 + 1)
 }
 
-pub async fn run(n: usize) -> anyhow::Result<()> {
+pub async fn run(n: usize, memory_mb: Option<u32>) -> anyhow::Result<()> {
     let calls = Calls::default();
     let counter = calls.clone();
     let fx = Fixture::start("http://127.0.0.1:9", move |sdk, state| count_calls(sdk, state, &counter)).await?;
@@ -325,6 +437,17 @@ pub async fn run(n: usize) -> anyhow::Result<()> {
         .context("the petition has no root form task")?
         .to_owned();
 
+    // From here on the process runs at the memory size's CPU share (the data above
+    // was made at full speed).
+    let _share = match memory_mb {
+        Some(mb) => {
+            let share = CpuShare::create("saas-bench-api")?;
+            share.set_vcpus(cpu_share::vcpus(mb))?;
+            share.add(std::process::id())?;
+            Some(share)
+        }
+        None => None,
+    };
     let floor_before = floor_table(&bench, n.max(30)).await?;
     let (m, w, b, h) = (&main, &wills_user, &buyer, &holder);
     let login = json!({"email": main.email, "password": fixture::PASSWORD});
@@ -404,9 +527,17 @@ pub async fn run(n: usize) -> anyhow::Result<()> {
     worker_row(&mut bench, &buyer).await?;
 
     let floor_after = floor_table(&bench, n.max(30)).await?;
-    print_round_trips(&bench.rows);
-    print_latency(&bench.rows, n);
-    print_floor(&floor_before, &floor_after);
+    match memory_mb {
+        None => {
+            print_round_trips(&bench.rows);
+            print_latency(&bench.rows, n, "the machine's full CPU");
+            print_floor(&floor_before, &floor_after);
+        }
+        Some(mb) => {
+            print_latency(&bench.rows, n, &format!("{mb} MB ({:.3} vCPU)", cpu_share::vcpus(mb)));
+            print_costs(&bench.rows, mb);
+        }
+    }
     argon2(&bench.rows, n.max(20)).await?;
     Ok(())
 }
@@ -428,9 +559,10 @@ async fn worker_row(bench: &mut Bench, buyer: &Session) -> anyhow::Result<()> {
         let started = Instant::now();
         let response = task_worker::handle(&bench.fx.state, event).await;
         let elapsed = started.elapsed();
-        let (calls, waited) = bench.calls.take();
+        let (calls, waited, units) = bench.calls.take();
         row.calls.push(calls);
         row.aws_wait.push(waited);
+        row.units.push(units);
         bench.floor.sample(&mut row).await?;
         if !response.batch_item_failures.is_empty() {
             bail!("the task worker failed the message {body}");
@@ -462,8 +594,8 @@ fn print_round_trips(rows: &[Row]) {
     println!();
 }
 
-fn print_latency(rows: &[Row], n: usize) {
-    println!("### Latency per request, in-process server on the emulator ({n} requests each, sequential)\n");
+fn print_latency(rows: &[Row], n: usize, cpu: &str) {
+    println!("### Latency per request at {cpu}, in-process server on the local AWS ({n} requests each, sequential)\n");
     println!(
         "`in AWS calls` = wall time with at least one AWS call in flight (interceptor: before transmit → end of \
          attempt). `app` = latency − that, per request: routing, JSON, JWT, argon2, the SDK's own work. \
@@ -490,6 +622,75 @@ fn print_latency(rows: &[Row], n: usize) {
             stats::fmt_ms(row.floor()),
             row.items.0,
             row.items.1
+        );
+    }
+    println!();
+}
+
+/// Each endpoint's cost per million requests at `memory_mb`, from its p50 duration and
+/// its median request units, then the journeys (`cost::JOURNEYS`).
+fn print_costs(rows: &[Row], memory_mb: u32) {
+    let median_units = |row: &Row| cost::Units {
+        read: stats::median(row.units.iter().map(|u| u.read).collect()),
+        write: stats::median(row.units.iter().map(|u| u.write).collect()),
+    };
+    let per_million = |row: &Row| {
+        let count = |service: &str| row.calls[0].iter().filter(|(s, _)| *s == service).count();
+        let worker = row.function == "task-worker";
+        cost::per_million(&cost::Request {
+            duration: stats::summary(row.latencies.clone()).median,
+            memory_mb,
+            units: median_units(row),
+            // The worker's message: sent, then received and deleted by Lambda's poller.
+            sqs_requests: count("SQS") + if worker { 2 } else { 0 },
+            emails: count("SES"),
+            through_http_api: !worker && row.function != "stripe-webhook",
+        })
+    };
+    println!(
+        "### Cost per million requests at {memory_mb} MB (us-east-1 list prices; p50 duration billed per ms; see `infra/bench/src/cost.rs`)\n"
+    );
+    println!(
+        "| function | endpoint | p50 ms | read units | write units | Lambda $ | HTTP API $ | DynamoDB $ | SQS + SES $ | total $ | total $ on arm64 |"
+    );
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for row in rows {
+        let units = median_units(row);
+        let c = per_million(row);
+        println!(
+            "| {} | `{}` | {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            row.function,
+            row.endpoint,
+            stats::fmt_ms(stats::summary(row.latencies.clone()).median),
+            units.read,
+            units.write,
+            c.lambda,
+            c.api,
+            c.dynamodb,
+            c.messaging,
+            c.total(),
+            c.total_arm64()
+        );
+    }
+    println!();
+    println!("| journey (per million) | Lambda $ | HTTP API $ | DynamoDB $ | SQS + SES $ | total $ | total $ on arm64 |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (journey, steps) in cost::JOURNEYS {
+        let mut sum = cost::PerMillion::default();
+        for (endpoint, times) in *steps {
+            match rows.iter().find(|r| r.endpoint == *endpoint) {
+                Some(row) => sum.add(&per_million(row), *times),
+                None => eprintln!("cost: no measured row for {endpoint}"),
+            }
+        }
+        println!(
+            "| {journey} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            sum.lambda,
+            sum.api,
+            sum.dynamodb,
+            sum.messaging,
+            sum.total(),
+            sum.total_arm64()
         );
     }
     println!();
@@ -644,9 +845,9 @@ async fn floor_table(bench: &Bench, n: usize) -> anyhow::Result<FloorTable> {
 }
 
 fn print_floor(before: &FloorTable, after: &FloorTable) {
-    println!("### Emulator floor: bare SDK calls against moto ({} each), before and after the requests above\n", before.rows[0].2.n);
+    println!("### Local AWS floor: bare SDK calls ({} each), before and after the requests above\n", before.rows[0].2.n);
     println!(
-        "moto's Query scans every item of the table and TransactWriteItems deep-copies it, so both grow with the table; real DynamoDB's do not.\n"
+        "DynamoDB is AWS's DynamoDB Local (unless `LOCAL_DYNAMODB=moto`, whose Query scans the whole table and whose transactions copy it); SQS and SES are moto's.\n"
     );
     println!("| service | operation | p50 ms ({} items) | p95 ms | p50 ms ({} items) | p95 ms |", before.items, after.items);
     println!("| --- | --- | ---: | ---: | ---: | ---: |");

@@ -6,6 +6,10 @@
 //! handed out → `POST .../invocation/{id}/response` (Lambda's "Duration" of the cold
 //! invocation). Peak RSS = `VmHWM` of `/proc/<pid>/status` read before the process is
 //! killed (Lambda's "Max Memory Used" is the same high-water mark).
+//!
+//! With a memory size, each process runs in a CPU cgroup (`cpu_share`) as Lambda runs
+//! an on-demand function: a full vCPU during Init, then, from its first `GET /next`
+//! (when Init ends), `memory / 1769` of one vCPU for the invocation.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +26,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::cpu_share::{self, CpuShare};
 use crate::fixture::{self, Fixture};
 use crate::stats;
 
@@ -37,6 +42,8 @@ struct Armed {
     request_id: String,
     next_at: Option<Instant>,
     done: Option<oneshot::Sender<Outcome>>,
+    /// Where Init ends, the process's CPU drops to this share (vCPUs).
+    throttle: Option<(Arc<CpuShare>, f64)>,
 }
 
 #[derive(Clone)]
@@ -59,6 +66,9 @@ async fn next(State(api): State<Api>) -> Response {
         match armed.as_mut() {
             Some(run) if run.next_at.is_none() => {
                 run.next_at = Some(Instant::now());
+                if let Some((share, vcpus)) = run.throttle.take() {
+                    share.set_vcpus(vcpus).expect("throttling the invocation");
+                }
                 Some((run.event.clone(), run.request_id.clone()))
             }
             _ => None,
@@ -174,14 +184,14 @@ fn vm_hwm_kb(pid: u32) -> anyhow::Result<u64> {
 }
 
 /// The environment Lambda gives a function process, plus the function's own.
-fn lambda_env(api: &Api, subject: &Subject) -> Vec<(String, String)> {
+fn lambda_env(api: &Api, subject: &Subject, memory_mb: u32) -> Vec<(String, String)> {
     let runtime_api = api.base.trim_start_matches("http://").to_owned();
     let mut env = vec![
         ("PATH".to_owned(), "/usr/local/bin:/usr/bin:/bin".to_owned()),
         ("LANG".to_owned(), "C.UTF-8".to_owned()),
         ("AWS_LAMBDA_RUNTIME_API".to_owned(), runtime_api),
         ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), subject.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(), "256".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(), memory_mb.to_string()),
         ("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), "$LATEST".to_owned()),
         ("AWS_LAMBDA_LOG_GROUP_NAME".to_owned(), format!("/aws/lambda/{}", subject.name)),
         ("AWS_LAMBDA_LOG_STREAM_NAME".to_owned(), "bench".to_owned()),
@@ -190,18 +200,29 @@ fn lambda_env(api: &Api, subject: &Subject) -> Vec<(String, String)> {
     env
 }
 
-async fn measure(subject: &Subject, event: &Bytes, log: &Path) -> anyhow::Result<Measurement> {
+/// A memory size to run at, and the cgroup that holds the process to its CPU share.
+#[derive(Clone)]
+struct AtMemory {
+    memory_mb: u32,
+    share: Arc<CpuShare>,
+}
+
+async fn measure(subject: &Subject, event: &Bytes, log: &Path, at: Option<&AtMemory>) -> anyhow::Result<Measurement> {
     let served = start_api().await?;
     let api = &served.api;
     let (done, mut outcome) = oneshot::channel();
+    if let Some(at) = at {
+        at.share.set_vcpus(1.0)?; // Init: a full vCPU
+    }
+    let throttle = at.map(|at| (at.share.clone(), cpu_share::vcpus(at.memory_mb)));
     *api.armed.lock().unwrap() =
-        Some(Armed { event: event.clone(), request_id: uuid::Uuid::new_v4().to_string(), next_at: None, done: Some(done) });
+        Some(Armed { event: event.clone(), request_id: uuid::Uuid::new_v4().to_string(), next_at: None, done: Some(done), throttle });
     let log_file = std::fs::File::create(log)?;
     let spawned_at = Instant::now();
     let child = Command::new(&subject.program)
         .args(&subject.args)
         .env_clear()
-        .envs(lambda_env(api, subject))
+        .envs(lambda_env(api, subject, at.map_or(256, |at| at.memory_mb)))
         .stdin(Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
@@ -209,6 +230,9 @@ async fn measure(subject: &Subject, event: &Bytes, log: &Path) -> anyhow::Result
         .with_context(|| format!("starting {}", subject.program.display()))?;
     let pid = child.id();
     *CURRENT.lock().unwrap() = Some(child);
+    if let Some(at) = at {
+        at.share.add(pid)?;
+    }
     let try_wait = || CURRENT.lock().unwrap().as_mut().map(|c| c.try_wait()).transpose().map(Option::flatten);
     let result = async {
         let outcome = loop {
@@ -279,6 +303,9 @@ pub struct Options {
     pub python: Option<PathBuf>,
     pub runs: usize,
     pub log_dir: PathBuf,
+    /// Run as a function of this memory size (its CPU share after Init); None: the
+    /// machine's full CPU, as before.
+    pub memory_mb: Option<u32>,
 }
 
 /// Prepares the data every event needs, then cold-starts each subject `runs` times
@@ -379,12 +406,16 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         });
     }
 
+    let at = match options.memory_mb {
+        Some(memory_mb) => Some(AtMemory { memory_mb, share: Arc::new(CpuShare::create("saas-bench-cold")?) }),
+        None => None,
+    };
     let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); subjects.len()];
     for round in 0..total {
         for (i, subject) in subjects.iter().enumerate() {
             let file: String = subject.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
             let log = options.log_dir.join(format!("{file}.log"));
-            let m = measure(subject, &subject.events[round], &log).await?;
+            let m = measure(subject, &subject.events[round], &log, at.as_ref()).await?;
             if round > 0 {
                 results[i].push(m);
             }
@@ -393,7 +424,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }
 
     let hello = subjects.iter().position(|s| s.name == "hello").map(|i| median_ms(&results[i], |m| m.init));
-    println!("### Cold start: Init Duration, first invocation, peak RSS ({runs} runs each, median; min–max)\n");
+    let cpu = match options.memory_mb {
+        Some(mb) => format!("at {mb} MB: a full vCPU for Init, then {:.3} vCPU", cpu_share::vcpus(mb)),
+        None => format!("the machine's full CPU ({} cores)", std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    println!("### Cold start {cpu}: Init Duration, first invocation, peak RSS ({runs} runs each, median; min–max)\n");
     println!("| subject | kind | event (events/) | init ms | init vs hello | first invocation ms | peak RSS MiB |");
     println!("| --- | --- | --- | ---: | ---: | ---: | ---: |");
     for (subject, ms) in subjects.iter().zip(&results) {
@@ -414,6 +449,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }
     println!();
 
+    if options.memory_mb.is_some() {
+        return Ok(()); // Init runs unthrottled: its steps are the full-CPU table's
+    }
     // Where auth's init goes: its main's steps timed in fresh processes.
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); PHASES.len()];
     for _ in 0..runs {

@@ -2,17 +2,21 @@
 //! builds the release binaries, installs the Python comparison and starts the
 //! emulator). Prints Markdown tables on stdout, progress on stderr.
 //!
-//! - `bench-harness cold --root DIR --bin-dir DIR [--python PY] [--runs N] [--log-dir DIR]`
+//! - `bench-harness cold --root DIR --bin-dir DIR [--python PY] [--runs N] [--log-dir DIR] [--memory MB]`
 //!   cold-starts every function binary (`<bin-dir>/<name>/bootstrap`, as cargo-lambda
 //!   lays them out), the hello-world floor and the Python predecessor against a local
 //!   Lambda Runtime API.
-//! - `bench-harness api [--requests N]` counts AWS round trips and times every main
-//!   endpoint on the in-process server, beside the emulator's floor and argon2.
+//! - `bench-harness api [--requests N] [--memory MB]` counts AWS round trips and times
+//!   every main endpoint on the in-process server, beside the emulator's floor and argon2.
+//! - `--memory MB` holds the measured process to the CPU share of a Lambda function of
+//!   that size (`cpu_share`; needs root and a cgroup CPU controller).
 //! - `bench-harness init-phases` (run by `cold` in fresh processes) times the steps of
 //!   the auth function's `main` before it polls for events.
 
 mod api;
 mod cold;
+mod cost;
+mod cpu_share;
 mod fixture;
 mod stats;
 
@@ -22,6 +26,11 @@ use anyhow::{Context, bail};
 
 fn flag(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+/// `--memory MB`: run at the CPU share of a Lambda function of that size.
+fn memory(args: &[String]) -> anyhow::Result<Option<u32>> {
+    flag(args, "--memory").map(|v| v.parse().with_context(|| format!("--memory {v}"))).transpose()
 }
 
 fn number(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
@@ -50,12 +59,15 @@ async fn main() -> anyhow::Result<()> {
                 python: flag(&args, "--python").map(PathBuf::from),
                 runs: number(&args, "--runs", 7)?,
                 log_dir: flag(&args, "--log-dir").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
+                memory_mb: memory(&args)?,
             })
             .await
         }
-        Some("api") => api::run(number(&args, "--requests", 30)?).await,
+        Some("api") => api::run(number(&args, "--requests", 30)?, memory(&args)?).await,
         Some("init-phases") => cold::init_phases().await,
-        _ => bail!("usage: bench-harness cold --root DIR --bin-dir DIR [--python PY] [--runs N] [--log-dir DIR] | api [--requests N]"),
+        _ => bail!(
+            "usage: bench-harness cold --root DIR --bin-dir DIR [--python PY] [--runs N] [--log-dir DIR] [--memory MB] | api [--requests N] [--memory MB]"
+        ),
     };
     cold::kill_current();
     result
