@@ -118,40 +118,6 @@ pub struct CheckoutSessionDetails {
     pub subscription: Option<String>,
 }
 
-impl CheckoutSessionDetails {
-    pub(crate) fn from_stripe(session: &stripe_shared::CheckoutSession) -> Self {
-        CheckoutSessionDetails {
-            id: session.id.as_str().to_owned(),
-            created: session.created,
-            mode: session.mode.as_str().to_owned(),
-            status: session.status.as_ref().map(|s| s.as_str().to_owned()),
-            payment_status: session.payment_status.as_str().to_owned(),
-            amount_total: session.amount_total,
-            currency: session.currency.as_ref().map(|c| c.to_string()),
-            payment_intent: session.payment_intent.as_ref().map(|p| p.id().as_str().to_owned()),
-            order_id: session.metadata.as_ref().and_then(|m| m.get("order_id")).cloned(),
-            customer: session.customer.as_ref().map(|c| c.id().as_str().to_owned()),
-            subscription: session.subscription.as_ref().map(|s| s.id().as_str().to_owned()),
-        }
-    }
-}
-
-impl SubscriptionDetails {
-    pub(crate) fn from_stripe(sub: &stripe_shared::Subscription) -> Self {
-        let item = sub.items.data.first();
-        SubscriptionDetails {
-            id: sub.id.as_str().to_owned(),
-            customer: sub.customer.id().as_str().to_owned(),
-            status: sub.status.as_str().to_owned(),
-            price_id: item.map(|i| i.price.id.as_str().to_owned()),
-            quantity: item.and_then(|i| i.quantity),
-            current_period_start: item.map(|i| i.current_period_start),
-            current_period_end: item.map(|i| i.current_period_end),
-            cancel_at_period_end: sub.cancel_at_period_end,
-        }
-    }
-}
-
 fn idempotency_key(key: String) -> Result<IdempotencyKey, PaymentsError> {
     IdempotencyKey::new(key).map_err(|e| PaymentsError::Unexpected(format!("idempotency key: {e}")))
 }
