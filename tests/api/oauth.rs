@@ -1,8 +1,8 @@
 //! The full authorize → provider → callback round trip against a local OpenID
 //! provider (npm oidc-provider, OpenID Certified, started by infra/test), for both
 //! providers. The provider is strict where Google and Entra are (PKCE S256 required,
-//! exact redirect URIs, the client secret, single-use codes, the nonce copied).
-//! Microsoft is served as Entra's
+//! exact redirect URIs, the client secret, single-use codes, the nonce copied), and
+//! tests here check that it refuses what they would. Microsoft is served as Entra's
 //! multi-tenant endpoint behaves: its discovery publishes the issuer
 //! `.../{tenantid}/v2.0`, tokens carry `tid` and the issuer with it, and never
 //! `email_verified` (a verified email is the optional `xms_edov`). An identity's
@@ -11,7 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use api_tests::{OAUTH_REDIRECT_URI, PASSWORD, Reply, TestApp, spawn_app, unique_email};
+use api_tests::{GOOGLE_CLIENT, MICROSOFT_CLIENT, OAUTH_REDIRECT_URI, PASSWORD, Reply, TestApp, spawn_app, unique_email};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Url;
 use serde_json::{Value, json};
 
@@ -19,6 +21,9 @@ const PROVIDERS: [&str; 2] = ["google", "microsoft"];
 /// A work (Entra ID) tenant, and Microsoft's tenant of personal accounts.
 const WORK_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const PERSONAL_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+/// A PKCE pair the test holds (RFC 7636, appendix B), to exchange codes itself.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// The issuer Entra puts in a token of `tenant`: the discovery template filled in.
 fn entra_issuer(tenant: &str) -> String {
@@ -114,6 +119,31 @@ async fn callback(app: &TestApp, provider: &str, (code, state): (String, String)
 pub(crate) async fn sign_in(app: &TestApp, provider: &str, claims: Value) -> Reply {
     let grant = authorize_at_provider(app, provider, &claims).await;
     callback(app, provider, grant).await
+}
+
+/// Exchanges a code at the provider's token endpoint, as the app's client: the
+/// status and body the provider answers.
+async fn exchange_at_provider(app: &TestApp, provider: &str, form: &[(&str, &str)], secret: Option<&str>) -> (u16, Value) {
+    let (config, (client_id, client_secret)) = match provider {
+        "google" => (&app.state.config.google, GOOGLE_CLIENT),
+        _ => (&app.state.config.microsoft, MICROSOFT_CLIENT),
+    };
+    let discovery: Value = reqwest::get(format!("{}/.well-known/openid-configuration", config.issuer)).await.unwrap().json().await.unwrap();
+    let mut form = form.to_vec();
+    form.extend([("grant_type", "authorization_code"), ("redirect_uri", OAUTH_REDIRECT_URI)]);
+    let response = reqwest::Client::new()
+        .post(discovery["token_endpoint"].as_str().unwrap())
+        .basic_auth(client_id, Some(secret.unwrap_or(client_secret)))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// The claims of a JWT, unverified (the app verifies; the tests look).
+fn jwt_claims(token: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
 }
 
 pub(crate) fn identity(subject: &str, email: &str, verified: bool) -> Value {
@@ -236,6 +266,104 @@ async fn a_wrong_nonce_a_forged_signature_or_another_audience_is_refused() {
     }
     let items = app.all_items().await;
     assert_eq!(count(&items, "USER#") + count(&items, "IDENTITY#"), 0);
+}
+
+/// Redirect URIs are matched exactly: one the client never registered (another host,
+/// or the registered one extended) is refused at the provider's own page, so no code
+/// leaves it; a code sent to one registered URI is not exchanged for another (the app
+/// exchanges with the URI it asked for).
+#[tokio::test]
+async fn the_provider_holds_a_code_to_its_exact_redirect_uri() {
+    let app = spawn_app().await;
+    for provider in PROVIDERS {
+        let url = authorization_url(&app, provider).await;
+        for unregistered in ["https://evil.example/cb".to_owned(), format!("{OAUTH_REDIRECT_URI}/more")] {
+            let tampered = with_param(&url, "redirect_uri", Some(&unregistered));
+            let answer = log_in_at_provider(&tampered, &as_sent_by(provider, &identity("r1", &unique_email(), true))).await;
+            assert_eq!(answer, (400, None), "{provider}: {unregistered}");
+        }
+        let elsewhere = with_param(&url, "redirect_uri", Some("http://app.test/other"));
+        let grant = code_at_provider(&elsewhere, provider, &identity("r2", &unique_email(), true)).await;
+        callback(&app, provider, grant).await.assert_error(400, "oauth_code_invalid");
+    }
+    assert_eq!(count(&app.all_items().await, "USER#"), 0);
+}
+
+/// PKCE is required and checked, and so is the client secret: an authorization
+/// without a challenge is refused; a code is not exchanged without its verifier, with
+/// another one or without the secret; once exchanged it is spent. The test holds the
+/// verifier here (its own challenge in the app's authorization URL) to ask the
+/// provider directly; through the app, that foreign challenge fails the app's exchange.
+#[tokio::test]
+async fn the_provider_requires_pkce_the_client_secret_and_an_unused_code() {
+    let app = spawn_app().await;
+    for provider in PROVIDERS {
+        let url = authorization_url(&app, provider).await;
+        let unchallenged = with_param(&with_param(&url, "code_challenge", None), "code_challenge_method", None);
+        let (_, back) = log_in_at_provider(&unchallenged, &as_sent_by(provider, &identity("p1", &unique_email(), true))).await;
+        let back = back.expect("the provider sends the error back to the redirect URI");
+        assert_eq!((param(&back, "error").as_deref(), param(&back, "code").is_some()), (Some("invalid_request"), false));
+
+        let foreign = with_param(&authorization_url(&app, provider).await, "code_challenge", Some(CHALLENGE));
+        let grant = code_at_provider(&foreign, provider, &identity("p2", &unique_email(), true)).await;
+        callback(&app, provider, grant).await.assert_error(400, "oauth_code_invalid");
+
+        let ours = with_param(&authorization_url(&app, provider).await, "code_challenge", Some(CHALLENGE));
+        let (code, _) = code_at_provider(&ours, provider, &identity("p3", &unique_email(), true)).await;
+        let code = code.as_str();
+        let refused = |(status, body): (u16, Value)| (status, body["error"].as_str().map(str::to_owned));
+        let another_verifier = "a".repeat(43);
+        for (form, secret, expected, why) in [
+            (vec![("code", code)], None, (400, "invalid_grant"), "no verifier"),
+            (vec![("code", code), ("code_verifier", &another_verifier)], None, (400, "invalid_grant"), "another verifier"),
+            (vec![("code", code), ("code_verifier", VERIFIER)], Some("not-the-secret"), (401, "invalid_client"), "a wrong secret"),
+        ] {
+            let answer = refused(exchange_at_provider(&app, provider, &form, secret).await);
+            assert_eq!(answer, (expected.0, Some(expected.1.to_owned())), "{provider}: {why}");
+        }
+        let (status, tokens) = exchange_at_provider(&app, provider, &[("code", code), ("code_verifier", VERIFIER)], None).await;
+        assert_eq!(status, 200, "{provider}: the code was good all along: {tokens}");
+        let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+        assert_eq!(claims["nonce"].as_str(), param(&Url::parse(&ours).unwrap(), "nonce").as_deref());
+        assert_eq!(claims["sub"], "p3");
+        let spent = refused(exchange_at_provider(&app, provider, &[("code", code), ("code_verifier", VERIFIER)], None).await);
+        assert_eq!(spent, (400, Some("invalid_grant".to_owned())), "{provider}: a replayed code");
+    }
+}
+
+/// The claims each provider puts in its ID token, as production's do.
+#[tokio::test]
+async fn id_tokens_carry_each_providers_own_claims() {
+    let app = spawn_app().await;
+    let mut tokens = BTreeMap::new();
+    for provider in PROVIDERS {
+        let mut claims = identity("c1", "olly@contoso.example", true);
+        claims["hd"] = json!("contoso.example");
+        let url = with_param(&authorization_url(&app, provider).await, "code_challenge", Some(CHALLENGE));
+        let (code, _) = code_at_provider(&url, provider, &claims).await;
+        let (status, body) = exchange_at_provider(&app, provider, &[("code", &code), ("code_verifier", VERIFIER)], None).await;
+        assert_eq!(status, 200, "{body}");
+        tokens.insert(provider, jwt_claims(body["id_token"].as_str().unwrap()));
+    }
+    let google = &tokens["google"];
+    assert_eq!(google["iss"].as_str(), std::env::var("OIDC_ISSUER_URL").ok().as_deref());
+    assert_eq!(
+        (&google["aud"], &google["email_verified"], &google["hd"]),
+        (&json!(GOOGLE_CLIENT.0), &json!(true), &json!("contoso.example"))
+    );
+    let microsoft = &tokens["microsoft"];
+    assert_eq!(microsoft["iss"], entra_issuer(WORK_TENANT), "the user's tenant's issuer, not common's template");
+    assert_eq!(
+        (&microsoft["aud"], &microsoft["tid"], &microsoft["xms_edov"]),
+        (&json!(MICROSOFT_CLIENT.0), &json!(WORK_TENANT), &json!(true))
+    );
+    assert!(microsoft.get("email_verified").is_none() && microsoft.get("hd").is_none(), "{microsoft}");
+    for claims in tokens.values() {
+        assert_eq!(
+            (&claims["sub"], &claims["email"], &claims["name"]),
+            (&json!("c1"), &json!("olly@contoso.example"), &json!("Olly Auth"))
+        );
+    }
 }
 
 #[tokio::test]
