@@ -123,7 +123,8 @@ rustsec_db() {
   done
 }
 
-# Installs the local OpenID provider's npm packages (again when the lock changes).
+# Installs the local OpenID provider's npm packages, oidc-provider and jose (again
+# when the lock changes).
 ensure_node_modules() {
   local dir="$ROOT/infra/oidc" stamp="$ROOT/infra/oidc/node_modules/.package-lock.json"
   if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then return; fi
@@ -139,7 +140,10 @@ ensure_docs_assets() {
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
-# Starts the local OpenID provider (oauth2-mock-server) and exports its issuer URL.
+# Starts the local OpenID provider (npm oidc-provider, infra/oidc/server.mjs) and
+# exports the issuers the tests configure the app with: OIDC_ISSUER_URL, Google-like,
+# and OIDC_ENTRA_ISSUER_URL, Microsoft Entra's multi-tenant `common` endpoint (its
+# discovery publishes the `{tenantid}` template; tokens carry the user's tenant).
 start_oidc_provider() {
   local port entra_port
   port="$(free_port)"
@@ -147,11 +151,10 @@ start_oidc_provider() {
   node "$ROOT/infra/oidc/server.mjs" "$port" "$entra_port" >"${OIDC_LOG:-/dev/null}" 2>&1 &
   STARTED_PIDS+=($!)
   export OIDC_ISSUER_URL="http://127.0.0.1:$port"
-  # Discovery like Microsoft Entra's multi-tenant endpoint (templated issuer).
   export OIDC_ENTRA_ISSUER_URL="http://127.0.0.1:$entra_port/common/v2.0"
   wait_for_http "$OIDC_ISSUER_URL/.well-known/openid-configuration" "the local OpenID provider"
-  wait_for_http "$OIDC_ENTRA_ISSUER_URL/.well-known/openid-configuration" "the Entra-like discovery"
-  log "local OpenID provider at $OIDC_ISSUER_URL (Entra-like discovery at $OIDC_ENTRA_ISSUER_URL)"
+  wait_for_http "$OIDC_ENTRA_ISSUER_URL/.well-known/openid-configuration" "the Entra-like provider"
+  log "local OpenID provider at $OIDC_ISSUER_URL (Entra-like at $OIDC_ENTRA_ISSUER_URL)"
 }
 
 # Starts the real local server (every function's router) on a fresh table of the

@@ -19,6 +19,9 @@ pub const JWT_ISSUER: &str = "saas-backend";
 pub const JWT_AUDIENCE: &str = "saas-backend-api";
 pub const PASSWORD: &str = "correct horse 9";
 pub const OAUTH_REDIRECT_URI: &str = "http://app.test/oauth/callback";
+/// The clients registered at the local OpenID provider (infra/oidc/server.mjs).
+pub const GOOGLE_CLIENT: (&str, &str) = ("google-test-client", "google-test-secret");
+pub const MICROSOFT_CLIENT: (&str, &str) = ("microsoft-test-client", "microsoft-test-secret");
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     adapters::install_tls_provider();
@@ -51,10 +54,10 @@ pub fn test_config(table: &str) -> Config {
         "JWT_ISSUER" => Some(JWT_ISSUER.into()),
         "JWT_AUDIENCE" => Some(JWT_AUDIENCE.into()),
         "APP_BASE_URL" => Some("http://app.test".into()),
-        "GOOGLE_CLIENT_ID" => Some("google-test-client".into()),
-        "GOOGLE_CLIENT_SECRET" => Some("google-test-secret".into()),
-        "MICROSOFT_CLIENT_ID" => Some("microsoft-test-client".into()),
-        "MICROSOFT_CLIENT_SECRET" => Some("microsoft-test-secret".into()),
+        "GOOGLE_CLIENT_ID" => Some(GOOGLE_CLIENT.0.into()),
+        "GOOGLE_CLIENT_SECRET" => Some(GOOGLE_CLIENT.1.into()),
+        "MICROSOFT_CLIENT_ID" => Some(MICROSOFT_CLIENT.0.into()),
+        "MICROSOFT_CLIENT_SECRET" => Some(MICROSOFT_CLIENT.1.into()),
         "GOOGLE_ISSUER" => std::env::var("OIDC_ISSUER_URL").ok(),
         // Discovery as Microsoft Entra's `common` endpoint answers it (templated issuer).
         "MICROSOFT_ISSUER" => std::env::var("OIDC_ENTRA_ISSUER_URL").ok(),
