@@ -10,6 +10,9 @@
 //!   every main endpoint on the in-process server, beside the emulator's floor and argon2.
 //! - `--memory MB` holds the measured process to the CPU share of a Lambda function of
 //!   that size (`cpu_share`; needs root and a cgroup CPU controller).
+//! - `bench-harness load [--seconds S] [--concurrency C]` drives a few endpoints with C
+//!   concurrent clients for S seconds each: requests per second and p99, beside a hello
+//!   route.
 //! - `bench-harness init-phases` (run by `cold` in fresh processes) times the steps of
 //!   the auth function's `main` before it polls for events.
 
@@ -18,6 +21,7 @@ mod cold;
 mod cost;
 mod cpu_share;
 mod fixture;
+mod load;
 mod stats;
 
 use std::path::PathBuf;
@@ -65,8 +69,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("api") => api::run(number(&args, "--requests", 30)?, memory(&args)?).await,
         Some("init-phases") => cold::init_phases().await,
+        Some("load") => load::run(number(&args, "--seconds", 5)? as u64, number(&args, "--concurrency", 16)?).await,
         _ => bail!(
-            "usage: bench-harness cold --root DIR --bin-dir DIR [--python PY] [--runs N] [--log-dir DIR] [--memory MB] | api [--requests N] [--memory MB]"
+            "usage: bench-harness cold --root DIR --bin-dir DIR [--python PY] [--runs N] [--log-dir DIR] [--memory MB] | api [--requests N] [--memory MB] | load [--seconds S] [--concurrency C]"
         ),
     };
     cold::kill_current();

@@ -22,6 +22,12 @@ pub fn summary(mut samples: Vec<Duration>) -> Summary {
     }
 }
 
+/// Nearest-rank percentile of unsorted samples.
+pub fn percentile_of(mut samples: Vec<Duration>, p: f64) -> Duration {
+    samples.sort();
+    percentile(&samples, p)
+}
+
 /// Nearest-rank percentile of sorted samples.
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
