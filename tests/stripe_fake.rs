@@ -16,6 +16,9 @@
 //!   `charge_already_refunded`, `amount_too_large` past what is left;
 //! - webhooks (webhooks: event ordering, duplicate events): the hosted pages can deliver
 //!   out of order and twice;
+//! - prices (api/prices/list): `lookup_keys` at most 10 a request;
+//! - events (api/events/list, api/events/retrieve): every event it sent, newest first,
+//!   `created[gte]`, `starting_after`, `limit` 1–100, `resource_missing` for an unknown id;
 //! - faults: refunds can answer 500, 429 or lose their answer; the whole API can be down.
 
 use std::collections::HashMap;
@@ -413,6 +416,111 @@ impl Respond for Refunds {
     }
 }
 
+/// Every event the account's Stripe created, oldest first, as the Events API serves
+/// them (api/events/list, api/events/retrieve): newest first, `created[gte]`,
+/// `starting_after` and `limit` (1 to 100), `resource_missing` for an unknown id.
+#[derive(Clone, Default)]
+pub struct Events(Arc<Mutex<Vec<Value>>>);
+
+impl Events {
+    pub(crate) fn created(&self, payload: &str) {
+        let event: Value = serde_json::from_str(payload).expect("an event is JSON");
+        let mut events = self.0.lock().unwrap();
+        if !events.iter().any(|e| e["id"] == event["id"]) {
+            events.push(event);
+        }
+    }
+}
+
+impl Respond for Events {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let events = self.0.lock().unwrap();
+        if let Some(id) = request.url.path().strip_prefix("/v1/events/") {
+            return match events.iter().find(|e| e["id"] == id) {
+                Some(event) => ResponseTemplate::new(200).set_body_json(event),
+                None => not_found("event", id),
+            };
+        }
+        let query: HashMap<String, String> = request.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let limit: usize = match query.get("limit").map(|l| l.parse()) {
+            None => 10,
+            Some(Ok(limit @ 1..=100)) => limit,
+            Some(_) => return invalid_parameter("limit", "This value must be between 1 and 100."),
+        };
+        let since: i64 = query.get("created[gte]").and_then(|v| v.parse().ok()).unwrap_or(i64::MIN);
+        let mut newest_first: Vec<&Value> = events.iter().filter(|e| e["created"].as_i64().unwrap_or_default() >= since).collect();
+        newest_first.sort_by_key(|e| std::cmp::Reverse(e["created"].as_i64()));
+        if let Some(after) = query.get("starting_after") {
+            match newest_first.iter().position(|e| e["id"] == after.as_str()) {
+                Some(at) => newest_first.drain(..=at).for_each(drop),
+                None => return not_found("event", after),
+            }
+        }
+        let has_more = newest_first.len() > limit;
+        let data: Vec<&Value> = newest_first.into_iter().take(limit).collect();
+        ResponseTemplate::new(200).set_body_json(json!({"object": "list", "url": "/v1/events", "has_more": has_more, "data": data}))
+    }
+}
+
+/// The account's prices (api/prices/list): filtered by `lookup_keys` (at most 10) and
+/// `active`; seeded with the prices of `infra/seed/billing.json` under the lookup keys
+/// `<plan>_monthly` and `<plan>_annual`.
+#[derive(Clone)]
+pub struct Prices(Arc<Mutex<Vec<Value>>>);
+
+impl Default for Prices {
+    fn default() -> Self {
+        let seed: Value = serde_json::from_str(include_str!("../infra/seed/billing.json")).expect("the billing seed");
+        let mut prices = Vec::new();
+        for plan in seed["plans"].as_array().into_iter().flatten() {
+            for (interval, suffix, id, cents) in [
+                ("month", "monthly", &plan["stripe_monthly_price_id"], &plan["monthly_price_cents"]),
+                ("year", "annual", &plan["stripe_annual_price_id"], &plan["annual_price_cents"]),
+            ] {
+                if let (Some(id), Some(cents)) = (id.as_str(), cents.as_i64()) {
+                    let lookup_key = format!("{}_{suffix}", plan["plan"].as_str().unwrap_or_default());
+                    prices.push(price(id, &lookup_key, cents, interval));
+                }
+            }
+        }
+        Prices(Arc::new(Mutex::new(prices)))
+    }
+}
+
+/// A recurring USD price object.
+pub fn price(id: &str, lookup_key: &str, unit_amount: i64, interval: &str) -> Value {
+    json!({"id": id, "object": "price", "active": true, "currency": "usd", "lookup_key": lookup_key,
+        "unit_amount": unit_amount, "type": "recurring", "recurring": {"interval": interval, "interval_count": 1}})
+}
+
+impl Respond for Prices {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let pairs: Vec<(String, String)> = request.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let keys: Vec<&str> = pairs.iter().filter(|(k, _)| k.starts_with("lookup_keys[")).map(|(_, v)| v.as_str()).collect();
+        if keys.len() > 10 {
+            return invalid_parameter("lookup_keys", "You may only specify up to 10 lookup_keys.");
+        }
+        let active = pairs.iter().find(|(k, _)| k == "active").map(|(_, v)| v == "true");
+        let prices = self.0.lock().unwrap();
+        let data: Vec<&Value> = prices
+            .iter()
+            .filter(|p| keys.is_empty() || keys.contains(&p["lookup_key"].as_str().unwrap_or_default()))
+            .filter(|p| active.is_none_or(|a| p["active"] == a))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"object": "list", "url": "/v1/prices", "has_more": false, "data": data}))
+    }
+}
+
+fn not_found(what: &str, id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(json!({"error": {"type": "invalid_request_error", "code": "resource_missing",
+        "param": "id", "message": format!("No such {what}: '{id}'")}}))
+}
+
+fn invalid_parameter(param: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(json!({"error": {"type": "invalid_request_error", "code": "parameter_invalid_integer",
+        "param": param, "message": message}}))
+}
+
 /// While set, every API request answers 500 (Stripe down).
 #[derive(Clone, Default)]
 pub struct Outage(Arc<std::sync::atomic::AtomicBool>);
@@ -442,6 +550,7 @@ pub struct StripeFake {
     outage: Outage,
     /// Where the hosted pages deliver their events (set it to the API's webhook).
     pub webhooks: hosted::Webhooks,
+    pub prices: Prices,
 }
 
 impl StripeFake {
@@ -481,6 +590,9 @@ impl StripeFake {
             .await;
         let refunds = Refunds::default();
         Mock::given(method("POST")).and(path("/v1/refunds")).respond_with(refunds.clone()).mount(&server).await;
+        let prices = Prices::default();
+        Mock::given(method("GET")).and(path("/v1/prices")).respond_with(prices.clone()).mount(&server).await;
+        Mock::given(method("GET")).and(path_regex("^/v1/events(/[^/]+)?$")).respond_with(webhooks.2.clone()).mount(&server).await;
         Mock::given(method("GET"))
             .and(path_regex("^/checkout/[^/]+$"))
             .respond_with(hosted::CheckoutPage(sessions.clone()))
@@ -497,11 +609,24 @@ impl StripeFake {
             .await;
         let action = hosted::PortalAction(subscriptions.clone(), webhooks.clone());
         Mock::given(method("POST")).and(path_regex("^/portal/[^/]+/(cancel|seats)$")).respond_with(action).mount(&server).await;
-        StripeFake { server, subscriptions, invoice_payments, refunds, sessions, outage, webhooks }
+        StripeFake { server, subscriptions, invoice_payments, refunds, sessions, outage, webhooks, prices }
     }
 
     pub fn uri(&self) -> String {
         self.server.uri()
+    }
+
+    /// Records an event as created by Stripe (the Events API serves it), without
+    /// delivering it: for tests that deliver events by hand.
+    pub fn create_event(&self, payload: &str) {
+        self.webhooks.2.created(payload);
+    }
+
+    /// Sets the price under `lookup_key` (a new one, or the one there replaced).
+    pub fn set_price(&self, price: Value) {
+        let mut prices = self.prices.0.lock().unwrap();
+        prices.retain(|p| p["lookup_key"] != price["lookup_key"]);
+        prices.push(price);
     }
 
     /// The form bodies Stripe received at `path`, oldest first.

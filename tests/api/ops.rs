@@ -152,3 +152,109 @@ async fn an_account_is_shown_by_email_or_id() {
     }
     assert!(app::support::account_summary(&app.state, "nobody@example.com").await.is_err());
 }
+
+/// `ops stripe sync-prices`: a price changed at Stripe is reported (id and amount);
+/// `--apply` writes the new id, a second run reports only what the catalogue does not
+/// own (the amount), and a lookup key Stripe has no price for is reported missing.
+#[tokio::test]
+async fn sync_prices_finds_a_changed_price_and_writes_its_id() {
+    let app = spawn_app().await;
+    let plans = app.seed_billing_catalogue().await;
+    let (drifts, written) = app::support::sync_prices(&app.state, false).await.unwrap();
+    assert!(drifts.is_empty() && written.is_empty(), "the seed matches the fake's prices: {drifts:?}");
+
+    let pro = plans.iter().find(|p| p.plan == "pro").unwrap();
+    let old_id = pro.stripe_monthly_price_id.clone().unwrap();
+    app.stripe.set_price(stripe_fake::price("price_pro_monthly_2027", "pro_monthly", pro.monthly_price_cents.unwrap() + 100, "month"));
+    let (drifts, written) = app::support::sync_prices(&app.state, false).await.unwrap();
+    let fields: Vec<(&str, &str)> = drifts.iter().map(|d| (d.lookup_key.as_str(), d.field)).collect();
+    assert_eq!(fields, [("pro_monthly", "price_id"), ("pro_monthly", "amount")]);
+    assert_eq!(drifts[0].catalogue.as_deref(), Some(old_id.as_str()));
+    assert!(written.is_empty(), "a dry run writes nothing");
+    assert_eq!(app.store().plan("pro").await.unwrap().unwrap().stripe_monthly_price_id.as_deref(), Some(old_id.as_str()));
+
+    let (_, written) = app::support::sync_prices(&app.state, true).await.unwrap();
+    assert_eq!(written, ["pro"]);
+    assert_eq!(app.store().plan("pro").await.unwrap().unwrap().stripe_monthly_price_id.as_deref(), Some("price_pro_monthly_2027"));
+    let (drifts, written) = app::support::sync_prices(&app.state, true).await.unwrap();
+    assert_eq!(drifts.iter().map(|d| d.field).collect::<Vec<_>>(), ["amount"], "the id is in sync now");
+    assert!(written.is_empty(), "idempotent");
+
+    // A price archived at Stripe: its lookup key has no active price.
+    let mut archived = stripe_fake::price("price_starter_annual_old", "starter_annual", 19000, "year");
+    archived["active"] = json!(false);
+    app.stripe.set_price(archived);
+    let (drifts, _) = app::support::sync_prices(&app.state, false).await.unwrap();
+    assert!(drifts.iter().any(|d| d.lookup_key == "starter_annual" && d.field == "missing"), "{drifts:?}");
+}
+
+/// `ops stripe replay`: an event refused when it was delivered (here the endpoint's
+/// signing secret was wrong) is fetched again from Stripe's Events API and applied
+/// once through the webhook's path; replaying it again, or Stripe redelivering it, is
+/// a no-op. `--since` pages through the Events API and skips what is applied.
+#[tokio::test]
+async fn a_refused_event_is_replayed_from_stripe_once() {
+    let app = spawn_app().await;
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(&app, &ada).await;
+    let checkout = app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&ada.access_token)).await;
+    let order = checkout.body["order_id"].as_str().unwrap().to_owned();
+    let session = app.paid_session(&order, 9900, "usd");
+    app.stripe.add_session(session.clone());
+    let payload = stripe_fake::event("evt_refused_then_replayed", "checkout.session.completed", chrono::Utc::now().timestamp(), session);
+    app.stripe.create_event(&payload);
+    let wrongly_signed = app
+        .http
+        .post(format!("{}/webhooks/stripe", app.address))
+        .header("stripe-signature", stripe_signing::Webhook::generate_test_header(&payload, "whsec_rotated_elsewhere", None))
+        .body(payload.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrongly_signed.status().as_u16(), 400);
+    assert_eq!(app.store().order(&order).await.unwrap().unwrap().status, OrderStatus::Pending);
+
+    let replayed = app::webhook::replay_event(&app.state, "evt_refused_then_replayed").await.unwrap();
+    assert_eq!((replayed.outcome, replayed.applied), ("order_fulfilled", true));
+    assert_eq!(app.store().order(&order).await.unwrap().unwrap().status, OrderStatus::Fulfilled);
+    let again = app::webhook::replay_event(&app.state, "evt_refused_then_replayed").await.unwrap();
+    assert!(!again.applied, "already applied: a no-op");
+    assert!(!app.deliver_event(&payload).await.body["applied"].as_bool().unwrap(), "and so is Stripe's redelivery");
+
+    // `--since`: more than a page of other events (the client reads 100 a page), oldest first.
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    for i in 0..105 {
+        let other = stripe_fake::event(&format!("evt_other_{i:03}"), "charge.succeeded", since.timestamp() + 1, json!({"id": "ch_1"}));
+        app.stripe.create_event(&other);
+    }
+    let all = app::webhook::replay_since(&app.state, since).await.unwrap();
+    assert_eq!(all.len(), 106);
+    let order_event: Vec<_> = all.iter().filter(|r| r.event_id == "evt_refused_then_replayed").collect();
+    assert_eq!(order_event.len(), 1);
+    assert!(!order_event[0].applied);
+    assert!(all.iter().filter(|r| r.event_type == "charge.succeeded").all(|r| r.outcome == "ignored_event_type" && r.applied));
+    let once_more = app::webhook::replay_since(&app.state, since).await.unwrap();
+    assert!(once_more.iter().all(|r| !r.applied), "everything is applied already");
+    assert_eq!(app.stripe.refunds_created(), [] as [(String, i64); 0], "nothing refunded");
+
+    // Bad input: an unknown event, a window Stripe no longer keeps, one in the future.
+    let unknown = app::webhook::replay_event(&app.state, "evt_nobody_sent").await.unwrap_err();
+    assert!(unknown.to_string().contains("resource_missing"), "{unknown}");
+    for since in [chrono::Utc::now() - chrono::Duration::days(31), chrono::Utc::now() + chrono::Duration::hours(1)] {
+        assert!(app::webhook::replay_since(&app.state, since).await.is_err(), "{since}");
+    }
+}
+
+/// Every writing command's audit line names the operator's AWS principal as STS
+/// reports it (the emulator's STS here), with what changed, and carries no secret.
+#[tokio::test]
+async fn the_audit_line_names_the_aws_principal() {
+    let sdk = api_tests::sdk_config().await;
+    let who = local::audit::principal(&sdk).await;
+    assert!(who.starts_with("arn:aws:"), "{who}");
+    let line = local::audit::line(who, "orders retry-refund", "ord_1", "RefundFailed", "order_refunded");
+    assert_eq!(line["who"], who);
+    assert_eq!((line["audit"].as_str(), line["subject"].as_str()), (Some("orders retry-refund"), Some("ord_1")));
+    assert_eq!((line["before"].as_str(), line["after"].as_str()), (Some("RefundFailed"), Some("order_refunded")));
+    assert!(!line.to_string().contains("test"), "no credential in the line: {line}");
+}

@@ -28,7 +28,7 @@ pub(crate) fn next_created() -> i64 {
 /// not promise order or single delivery (docs: webhooks, "Event ordering" and
 /// "Handle duplicate events"); `out_of_order_and_twice` makes the pages do neither.
 #[derive(Clone, Default)]
-pub struct Webhooks(Arc<Mutex<Option<String>>>, Arc<std::sync::atomic::AtomicBool>);
+pub struct Webhooks(Arc<Mutex<Option<String>>>, Arc<std::sync::atomic::AtomicBool>, pub(crate) super::Events);
 
 impl Webhooks {
     pub fn deliver_to(&self, url: String) {
@@ -43,6 +43,9 @@ impl Webhooks {
     /// Sends each event in order, each retried (at most 6 times, backing off from a
     /// quarter second) until the endpoint answers 2xx, as Stripe retries a delivery.
     pub(crate) fn send(&self, mut events: Vec<String>) {
+        for payload in &events {
+            self.2.created(payload);
+        }
         let Some(url) = self.0.lock().unwrap().clone() else { return };
         if self.1.load(std::sync::atomic::Ordering::SeqCst) {
             events.reverse();

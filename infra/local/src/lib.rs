@@ -33,6 +33,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ])
 }
 
+pub mod audit;
 pub mod demo;
 pub mod docs;
 pub mod events;

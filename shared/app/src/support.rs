@@ -136,3 +136,87 @@ pub async fn account_summary(state: &AppState, who: &str) -> anyhow::Result<Acco
     let last_orders = state.store.orders_of_account(&account_id, 10, None).await?.orders.into_iter().map(Into::into).collect();
     Ok(AccountSummary { account, members, subscription, billing, last_orders })
 }
+
+/// One difference between the catalogue and Stripe for a plan's price.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PriceDrift {
+    pub plan: String,
+    pub lookup_key: String,
+    /// `price_id`, `amount`, `currency`, `interval`, or `missing` (no active price at
+    /// Stripe has the lookup key).
+    pub field: &'static str,
+    pub catalogue: Option<String>,
+    pub stripe: Option<String>,
+}
+
+/// The Stripe lookup key of a plan's price: `<plan>_monthly` or `<plan>_annual`.
+pub fn lookup_key(plan: &str, interval: domain::billing::BillingInterval) -> String {
+    match interval {
+        domain::billing::BillingInterval::Monthly => format!("{plan}_monthly"),
+        domain::billing::BillingInterval::Annual => format!("{plan}_annual"),
+    }
+}
+
+/// The currency every catalogue price is in.
+const CATALOGUE_CURRENCY: &str = "usd";
+
+/// Compares each priced plan of the catalogue with Stripe's active price of its lookup
+/// key; with `apply`, writes Stripe's price id into each plan whose id differs (the
+/// amounts, currency and interval are reported: they are fixed at Stripe or in the
+/// seed, not here). Returns every difference found before writing, and the plans written.
+pub async fn sync_prices(state: &AppState, apply: bool) -> anyhow::Result<(Vec<PriceDrift>, Vec<String>)> {
+    use domain::billing::BillingInterval::{Annual, Monthly};
+    let plans = state.store.plans().await?;
+    let wanted: Vec<(usize, domain::billing::BillingInterval, i64)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| [(i, Monthly, p.monthly_price_cents), (i, Annual, p.annual_price_cents)])
+        .filter_map(|(i, interval, cents)| Some((i, interval, cents?)))
+        .collect();
+    let keys: Vec<String> = wanted.iter().map(|(i, interval, _)| lookup_key(&plans[*i].plan, *interval)).collect();
+    let prices = state.payments.prices_by_lookup_key(&keys).await?;
+    let mut drifts = Vec::new();
+    let mut updated = plans.clone();
+    for ((i, interval, cents), key) in wanted.iter().zip(&keys) {
+        let plan = &plans[*i];
+        let drift = |field, catalogue: Option<String>, stripe: Option<String>| PriceDrift {
+            plan: plan.plan.clone(),
+            lookup_key: key.clone(),
+            field,
+            catalogue,
+            stripe,
+        };
+        let Some(price) = prices.iter().find(|p| &p.lookup_key == key) else {
+            drifts.push(drift("missing", plan.price_id(*interval).map(str::to_owned), None));
+            continue;
+        };
+        if plan.price_id(*interval) != Some(price.id.as_str()) {
+            drifts.push(drift("price_id", plan.price_id(*interval).map(str::to_owned), Some(price.id.clone())));
+            let target = &mut updated[*i];
+            match interval {
+                Monthly => target.stripe_monthly_price_id = Some(price.id.clone()),
+                Annual => target.stripe_annual_price_id = Some(price.id.clone()),
+            }
+        }
+        if price.unit_amount != Some(*cents) {
+            drifts.push(drift("amount", Some(cents.to_string()), price.unit_amount.map(|a| a.to_string())));
+        }
+        if price.currency != CATALOGUE_CURRENCY {
+            drifts.push(drift("currency", Some(CATALOGUE_CURRENCY.into()), Some(price.currency.clone())));
+        }
+        let expected_interval = if *interval == Monthly { "month" } else { "year" };
+        if price.interval.as_deref() != Some(expected_interval) {
+            drifts.push(drift("interval", Some(expected_interval.into()), price.interval.clone()));
+        }
+    }
+    let mut written = Vec::new();
+    if apply {
+        for (before, after) in plans.iter().zip(&updated) {
+            if before != after {
+                state.store.put_plan(after).await?;
+                written.push(after.plan.clone());
+            }
+        }
+    }
+    Ok((drifts, written))
+}

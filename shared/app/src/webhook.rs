@@ -84,15 +84,70 @@ pub async fn receive(
     };
     let event_type = event.type_.clone();
     let result = process(state, payload, event, faults).await;
-    let counted = match &result {
+    metrics::webhook_event(&event_type, counted(&result));
+    let (_, applied) = result?;
+    Ok(WebhookOutcome { status: "ok", applied })
+}
+
+/// Applies an event read back from Stripe's Events API (`ops stripe replay`) through
+/// the same path as a delivery: an event already processed stays a no-op. The
+/// signature is not checked: the event came from Stripe's API over TLS with our key.
+pub async fn replay(state: &AppState, payload: &str) -> Result<Replayed, DeliveryError> {
+    let event = events::parse(payload)?;
+    let (event_id, event_type) = (event.id.clone(), event.type_.clone());
+    let result = process(state, payload, event, &NoFaults).await;
+    metrics::webhook_event(&event_type, counted(&result));
+    let (outcome, applied) = result?;
+    Ok(Replayed { event_id, event_type, outcome, applied })
+}
+
+/// What replaying one event did.
+#[derive(Debug, Serialize)]
+pub struct Replayed {
+    pub event_id: String,
+    pub event_type: String,
+    pub outcome: &'static str,
+    /// False when the event had already been applied.
+    pub applied: bool,
+}
+
+/// A replay reaches back at most as far as Stripe keeps events (30 days), and not
+/// into the future.
+pub fn check_replay_window(since: DateTime<Utc>) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let retention = chrono::Duration::days(adapters::payments::operator::EVENT_RETENTION_DAYS);
+    anyhow::ensure!(
+        since >= now - retention && since <= now,
+        "the replay window must start within Stripe's {} days of event retention and not in the future",
+        retention.num_days()
+    );
+    Ok(())
+}
+
+/// Fetches one event from Stripe and replays it.
+pub async fn replay_event(state: &AppState, event_id: &str) -> Result<Replayed, DeliveryError> {
+    let payload = state.payments.event(event_id).await?;
+    replay(state, &payload).await
+}
+
+/// Replays every event Stripe created since `since`, oldest first. Stripe keeps events
+/// 30 days: an older `since` is refused rather than silently cut short.
+pub async fn replay_since(state: &AppState, since: DateTime<Utc>) -> Result<Vec<Replayed>, DeliveryError> {
+    check_replay_window(since)?;
+    let mut done = Vec::new();
+    for payload in state.payments.events_since(since.timestamp()).await? {
+        done.push(replay(state, &payload).await?);
+    }
+    Ok(done)
+}
+
+fn counted(result: &Result<(&'static str, bool), DeliveryError>) -> metrics::WebhookOutcome {
+    match result {
         Ok((_, false)) => metrics::WebhookOutcome::Duplicate,
         Ok((outcome, true)) if CHANGES.contains(outcome) => metrics::WebhookOutcome::Applied,
         Ok(_) => metrics::WebhookOutcome::Ignored,
         Err(_) => metrics::WebhookOutcome::Failed,
-    };
-    metrics::webhook_event(&event_type, counted);
-    let (_, applied) = result?;
-    Ok(WebhookOutcome { status: "ok", applied })
+    }
 }
 
 /// Records, applies and marks one verified event: its outcome label and whether this

@@ -32,6 +32,11 @@
 //!   settle, same email); a no-op for any other order.
 //! - `ops queue peek-dlq [--max N] [--json]`, `ops queue redrive [--max N] [--dry-run]
 //!   [--json]` — lists the task queue's dead letters; moves them back to the queue.
+//! - `ops stripe sync-prices [--apply] [--json]` — each plan's prices against Stripe's
+//!   active prices by lookup key (`<plan>_monthly`, `<plan>_annual`); `--apply` writes
+//!   Stripe's price ids. `ops stripe replay EVENT_ID | --since 2d [--dry-run] [--json]` —
+//!   events fetched again from Stripe's Events API, applied through the webhook's path.
+//! - `ops COMMAND --help` — what the command does and takes.
 //! - `ops reconcile-stripe [--since 4d]` — reads the completed Checkout sessions of the
 //!   window from Stripe and applies what the webhook missed (the `reconcile` function
 //!   does it daily); prints what it fixed. Idempotent.
@@ -48,6 +53,10 @@ use local::demo::{DEMO_EMAIL, DEMO_PASSWORD};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let command = std::env::args().nth(1).unwrap_or_default();
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") || command.is_empty() {
+        println!("{}", usage(&command));
+        return Ok(());
+    }
     let sdk = adapters::aws::aws_config_loader().load().await;
     match command.as_str() {
         "setup" => {
@@ -114,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         "stripe-trigger" => {
-            let path = std::env::args().nth(2).context("usage: ops stripe-trigger <events/file.json>")?;
+            let path = std::env::args().nth(2).with_context(|| usage("stripe-trigger"))?;
             let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| path.clone())?)?;
             let mut event: serde_json::Value = match file.get("body").and_then(|b| b.as_str()) {
                 Some(body) => serde_json::from_str(body)?,
@@ -141,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
             let since = match (std::env::args().nth(2).as_deref(), std::env::args().nth(3)) {
                 (Some("--since"), Some(window)) => parse_window(&window)?,
                 (None, _) => app::reconcile::WINDOW,
-                _ => anyhow::bail!("usage: ops reconcile-stripe [--since <N>d|<N>h]"),
+                _ => anyhow::bail!("{}", usage("reconcile-stripe")),
             };
             let report = app::reconcile::stripe(&state, chrono::Utc::now() - since).await?;
             for (id, outcome) in &report.fixed {
@@ -190,7 +199,7 @@ async fn main() -> anyhow::Result<()> {
                         app::support::set_feature(&state, account, flag, value).await?
                     };
                     if !dry_run && before != after {
-                        audit("account set-feature", account, &format!("{before:?}"), &format!("{after:?}"));
+                        audit(&sdk, "account set-feature", account, &format!("{before:?}"), &format!("{after:?}")).await;
                     }
                     report(&args, serde_json::json!({"account_id": account, "before": before, "after": after, "dry_run": dry_run}), || {
                         format!("account {account}: feature {flag}: {:?} -> {:?}", before.get(flag.as_str()), after.get(flag.as_str()))
@@ -201,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
                     anyhow::ensure!(!dry_run, "extend-trial has no dry run: it changes one date, shown before and after");
                     let (before, after) = app::support::extend_trial(&state, account, days).await?;
                     if before != Some(after) {
-                        audit("account extend-trial", account, &format!("{before:?}"), &after.to_rfc3339());
+                        audit(&sdk, "account extend-trial", account, &format!("{before:?}"), &after.to_rfc3339()).await;
                     }
                     report(&args, serde_json::json!({"account_id": account, "before": before, "after": after}), || {
                         format!("account {account}: trial ends {after} (was {before:?})")
@@ -216,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
                     let before = state.store.subscription(account).await?.map(|s| s.status);
                     let granted = !dry_run && app::billing::grant_complimentary(&state, account).await?;
                     if granted {
-                        audit("account grant-complimentary", account, &format!("{before:?}"), "complimentary");
+                        audit(&sdk, "account grant-complimentary", account, &format!("{before:?}"), "complimentary").await;
                     }
                     report(
                         &args,
@@ -227,15 +236,13 @@ async fn main() -> anyhow::Result<()> {
                 (Some("deactivate"), Some(user), _, _) => {
                     let deactivated = !dry_run && app::support::deactivate_user(&state, user).await?;
                     if deactivated {
-                        audit("account deactivate", user, "active", "deactivated");
+                        audit(&sdk, "account deactivate", user, "active", "deactivated").await;
                     }
                     report(&args, serde_json::json!({"user_id": user, "deactivated": deactivated, "dry_run": dry_run}), || {
                         format!("user {user}: {}", if deactivated { "deactivated" } else { "unchanged" })
                     });
                 }
-                _ => anyhow::bail!(
-                    "usage: ops account show EMAIL|ACCOUNT | set-feature ACCOUNT FLAG on|off|default | extend-trial ACCOUNT DAYS | grant-complimentary ACCOUNT | deactivate USER  [--dry-run] [--json]"
-                ),
+                _ => anyhow::bail!("{}", usage("account")),
             }
         }
         "orders" => {
@@ -265,9 +272,7 @@ async fn main() -> anyhow::Result<()> {
                 return Ok(());
             }
             let (Some("retry-refund"), Some(order_id)) = (args.first().map(String::as_str), args.get(1)) else {
-                anyhow::bail!(
-                    "usage: ops orders list [--status refund_failed|pending] [--since 4d] [--json] | ops orders retry-refund ORDER_ID [--dry-run] [--json]"
-                );
+                anyhow::bail!("{}", usage("orders"));
             };
             let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
             let order = state.store.order(order_id).await?.with_context(|| format!("no order {order_id}"))?;
@@ -275,7 +280,7 @@ async fn main() -> anyhow::Result<()> {
                 "dry_run"
             } else {
                 let outcome = app::fulfilment::retry_refund(&state, order_id).await?;
-                audit("orders retry-refund", order_id, &format!("{:?}", order.status), outcome);
+                audit(&sdk, "orders retry-refund", order_id, &format!("{:?}", order.status), outcome).await;
                 outcome
             };
             let after = state.store.order(order_id).await?.map(|o| o.status);
@@ -302,21 +307,143 @@ async fn main() -> anyhow::Result<()> {
                     let moved = local::queue_ops::redrive(&sqs, &dlq_url, &queue_url, max, dry_run).await?;
                     if !dry_run {
                         for letter in &moved {
-                            audit("queue redrive", &letter.message_id, "dead-lettered", "back on the task queue");
+                            audit(&sdk, "queue redrive", &letter.message_id, "dead-lettered", "back on the task queue").await;
                         }
                     }
                     report(&args, serde_json::json!({"moved": moved, "dry_run": dry_run}), || {
                         format!("{} {} dead letters to the task queue", if dry_run { "would move" } else { "moved" }, moved.len())
                     });
                 }
-                _ => anyhow::bail!("usage: ops queue peek-dlq [--max N] [--json] | ops queue redrive [--max N] [--dry-run] [--json]"),
+                _ => anyhow::bail!("{}", usage("queue")),
+            }
+        }
+        "stripe" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let state = app::AppState::new(adapters::config::Config::from_env()?, &sdk);
+            let dry_run = args.iter().any(|a| a == "--dry-run");
+            match (args.first().map(String::as_str), args.get(1)) {
+                (Some("sync-prices"), _) => {
+                    let apply = args.iter().any(|a| a == "--apply");
+                    let (drifts, written) = app::support::sync_prices(&state, apply).await?;
+                    for plan in &written {
+                        audit(&sdk, "stripe sync-prices", plan, "catalogue price ids", "Stripe's price ids").await;
+                    }
+                    report(&args, serde_json::json!({"differences": drifts, "written": written, "applied": apply}), || {
+                        drifts
+                            .iter()
+                            .map(|d| {
+                                format!("{} {}: {} catalogue {:?}, Stripe {:?}\n", d.plan, d.lookup_key, d.field, d.catalogue, d.stripe)
+                            })
+                            .collect::<String>()
+                            + &format!(
+                                "{} differences; {} plans written{}",
+                                drifts.len(),
+                                written.len(),
+                                if apply { "" } else { " (run with --apply to write the price ids)" }
+                            )
+                    });
+                }
+                (Some("replay"), Some(first)) => {
+                    let since = match (first.as_str(), args.get(2)) {
+                        ("--since", Some(window)) => Some(chrono::Utc::now() - parse_window(window)?),
+                        (id, _) if id.starts_with("evt_") => None,
+                        _ => anyhow::bail!("{}", usage("stripe")),
+                    };
+                    if let Some(since) = since {
+                        app::webhook::check_replay_window(since)?;
+                    }
+                    if dry_run {
+                        let payloads = match since {
+                            Some(since) => state.payments.events_since(since.timestamp()).await?,
+                            None => vec![state.payments.event(first).await?],
+                        };
+                        let listed: Vec<_> =
+                            payloads.iter().filter_map(|p| adapters::payments::events::parse(p).ok()).map(|e| (e.id, e.type_)).collect();
+                        report(&args, serde_json::json!({"would_replay": listed, "dry_run": true}), || {
+                            listed.iter().map(|(id, kind)| format!("{id} {kind}\n")).collect::<String>()
+                                + &format!("would replay {} events (already applied ones stay no-ops)", listed.len())
+                        });
+                        return Ok(());
+                    }
+                    let replayed = match since {
+                        Some(since) => app::webhook::replay_since(&state, since).await?,
+                        None => vec![app::webhook::replay_event(&state, first).await?],
+                    };
+                    for event in replayed.iter().filter(|r| r.applied) {
+                        audit(&sdk, "stripe replay", &event.event_id, "not applied", event.outcome).await;
+                    }
+                    report(&args, serde_json::json!({"replayed": replayed}), || {
+                        replayed
+                            .iter()
+                            .map(|r| {
+                                format!(
+                                    "{} {}: {}{}\n",
+                                    r.event_id,
+                                    r.event_type,
+                                    r.outcome,
+                                    if r.applied { "" } else { " (already applied)" }
+                                )
+                            })
+                            .collect::<String>()
+                            + &format!("{} events replayed, {} applied now", replayed.len(), replayed.iter().filter(|r| r.applied).count())
+                    });
+                }
+                _ => anyhow::bail!("{}", usage("stripe")),
             }
         }
         other => anyhow::bail!(
-            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe | event | account | orders | queue"
+            "unknown command {other:?}; use setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot | reconcile-stripe | event | account | orders | queue | stripe (each takes --help)"
         ),
     }
     Ok(())
+}
+
+/// What a command does and takes (`ops COMMAND --help`, and the error of a bad call).
+fn usage(command: &str) -> &'static str {
+    match command {
+        "setup" => "ops setup\n  Creates the table, the task queue (+ DLQ) and the sender identity if missing; prints TASK_QUEUE_URL=...",
+        "seed-demo" => "ops seed-demo\n  Creates the demo accounts and their data (idempotent) and prints the credentials.",
+        "openapi" => "ops openapi\n  Prints the OpenAPI document (docs/openapi.json is this output).",
+        "seed-catalogue" => {
+            "ops seed-catalogue [billing.json]\n  Loads the billing catalogue (plans, prices, Stripe price ids, limits, feature defaults)."
+        }
+        "seed-petitions" => "ops seed-petitions [petitions.json]\n  Loads the petition catalogue, validated whole first.",
+        "stripe-trigger" => {
+            "ops stripe-trigger <events/file.json>\n  Signs the event as Stripe does and posts it to the local server's /webhooks/stripe."
+        }
+        "backfill-pilot" => {
+            "ops backfill-pilot\n  Gives every account a complimentary Pro subscription unless canceled or past due; resumable."
+        }
+        "reconcile-stripe" => {
+            "ops reconcile-stripe [--since 4d]\n  Applies the completed Checkout sessions and subscription changes the webhook missed."
+        }
+        "event" => "ops event NAME\n  Prints events/NAME.json made valid now against the local stack.",
+        "account" => {
+            "ops account show EMAIL|ACCOUNT_ID [--json]              the account, members, subscription, limits, flags, last orders\n\
+             ops account set-feature ACCOUNT FLAG on|off|default [--dry-run] [--json]   one flag's override for one account\n\
+             ops account extend-trial ACCOUNT DAYS [--json]          the trial runs at least DAYS more days (at most 90)\n\
+             ops account grant-complimentary ACCOUNT [--dry-run] [--json]   the pilot rule for one account\n\
+             ops account deactivate USER [--dry-run] [--json]        every request with the user's tokens is then refused"
+        }
+        "orders" => {
+            "ops orders list [--status refund_failed|pending] [--since 4d] [--json]   the orders in that status\n\
+             ops orders retry-refund ORDER_ID [--dry-run] [--json]   a refund_failed order's refund again, through the fulfilment path"
+        }
+        "queue" => {
+            "ops queue peek-dlq [--max N] [--json]                   the task queue's dead letters, left in place\n\
+             ops queue redrive [--max N] [--dry-run] [--json]        moves dead letters back to the task queue"
+        }
+        "stripe" => {
+            "ops stripe sync-prices [--apply] [--json]               compares each plan's prices with Stripe's (lookup keys <plan>_monthly,\n\
+             \x20                                                        <plan>_annual); --apply writes Stripe's price ids into the catalogue\n\
+             ops stripe replay EVENT_ID | --since 4d [--dry-run] [--json]   applies events again from Stripe's Events API (30 days)\n\
+             \x20                                                        through the webhook's path; applied ones stay no-ops"
+        }
+        _ => {
+            "ops COMMAND [--help]: setup | seed-demo | openapi | seed-catalogue | seed-petitions | stripe-trigger | backfill-pilot |\n\
+             reconcile-stripe | event | account | orders | queue | stripe"
+        }
+    }
 }
 
 /// Prints the result: JSON with `--json`, else the one-line summary.
@@ -328,11 +455,9 @@ fn report(args: &[String], json: serde_json::Value, summary: impl FnOnce() -> St
     }
 }
 
-/// The audit line of a command that wrote: who (the operator's AWS identity as the
-/// environment names it), what, before and after. To stderr, so `--json` stays clean.
-fn audit(command: &str, subject: &str, before: &str, after: &str) {
-    let who = std::env::var("AWS_PROFILE").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".to_owned());
-    eprintln!("{}", serde_json::json!({"audit": command, "who": who, "subject": subject, "before": before, "after": after}));
+/// Prints the audit line (`local::audit`) to stderr, so `--json` stays clean.
+async fn audit(sdk: &aws_config::SdkConfig, command: &str, subject: &str, before: &str, after: &str) {
+    eprintln!("{}", local::audit::line(local::audit::principal(sdk).await, command, subject, before, after));
 }
 
 /// `3d` or `12h`: how far back to read.

@@ -8,6 +8,7 @@
 
 mod client;
 pub mod events;
+pub mod operator;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
