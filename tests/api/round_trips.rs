@@ -233,6 +233,58 @@ async fn warm_worker_round_trips() {
     assert_eq!(calls.take(), ["Query", "TransactWriteItems"], "a task that waits on nothing");
 }
 
+/// A Stripe customer (through a subscription checkout) for a fresh shop.
+async fn stripe_customer(app: &TestApp) -> (Session, String) {
+    app.seed_billing_catalogue().await;
+    let session = app.register(&unique_email()).await;
+    let body = json!({"plan": "pro", "seats": 2, "billing_interval": "monthly"});
+    let reply = app.post("/v1/billing/checkout-session", &body, Some(&session.access_token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let customer = app.store().account(&session.account_id).await.unwrap().unwrap().stripe_customer_id.unwrap();
+    (session, customer)
+}
+
+fn subscription_updated(id: &str, customer: &str, created: i64) -> String {
+    let object =
+        api_tests::stripe_fake::subscription("sub_1", customer, "active", "price_demo_team_monthly", 3, (created, created + 2_592_000));
+    api_tests::stripe_fake::event(id, "customer.subscription.updated", created, object)
+}
+
+/// A subscription update: the event's record, the account by Stripe customer, and the
+/// conditional update with the event's processed mark in one transaction.
+#[tokio::test]
+async fn webhook_round_trips_for_a_subscription_update() {
+    let (app, calls) = spawn_app_counting().await;
+    let (session, customer) = stripe_customer(&app).await;
+
+    let payload = subscription_updated("evt_rt_1", &customer, 1_800_000_000);
+    let (reply, made) = calls_of(&calls, app.deliver_event(&payload)).await;
+    assert_eq!(reply.body, json!({"status": "ok", "applied": true}));
+    assert_eq!(made, ["PutItem", "Query", "TransactWriteItems"]);
+    let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();
+    assert_eq!((sub.plan.as_str(), sub.seat_limit), ("team", 3));
+
+    // A duplicate delivery: its record says it was processed.
+    let (again, made) = calls_of(&calls, app.deliver_event(&payload)).await;
+    assert_eq!(again.body, json!({"status": "ok", "applied": false}));
+    assert_eq!(made, ["PutItem"]);
+
+    // An older event, delivered late: refused by the update's condition, then marked.
+    let (older, made) = calls_of(&calls, app.deliver_event(&subscription_updated("evt_rt_0", &customer, 1_700_000_000))).await;
+    assert_eq!(older.body, json!({"status": "ok", "applied": true}));
+    assert_eq!(made, ["PutItem", "Query", "TransactWriteItems", "UpdateItem"]);
+    let record = app.store().stripe_event("evt_rt_0").await.unwrap().unwrap();
+    assert_eq!((record.status.as_str(), record.outcome.as_deref()), ("processed", Some("subscription_not_changed")));
+
+    // Cold, the plans are read to map the price.
+    let payload = subscription_updated("evt_rt_2", &customer, 1_800_000_100);
+    let signature = api_tests::stripe_fake::sign(&payload, None);
+    calls.take();
+    let outcome = app::webhook::receive(&cold(&app), &payload, Some(&signature), &app::webhook::NoFaults).await.unwrap();
+    assert!(outcome.applied);
+    assert_eq!(calls.take(), ["PutItem", "Query", "Query", "TransactWriteItems"]);
+}
+
 /// What the catalogue held in memory allows: within its TTL a changed price is not
 /// seen (the documented staleness); with a TTL of 0 the version is read on every use,
 /// and a change is seen at once.
