@@ -311,3 +311,20 @@ async fn a_catalogue_change_is_seen_after_the_ttl_by_its_version() {
     assert_eq!(made, ["GetItem", "Query"], "a new version: the plans again");
     assert_eq!(price(&after), json!(before.as_i64().unwrap() + 100));
 }
+
+/// An order read by id: the user and the order in one call, another account's a 404.
+#[tokio::test]
+async fn order_round_trip() {
+    let (app, calls) = spawn_app_counting().await;
+    app.seed_petitions().await;
+    let ada = app.register(&unique_email()).await;
+    let free = json!({"template_id": "family-petition", "plan_id": "family-self-serve", "addon_benefit_ids": []});
+    let order =
+        app.post("/v1/petitions/initiate-checkout", &free, Some(&ada.access_token)).await.body["order_id"].as_str().unwrap().to_owned();
+    let (read, made) = calls_of(&calls, app.get(&format!("/v1/orders/{order}"), Some(&ada.access_token))).await;
+    assert_eq!((read.status, made), (200, vec!["BatchGetItem".to_owned()]), "{}", read.body);
+    let bob = app.register(&unique_email()).await;
+    let (theirs, made) = calls_of(&calls, app.get(&format!("/v1/orders/{order}"), Some(&bob.access_token))).await;
+    theirs.assert_error(404, "not_found");
+    assert_eq!(made, ["BatchGetItem"]);
+}

@@ -5,12 +5,12 @@
 use app::AppState;
 use app::billing::{self, BillingState, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt, SubscriptionCheckoutInput};
 use app::orders::{self, OrderList, OrderView};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Json, Router};
 use serde::Deserialize;
 use web::ApiResult;
-use web::http::extract::{ApiJson, ApiQuery, AuthUser, CallerAccount};
+use web::http::extract::{ApiJson, ApiQuery, AuthUser, CallerAccount, CallerOrder};
 use web::http::openapi::{ApiRoutes, ErrorBody};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
@@ -104,10 +104,11 @@ async fn list_orders(
 }
 
 /// One of the account's orders (another account's is a 404): what the front end polls
-/// when Checkout returns to `/orders/{id}`. Round trips: one GetItem.
+/// when Checkout returns to `/orders/{id}`. Round trips: one BatchGetItem (the
+/// caller's user and the order).
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path, description = "The order id")),
     responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
-async fn get_order(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<OrderView>> {
-    Ok(Json(orders::get(&state, caller.caller(), &id).await?))
+async fn get_order(read: CallerOrder) -> ApiResult<Json<OrderView>> {
+    Ok(Json(orders::get(read.caller.caller(), read.order)?))
 }

@@ -5,8 +5,10 @@
 
 use super::Store;
 use super::identity::{ACCOUNT_SK, SUBSCRIPTION_SK, USER_SK, account_pk, user_pk};
+use super::orders::{ORDER_SK, order_pk};
 use super::wills::will_sk;
 use domain::account::{Account, Subscription, User};
+use domain::order::Order;
 use domain::will::Will;
 
 /// The items read with the user record.
@@ -16,6 +18,8 @@ pub struct Along<'a> {
     pub subscription: bool,
     /// A will of the caller's: `USER#<caller>` / `WILL#<id>`, so the key is the tenancy check.
     pub will: Option<&'a str>,
+    /// An order by id (`ORDER#<id>`): the caller checks that it is their account's.
+    pub order: Option<&'a str>,
 }
 
 #[derive(Debug, Default)]
@@ -24,6 +28,7 @@ pub struct CallerRecords {
     pub account: Option<Account>,
     pub subscription: Option<Subscription>,
     pub will: Option<Will>,
+    pub order: Option<Order>,
 }
 
 impl Store {
@@ -32,6 +37,7 @@ impl Store {
     pub async fn caller_records(&self, user_id: &str, account_id: &str, along: Along<'_>) -> anyhow::Result<CallerRecords> {
         let (user, account) = (user_pk(user_id), account_pk(account_id));
         let will = along.will.map(will_sk);
+        let order = along.order.map(order_pk);
         let mut keys = vec![(user.as_str(), USER_SK)];
         if along.account {
             keys.push((&account, ACCOUNT_SK));
@@ -41,6 +47,9 @@ impl Store {
         }
         if let Some(sk) = &will {
             keys.push((&user, sk));
+        }
+        if let Some(pk) = &order {
+            keys.push((pk, ORDER_SK));
         }
         if keys.len() == 1 {
             return Ok(CallerRecords { user: self.user(user_id).await?, ..CallerRecords::default() });
@@ -52,6 +61,10 @@ impl Store {
             subscription: found.take(&account, SUBSCRIPTION_SK)?,
             will: match &will {
                 Some(sk) => found.take(&user, sk)?,
+                None => None,
+            },
+            order: match &order {
+                Some(pk) => found.take(pk, ORDER_SK)?,
                 None => None,
             },
         })

@@ -10,8 +10,10 @@ use crate::error::ApiError;
 use adapters::security::jwt::Claims;
 use adapters::store::caller::{Along, CallerRecords};
 use app::state::AppState;
+use axum::response::IntoResponse;
 use domain::access::{self, UserDenial};
 use domain::account::{Account, Caller, Subscription, User};
+use domain::order::Order;
 
 /// Largest request body accepted (JSON or form).
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -188,6 +190,27 @@ impl FromRequestParts<AppState> for CallerAccount {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (caller, records) = authenticate(parts, state, Along { account: true, subscription: true, ..Along::default() }).await?;
         Ok(CallerAccount { caller, account: records.account, subscription: records.subscription })
+    }
+}
+
+/// The caller with the order the path's `{id}` names, read with the user record in
+/// one BatchGetItem (None: no such order; the use case checks it is the caller's
+/// account's).
+pub struct CallerOrder {
+    pub caller: AuthUser,
+    pub order: Option<Order>,
+}
+
+impl FromRequestParts<AppState> for CallerOrder {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A path that does not decode is axum's own 400 (given the SPEC body by `http`).
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let id = params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value.to_owned());
+        let along = Along { order: id.as_deref(), ..Along::default() };
+        let (caller, records) = authenticate(parts, state, along).await.map_err(IntoResponse::into_response)?;
+        Ok(CallerOrder { caller, order: records.order })
     }
 }
 
