@@ -98,8 +98,8 @@ async fn openapi_document() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
-/// Round trips: 1 transaction (email claim, user, account, trial) + 1 put (refresh
-/// token) + 1 put (verification token); plus one SES call.
+/// Round trips: 1 transaction (email claim, user, account, trial, will count) + 1 put
+/// (refresh token) + 1 put (verification token); plus one SES call.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth",
     request_body = RegisterInput,
     responses((status = 201, body = TokenPair), (status = "4XX", body = ErrorBody)))]
@@ -107,9 +107,10 @@ async fn register(State(state): State<AppState>, ApiJson(input): ApiJson<Registe
     Ok((StatusCode::CREATED, Json(identity::register(&state, input).await?)))
 }
 
-/// Round trips: one throttle read per subject (email, source address), email claim +
-/// user reads, then counter writes on failure or a counter delete + refresh-token put
-/// on success.
+/// Round trips: 3 whatever the outcome (1 when blocked): the failure counters and the
+/// email's claim (one BatchGetItem), the user (GetItem), then the refresh token (with
+/// the email's counter cleared, one transaction) or both counters' failures in one
+/// write. An unknown email makes the same calls and the same argon2 work.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
     request_body(content((LoginInput = "application/json"), (LoginInput = "application/x-www-form-urlencoded"))),
     responses(

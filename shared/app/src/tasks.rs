@@ -172,7 +172,8 @@ async fn model(state: &AppState, task_model_id: &str) -> anyhow::Result<TaskMode
 }
 
 /// Same preset, higher cost, while the task is with the client. Round trips: one
-/// Query (task), one GetItem (its model), one Query on GSI1 (the preset's models).
+/// Query (task); its model and the preset's models from the catalogue held in memory
+/// (a GetItem and a Query on GSI1 when not held).
 pub async fn available_upgrades(state: &AppState, caller: &Caller, task_id: &str) -> TasksResult<Vec<UpgradeOffer>> {
     let TaskDetail { task, .. } = owned_task(state, &caller.account_id, task_id).await?;
     let current = model(state, &task.task_model_id).await?;
