@@ -104,6 +104,64 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     TestApp { stripe, address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint(), queue_url: created.task_queue_url }
 }
 
+/// The DynamoDB operations a client sent, in order (`X-Amz-Target`'s operation name,
+/// e.g. `GetItem`), counted by an SDK interceptor on every attempt: a retry is a round
+/// trip too.
+#[derive(Clone, Debug, Default)]
+pub struct DynamoCalls(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl DynamoCalls {
+    /// The calls since the last `take` (and forgets them).
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for DynamoCalls {
+    fn name(&self) -> &'static str {
+        "test-round-trip-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
+        self.0.lock().unwrap().push(target.rsplit('.').next().unwrap_or(target).to_owned());
+        Ok(())
+    }
+}
+
+/// `spawn_app`, with every DynamoDB call of the app counted (`DynamoCalls::take`): the
+/// round trips a request makes are pinned by tests, so a change that adds one fails.
+pub async fn spawn_app_counting() -> (TestApp, DynamoCalls) {
+    spawn_app_counting_with(|_| {}).await
+}
+
+/// `spawn_app_counting` with the configuration adjusted first.
+pub async fn spawn_app_counting_with(adjust: impl FnOnce(&mut Config)) -> (TestApp, DynamoCalls) {
+    let mut app = spawn_app_with(adjust).await;
+    let calls = DynamoCalls::default();
+    let sdk = sdk_config().await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(calls.clone()).build();
+    let mut state = app.state.clone();
+    state.store = Store::new(aws_sdk_dynamodb::Client::from_conf(config), state.config.table_name.clone());
+    serve(&mut app, state).await;
+    (app, calls)
+}
+
+/// Serves `state` on a new port as the test's app (the Stripe fake delivers there).
+async fn serve(app: &mut TestApp, state: AppState) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    app.address = format!("http://{}", listener.local_addr().unwrap());
+    app.stripe.webhooks.deliver_to(format!("{}/webhooks/stripe", app.address));
+    app.state = state.clone();
+    let router = local::app(state);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+}
+
 /// `spawn_app`, with the app's AWS calls going through a fault proxy (off until the
 /// test switches it on) and the SDK's retries quick (10 ms initial backoff), so a test
 /// under faults takes seconds.
@@ -118,12 +176,7 @@ pub async fn spawn_app_under_faults(every: u64) -> (TestApp, fault_proxy::FaultP
         .load()
         .await;
     let state = AppState::new((*app.state.config).clone(), &sdk);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    app.address = format!("http://{}", listener.local_addr().unwrap());
-    app.stripe.webhooks.deliver_to(format!("{}/webhooks/stripe", app.address));
-    app.state = state.clone();
-    let router = local::app(state);
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    serve(&mut app, state).await;
     (app, proxy)
 }
 

@@ -24,7 +24,9 @@ async fn pro_limits(app: &TestApp, seats: i64, petitions_per_month: i64, wills: 
 
 #[tokio::test]
 async fn seats_are_limited_at_checkout_invite_and_join() {
-    let app = api_tests::spawn_app().await;
+    // The plan changes below: a function checks the catalogue's version on every read
+    // (else it may serve the previous plan for up to its TTL, `app::catalogue`).
+    let app = api_tests::spawn_app_with(|config| config.catalogue_ttl = std::time::Duration::ZERO).await;
     pro_limits(&app, 2, 10, 10).await;
     let owner = app.register(&unique_email()).await;
     let t = Some(owner.access_token.as_str());

@@ -21,6 +21,7 @@ mod petitions;
 mod refresh;
 mod register;
 mod roles;
+mod round_trips;
 mod stand_ins;
 mod stripe;
 mod subscriptions;

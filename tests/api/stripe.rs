@@ -322,6 +322,10 @@ fn permutations(items: &mut Vec<usize>, k: usize, out: &mut Vec<Vec<usize>>) {
     }
 }
 
+/// A crash after the event is recorded is finished by the redelivery, once. A
+/// subscription update writes its effect and the processed mark in one transaction,
+/// so no crash can fall between them (the crash after `Applied` is never reached);
+/// payments keep that step (`orders`, `petitions`).
 #[tokio::test]
 async fn a_crash_after_any_step_is_finished_by_the_redelivery_once() {
     for step in [Step::Recorded, Step::Applied] {
@@ -330,9 +334,15 @@ async fn a_crash_after_any_step_is_finished_by_the_redelivery_once() {
         let payload = sub_event("evt_crash", "customer.subscription.updated", 1_800_000_000, &customer, "past_due", 4);
         let signature = sign(&payload, None);
         let crash = api_tests::CrashOnceAt::new(step);
-        assert!(app::webhook::receive(&app.state, &payload, Some(&signature), &crash).await.is_err());
-        let redelivery = app::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
-        assert!(redelivery.applied, "{step:?}");
+        let first = app::webhook::receive(&app.state, &payload, Some(&signature), &crash).await;
+        let applied = match step {
+            Step::Recorded => {
+                assert!(first.is_err());
+                app::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap()
+            }
+            Step::Applied => first.unwrap(),
+        };
+        assert!(applied.applied, "{step:?}");
         let again = app::webhook::receive(&app.state, &payload, Some(&signature), &NoFaults).await.unwrap();
         assert!(!again.applied, "{step:?}");
         let sub = app.store().subscription(&session.account_id).await.unwrap().unwrap();

@@ -5,12 +5,12 @@
 use app::AppState;
 use app::billing::{self, BillingState, PlanView, RedirectUrl, SalesLeadInput, SalesLeadReceipt, SubscriptionCheckoutInput};
 use app::orders::{self, OrderList, OrderView};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Json, Router};
 use serde::Deserialize;
 use web::ApiResult;
-use web::http::extract::{ApiJson, ApiQuery, AuthUser};
+use web::http::extract::{ApiJson, ApiQuery, AuthUser, CallerAccount, CallerOrder};
 use web::http::openapi::{ApiRoutes, ErrorBody};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
@@ -29,18 +29,19 @@ pub fn router(state: AppState) -> Router {
     routes().into_router().with_state(state)
 }
 
-/// Public. Round trips: one Query on the catalogue.
+/// Public. Round trips: none while the catalogue is held in memory, else one Query.
 #[utoipa::path(get, path = "/v1/billing/plans", tag = "billing",
     responses((status = 200, body = Vec<PlanView>)))]
 async fn plans(State(state): State<AppState>) -> ApiResult<Json<Vec<PlanView>>> {
     Ok(Json(billing::public_plans(&state).await?))
 }
 
-/// Round trips: BatchGetItem (account + subscription), GetItem (plan).
+/// Round trips: one BatchGetItem (the caller's user, account and subscription); the
+/// plan from the catalogue held in memory (one Query when not held).
 #[utoipa::path(get, path = "/v1/billing/state", tag = "billing", security(("bearer" = [])),
     responses((status = 200, body = BillingState), (status = "4XX", body = ErrorBody)))]
-async fn billing_state(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<BillingState>> {
-    Ok(Json(billing::billing_state(&state, caller.caller()).await?))
+async fn billing_state(State(state): State<AppState>, read: CallerAccount) -> ApiResult<Json<BillingState>> {
+    Ok(Json(billing::billing_state(&state, read.account, read.subscription).await?))
 }
 
 /// Public. Round trips: one PutItem.
@@ -56,26 +57,29 @@ async fn sales_lead(
 /// Owner only. One open subscription Checkout per account: the same plan, seats and
 /// interval again return the open session's URL; another first expires it at Stripe.
 /// 409 `subscription_exists` while a paid subscription runs (or the open session was
-/// just paid). Round trips: GetItem (plan), BatchGetItem (account + subscription), on
-/// the first checkout a user read and the conditional customer write, and one
-/// conditional update recording the session (none when it is reused); Stripe:
-/// customer (first time), expire (when replacing) and session.
+/// just paid). Round trips: one BatchGetItem (the caller's user, account and
+/// subscription), the plan from the catalogue held in memory (one Query when not
+/// held), on the first checkout the conditional customer write, and one conditional
+/// update recording the session (none when it is reused); Stripe: customer (first
+/// time), expire (when replacing) and session.
 #[utoipa::path(post, path = "/v1/billing/checkout-session", tag = "billing", security(("bearer" = [])),
     request_body = SubscriptionCheckoutInput,
     responses((status = 200, body = RedirectUrl), (status = "4XX", body = ErrorBody)))]
 async fn checkout_session(
     State(state): State<AppState>,
-    caller: AuthUser,
+    read: CallerAccount,
     ApiJson(input): ApiJson<SubscriptionCheckoutInput>,
 ) -> ApiResult<Json<RedirectUrl>> {
-    Ok(Json(billing::checkout_session(&state, caller.caller(), input).await?))
+    let records = (read.account, read.subscription);
+    Ok(Json(billing::checkout_session(&state, read.caller.caller(), records, input).await?))
 }
 
-/// Owner only. Round trips: GetItem (account); Stripe: portal session.
+/// Owner only. Round trips: one BatchGetItem (the caller's user, account and
+/// subscription); Stripe: portal session.
 #[utoipa::path(post, path = "/v1/billing/portal-session", tag = "billing", security(("bearer" = [])),
     responses((status = 200, body = RedirectUrl), (status = "4XX", body = ErrorBody)))]
-async fn portal_session(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<RedirectUrl>> {
-    Ok(Json(billing::portal_session(&state, caller.caller()).await?))
+async fn portal_session(State(state): State<AppState>, read: CallerAccount) -> ApiResult<Json<RedirectUrl>> {
+    Ok(Json(billing::portal_session(&state, read.caller.caller(), read.account).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -100,10 +104,11 @@ async fn list_orders(
 }
 
 /// One of the account's orders (another account's is a 404): what the front end polls
-/// when Checkout returns to `/orders/{id}`. Round trips: one GetItem.
+/// when Checkout returns to `/orders/{id}`. Round trips: one BatchGetItem (the
+/// caller's user and the order).
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path, description = "The order id")),
     responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
-async fn get_order(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<OrderView>> {
-    Ok(Json(orders::get(&state, caller.caller(), &id).await?))
+async fn get_order(read: CallerOrder) -> ApiResult<Json<OrderView>> {
+    Ok(Json(orders::get(read.caller.caller(), read.order)?))
 }

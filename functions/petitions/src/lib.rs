@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use domain::petition::{Benefit, Petition, PetitionPlan, Template};
 use web::ApiResult;
 use web::http::extract::{ApiJson, AuthUser};
-use web::http::guards::guarded;
+use web::http::guards::{LiveSubscription, guarded};
 use web::http::openapi::{ApiRoutes, ErrorBody};
 
 /// Every route of this function: `router` serves them, the OpenAPI document lists them.
@@ -29,14 +29,17 @@ pub fn router(state: AppState) -> Router {
     guarded(routes().into_router(), state.clone()).with_state(state)
 }
 
-/// Round trips (every route): the guards' BatchGetItem first. Then one Query on GSI1.
+/// Round trips (every route): the guards' BatchGetItem first. Catalogue reads come
+/// from the catalogue held in memory (`app::catalogue`): none, or one Query when not
+/// held (here on GSI1).
 #[utoipa::path(get, path = "/v1/petition-templates", tag = "petitions", security(("bearer" = [])),
     responses((status = 200, body = Vec<Template>), (status = "4XX", body = ErrorBody)))]
 async fn list_templates(State(state): State<AppState>, _caller: AuthUser) -> ApiResult<Json<Vec<Template>>> {
     Ok(Json(petitions::templates(&state).await?))
 }
 
-/// Round trips: one Query on the template's collection.
+/// Round trips: none (the catalogue held in memory), or one Query on the template's
+/// collection.
 #[utoipa::path(get, path = "/v1/petition-templates/{template_id}/plans", tag = "petitions", security(("bearer" = [])),
     params(("template_id" = String, Path)),
     responses((status = 200, body = Vec<PetitionPlan>), (status = "4XX", body = ErrorBody)))]
@@ -48,7 +51,7 @@ async fn list_template_plans(
     Ok(Json(petitions::plans(&state, &template_id).await?))
 }
 
-/// The template's add-ons minus the plan's included benefits. Round trips: one Query.
+/// The template's add-ons minus the plan's included benefits. Round trips: as the plans.
 #[utoipa::path(get, path = "/v1/petition-templates/{template_id}/plans/{plan_id}/purchasable-addons", tag = "petitions",
     security(("bearer" = [])), params(("template_id" = String, Path), ("plan_id" = String, Path)),
     responses((status = 200, body = Vec<Benefit>), (status = "4XX", body = ErrorBody)))]
@@ -61,15 +64,20 @@ async fn list_purchasable_addons(
 }
 
 /// Total = plan + chosen add-ons, computed here; a zero total is fulfilled at once.
+/// Round trips: one Query (this month's petitions, the plan's limit), then a paid
+/// checkout as `orders::start_checkout` does; a free one stores its order (PutItem),
+/// creates the petition (one transaction) and settles the order (UpdateItem). Plans
+/// and task models from the catalogue held in memory.
 #[utoipa::path(post, path = "/v1/petitions/initiate-checkout", tag = "petitions", security(("bearer" = [])),
     request_body = PetitionCheckoutInput,
     responses((status = 200, body = CheckoutStarted), (status = "4XX", body = ErrorBody)))]
 async fn initiate_checkout(
     State(state): State<AppState>,
     caller: AuthUser,
+    LiveSubscription(subscription): LiveSubscription,
     ApiJson(input): ApiJson<PetitionCheckoutInput>,
 ) -> ApiResult<Json<CheckoutStarted>> {
-    Ok(Json(petitions::initiate_checkout(&state, caller.caller(), input).await?))
+    Ok(Json(petitions::initiate_checkout(&state, caller.caller(), &subscription, input).await?))
 }
 
 /// The account's petitions, newest first. Round trips: one Query on GSI1.
@@ -87,8 +95,8 @@ async fn get_petition(State(state): State<AppState>, caller: AuthUser, Path(id):
     Ok(Json(petitions::get(&state, caller.caller(), &id).await?))
 }
 
-/// The template's add-ons minus the benefits the petition holds. Round trips: two
-/// Queries (the petition's collection, its template's).
+/// The template's add-ons minus the benefits the petition holds. Round trips: one
+/// Query (the petition's collection), its template from the catalogue held in memory.
 #[utoipa::path(get, path = "/v1/petitions/{id}/available-purchase-addons", tag = "petitions", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<Benefit>), (status = "4XX", body = ErrorBody)))]

@@ -19,8 +19,10 @@ pub fn router(state: AppState) -> Router {
     routes().into_router().with_state(state)
 }
 
-/// Round trips: event record put (1), the effect (account by customer: 1 Query;
-/// catalogue: 1 Query; subscription: 1 conditional update), processed mark (1).
+/// Round trips: event record put (1), then for a subscription event the account by
+/// customer (1 Query) and the conditional update with the processed mark (1
+/// transaction); a payment's effect is its order's fulfilment, then the mark (1). The
+/// plans from the catalogue held in memory.
 #[utoipa::path(post, path = "/webhooks/stripe", tag = "stripe",
     params(("Stripe-Signature" = String, Header, description = "Stripe's signature of the raw body")),
     request_body(content = Object, content_type = "application/json", description = "A Stripe event, byte for byte as Stripe signed it"),

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 use web::http::extract::{ApiJson, ApiQuery, AuthUser};
-use web::http::guards::guarded;
+use web::http::guards::{LiveSubscription, PathResource, PathWill, guarded_reading};
 use web::http::openapi::{ApiRoutes, ErrorBody};
 use web::{ApiError, ApiResult};
 
@@ -24,7 +24,7 @@ pub fn routes() -> ApiRoutes {
 }
 
 pub fn router(state: AppState) -> Router {
-    guarded(wizard().into_router(), state.clone()).merge(download_route().into_router()).with_state(state)
+    guarded_reading(wizard().into_router(), state.clone(), PathResource::Will).merge(download_route().into_router()).with_state(state)
 }
 
 /// The guarded routes.
@@ -43,7 +43,8 @@ fn download_route() -> ApiRoutes {
     ApiRoutes::new().route(web::route!(download_will))
 }
 
-/// Round trips (each route): the guards' BatchGetItem, then as noted.
+/// Round trips (each route): the guards' BatchGetItem (the caller's user and
+/// subscription, and the will `{id}` where the path names one), then as noted.
 /// One Query on the user's collection.
 #[utoipa::path(get, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
     responses((status = 200, body = Vec<WillSummary>), (status = "4XX", body = ErrorBody)))]
@@ -51,22 +52,26 @@ async fn list_wills(State(state): State<AppState>, caller: AuthUser) -> ApiResul
     Ok(Json(wills::list(&state, caller.caller()).await?))
 }
 
-/// One conditional PutItem.
+/// One transaction (the will and the account's will count).
 #[utoipa::path(post, path = "/v1/wills", tag = "wills", security(("bearer" = [])),
     responses((status = 201, body = WillView), (status = "4XX", body = ErrorBody)))]
-async fn create_will(State(state): State<AppState>, caller: AuthUser) -> ApiResult<(StatusCode, Json<WillView>)> {
-    Ok((StatusCode::CREATED, Json(wills::create(&state, caller.caller()).await?)))
+async fn create_will(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    LiveSubscription(subscription): LiveSubscription,
+) -> ApiResult<(StatusCode, Json<WillView>)> {
+    Ok((StatusCode::CREATED, Json(wills::create(&state, caller.caller(), &subscription).await?)))
 }
 
-/// One GetItem.
+/// Nothing more: the guards read the will.
 #[utoipa::path(get, path = "/v1/wills/{id}", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
-async fn get_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
-    Ok(Json(wills::get(&state, caller.caller(), &id).await?))
+async fn get_will(State(state): State<AppState>, PathWill(will): PathWill) -> ApiResult<Json<WillView>> {
+    Ok(Json(wills::get(&state, will)?))
 }
 
-/// GetItem + conditional PutItem (optimistic: 409 if the will changed meanwhile).
+/// One conditional PutItem (optimistic: 409 if the will changed meanwhile).
 #[utoipa::path(put, path = "/v1/wills/{id}/sections/{section}", tag = "wills", security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Will id"),
@@ -76,36 +81,36 @@ async fn get_will(State(state): State<AppState>, caller: AuthUser, Path(id): Pat
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn put_will_section(
     State(state): State<AppState>,
-    caller: AuthUser,
-    Path((id, section)): Path<(String, String)>,
+    PathWill(will): PathWill,
+    Path((_, section)): Path<(String, String)>,
     ApiJson(content): ApiJson<Value>,
 ) -> ApiResult<Json<WillView>> {
-    Ok(Json(wills::put_section(&state, caller.caller(), &id, &section, content).await?))
+    Ok(Json(wills::put_section(&state, will, &section, content).await?))
 }
 
-/// GetItem + conditional PutItem.
+/// One conditional PutItem.
 #[utoipa::path(patch, path = "/v1/wills/{id}/current-section", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     request_body = CurrentSectionInput,
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
 async fn set_current_section(
     State(state): State<AppState>,
-    caller: AuthUser,
-    Path(id): Path<String>,
+    PathWill(will): PathWill,
     ApiJson(input): ApiJson<CurrentSectionInput>,
 ) -> ApiResult<Json<WillView>> {
-    Ok(Json(wills::set_current_section(&state, caller.caller(), &id, input).await?))
+    Ok(Json(wills::set_current_section(&state, will, input).await?))
 }
 
-/// GetItem + conditional PutItem.
+/// One conditional PutItem.
 #[utoipa::path(post, path = "/v1/wills/{id}/verify", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = WillView), (status = "4XX", body = ErrorBody)))]
-async fn verify_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<WillView>> {
-    Ok(Json(wills::verify(&state, caller.caller(), &id).await?))
+async fn verify_will(State(state): State<AppState>, PathWill(will): PathWill) -> ApiResult<Json<WillView>> {
+    Ok(Json(wills::verify(&state, will).await?))
 }
 
-/// GetItem (will), PutItem (order); Stripe: one Checkout session.
+/// The order's open purchase (GetItem), then one transaction (order + open purchase);
+/// Stripe: one Checkout session.
 #[utoipa::path(post, path = "/v1/wills/{id}/checkout", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     responses(
@@ -113,16 +118,16 @@ async fn verify_will(State(state): State<AppState>, caller: AuthUser, Path(id): 
         (status = "4XX", body = ErrorBody),
         (status = 503, description = "Payments are not configured", body = ErrorBody),
     ))]
-async fn checkout_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<CheckoutStarted>> {
-    Ok(Json(wills::checkout(&state, caller.caller(), &id).await?))
+async fn checkout_will(State(state): State<AppState>, caller: AuthUser, PathWill(will): PathWill) -> ApiResult<Json<CheckoutStarted>> {
+    Ok(Json(wills::checkout(&state, caller.caller(), will).await?))
 }
 
-/// GetItem + one conditional UpdateItem (version + 1 from the version read).
+/// One conditional UpdateItem (version + 1 from the version read).
 #[utoipa::path(post, path = "/v1/wills/{id}/regenerate", tag = "wills", security(("bearer" = [])),
     params(("id" = String, Path, description = "Will id")),
     responses((status = 200, body = Regenerated), (status = "4XX", body = ErrorBody)))]
-async fn regenerate_will(State(state): State<AppState>, caller: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Regenerated>> {
-    Ok(Json(wills::regenerate(&state, caller.caller(), &id).await?))
+async fn regenerate_will(State(state): State<AppState>, PathWill(will): PathWill) -> ApiResult<Json<Regenerated>> {
+    Ok(Json(wills::regenerate(&state, will).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

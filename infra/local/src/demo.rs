@@ -48,7 +48,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
         Some(will) => will.id.clone(),
         None => will(state, &owner).await?,
     };
-    let view = app::wills::get(state, &owner, &will_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let view = app::wills::get(state, state.store.will(&owner.user_id, &will_id).await?).map_err(|e| anyhow::anyhow!("{e}"))?;
     let download_path = view.download_token.map(|token| format!("/v1/wills/{will_id}/download?token={token}"));
     Ok(Demo { petition_id, will_id, download_path })
 }
@@ -105,7 +105,10 @@ async fn petition(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
         plan_id: "family-basic".into(),
         addon_benefit_ids: vec![],
     };
-    let started = app::petitions::initiate_checkout(state, owner, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
+    let subscription = state.store.subscription(&owner.account_id).await?.context("the demo owner's subscription")?;
+    let started = app::petitions::initiate_checkout(state, owner, &subscription, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
     paid(state, &started.order_id, started.total_cents).await?;
     let petition_id = state.store.petitions_of_account(&owner.account_id).await?.first().context("the demo petition")?.id.clone();
     let addons = app::petitions::PurchaseAddonsInput { benefit_ids: vec!["interview-coaching".into()] };
@@ -118,7 +121,10 @@ async fn petition(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
 /// A will with every section, verified, paid and generated.
 async fn will(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
     let err = |e: app::wills::WillsError| anyhow::anyhow!("the demo will: {e}");
-    let will = app::wills::create(state, owner).await.map_err(err)?;
+    let subscription = state.store.subscription(&owner.account_id).await?.context("the demo owner's subscription")?;
+    let will = app::wills::create(state, owner, &subscription).await.map_err(err)?;
+    // Each step reads the will as a request would (the guards read it with the caller).
+    let read = async || state.store.will(&owner.user_id, &will.id).await;
     let sections = [
         ("personal", json!({"full_name": "Demo Owner", "date_of_birth": "1980-01-01", "address": "1 Demo Street"})),
         ("family", json!({"marital_status": "single"})),
@@ -129,10 +135,10 @@ async fn will(state: &AppState, owner: &Caller) -> anyhow::Result<String> {
         ("funeral", json!({"wishes": "A quiet service."})),
     ];
     for (name, content) in sections {
-        app::wills::put_section(state, owner, &will.id, name, content).await.map_err(err)?;
+        app::wills::put_section(state, read().await?, name, content).await.map_err(err)?;
     }
-    app::wills::verify(state, owner, &will.id).await.map_err(err)?;
-    let started = app::wills::checkout(state, owner, &will.id).await.map_err(err)?;
+    app::wills::verify(state, read().await?).await.map_err(err)?;
+    let started = app::wills::checkout(state, owner, read().await?).await.map_err(err)?;
     paid(state, &started.order_id, started.total_cents).await?;
     Ok(will.id)
 }

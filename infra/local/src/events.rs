@@ -99,7 +99,10 @@ async fn demo_petition(state: &AppState) -> anyhow::Result<String> {
         plan_id: DEMO_PETITION.1.to_owned(),
         addon_benefit_ids: vec![],
     };
-    let started = app::petitions::initiate_checkout(state, &caller, input).await.map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
+    let subscription = state.store.subscription(&caller.account_id).await?.context("the demo owner's subscription")?;
+    let started = app::petitions::initiate_checkout(state, &caller, &subscription, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo petition: {e}"))?;
     let order = state.store.order(&started.order_id).await?.context("the demo petition's order")?;
     match order.item {
         domain::order::OrderItem::PetitionCheckout(checkout) => Ok(checkout.petition_id),

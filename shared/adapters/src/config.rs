@@ -15,7 +15,13 @@ pub struct Config {
     pub google: OAuthProviderConfig,
     pub microsoft: OAuthProviderConfig,
     pub oauth_redirect_allowlist: Vec<String>,
+    /// How long a function serves a catalogue from memory before it checks the
+    /// catalogue's version (`CATALOGUE_TTL_SECONDS`; 0 checks on every read).
+    pub catalogue_ttl: std::time::Duration,
 }
+
+/// The catalogue TTL when `CATALOGUE_TTL_SECONDS` is unset.
+pub const DEFAULT_CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
 pub struct JwtConfig {
@@ -87,6 +93,12 @@ impl Config {
             google: provider("GOOGLE", "https://accounts.google.com", Vec::new()),
             microsoft: provider("MICROSOFT", "https://login.microsoftonline.com/common/v2.0", list("MICROSOFT_ALLOWED_TENANTS")),
             oauth_redirect_allowlist: list("OAUTH_REDIRECT_ALLOWLIST"),
+            catalogue_ttl: match var("CATALOGUE_TTL_SECONDS") {
+                Some(secs) => std::time::Duration::from_secs(
+                    secs.trim().parse().map_err(|_| ConfigError("CATALOGUE_TTL_SECONDS must be a whole number of seconds".into()))?,
+                ),
+                None => DEFAULT_CATALOGUE_TTL,
+            },
         })
     }
 }

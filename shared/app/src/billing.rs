@@ -10,7 +10,7 @@ use crate::state::AppState;
 use adapters::payments::PaymentsError;
 use adapters::store::billing::SalesLead;
 use domain::Invalid;
-use domain::account::{Caller, CheckoutPlan, NotAllowed, OpenCheckout, Permission, Subscription, SubscriptionStatus};
+use domain::account::{Account, Caller, CheckoutPlan, NotAllowed, OpenCheckout, Permission, Subscription, SubscriptionStatus};
 use domain::billing::{self, LimitReached, Plan};
 use domain::email::Email;
 
@@ -86,19 +86,28 @@ pub struct BillingState {
     pub enabled_features: BTreeMap<String, bool>,
 }
 
-/// Public, non-archived plans in sort order (one Query).
+/// Public, non-archived plans in sort order (the catalogue, held in memory).
 pub async fn public_plans(state: &AppState) -> BillingResult<Vec<PlanView>> {
-    let plans = billing::public_plans(state.store.plans().await?);
+    let plans = billing::public_plans(state.catalogues.plans(&state.store).await?.to_vec());
     Ok(plans.iter().map(PlanView::from).collect())
 }
 
+/// The plan whose limits apply to what the account creates: its subscription's; None
+/// without a subscription or with a plan the catalogue lacks (then nothing is limited).
+pub async fn plan_of(state: &AppState, subscription: Option<&Subscription>) -> anyhow::Result<Option<Plan>> {
+    match subscription {
+        Some(subscription) => state.catalogues.plan(&state.store, &subscription.plan).await,
+        None => Ok(None),
+    }
+}
+
 /// The caller's subscription with its plan's billing, limits and resolved feature
-/// flags. Round trips: BatchGetItem (account + subscription), GetItem (plan).
-pub async fn billing_state(state: &AppState, caller: &Caller) -> BillingResult<BillingState> {
-    let (account, subscription) = state.store.account_and_subscription(&caller.account_id).await?;
+/// flags, from the account and subscription as the request read them with the caller
+/// (the plan from the catalogue held in memory).
+pub async fn billing_state(state: &AppState, account: Option<Account>, subscription: Option<Subscription>) -> BillingResult<BillingState> {
     let account = account.ok_or(BillingError::AccountNotFound)?;
     let subscription = subscription.ok_or(BillingError::NoSubscription)?;
-    let plan = state.store.plan(&subscription.plan).await?;
+    let plan = state.catalogues.plan(&state.store, &subscription.plan).await?;
     let now = Utc::now();
     let defaults = plan.as_ref().map(|p| p.features.clone()).unwrap_or_default();
     Ok(BillingState {
@@ -250,8 +259,14 @@ pub struct RedirectUrl {
 
 /// A Stripe Checkout session for a subscription: quantity = seats, the trial's end
 /// passed on while it runs (`Subscription::checkout_trial_end`), the Stripe customer
-/// created once per account.
-pub async fn checkout_session(state: &AppState, caller: &Caller, input: SubscriptionCheckoutInput) -> BillingResult<RedirectUrl> {
+/// created once per account. `account` and `subscription` as the request read them
+/// with the caller.
+pub async fn checkout_session(
+    state: &AppState,
+    caller: &Caller,
+    (account, subscription): (Option<Account>, Option<Subscription>),
+    input: SubscriptionCheckoutInput,
+) -> BillingResult<RedirectUrl> {
     caller.require(Permission::ManageBilling)?;
     if !state.payments.is_configured() {
         return Err(PaymentsError::NotConfigured.into());
@@ -260,13 +275,16 @@ pub async fn checkout_session(state: &AppState, caller: &Caller, input: Subscrip
         .ok()
         .filter(|s| (1..=10_000).contains(s))
         .ok_or_else(|| Invalid::field("seats", "must be between 1 and 10000"))?;
-    let plan =
-        state.store.plan(&input.plan).await?.filter(|p| !p.is_archived).ok_or_else(|| BillingError::UnknownPlan(input.plan.clone()))?;
+    let plan = state
+        .catalogues
+        .plan(&state.store, &input.plan)
+        .await?
+        .filter(|p| !p.is_archived)
+        .ok_or_else(|| BillingError::UnknownPlan(input.plan.clone()))?;
     plan.allows(billing::MAX_SEATS, 0, i64::from(seats))?;
     let price_id = plan
         .price_id(input.billing_interval)
         .ok_or_else(|| BillingError::NoPriceForInterval { plan: plan.plan.clone(), interval: input.billing_interval })?;
-    let (account, subscription) = state.store.account_and_subscription(&caller.account_id).await?;
     let account = account.ok_or(BillingError::AccountNotFound)?;
     let mut known = Some(subscription.ok_or(BillingError::NoSubscription)?);
     if known.as_ref().is_some_and(Subscription::has_live_stripe_subscription) {
@@ -361,7 +379,7 @@ async fn open_subscription_checkout(
 /// The account's Stripe customer, created on first need. Stripe's idempotency key
 /// (derived from the account) and a conditional write make it one customer even
 /// when two checkouts race.
-async fn stripe_customer(state: &AppState, caller: &Caller, account: &domain::account::Account) -> BillingResult<String> {
+async fn stripe_customer(state: &AppState, caller: &Caller, account: &Account) -> BillingResult<String> {
     if let Some(id) = &account.stripe_customer_id {
         return Ok(id.clone());
     }
@@ -369,13 +387,14 @@ async fn stripe_customer(state: &AppState, caller: &Caller, account: &domain::ac
     Ok(state.store.set_stripe_customer_once(&account.id, &created).await?)
 }
 
-/// A Stripe customer-portal session for the account's customer.
-pub async fn portal_session(state: &AppState, caller: &Caller) -> BillingResult<RedirectUrl> {
+/// A Stripe customer-portal session for the account's customer (`account` as the
+/// request read it with the caller).
+pub async fn portal_session(state: &AppState, caller: &Caller, account: Option<Account>) -> BillingResult<RedirectUrl> {
     caller.require(Permission::ManageBilling)?;
     if !state.payments.is_configured() {
         return Err(PaymentsError::NotConfigured.into());
     }
-    let account = state.store.account(&caller.account_id).await?.ok_or(BillingError::AccountNotFound)?;
+    let account = account.ok_or(BillingError::AccountNotFound)?;
     let customer_id = account.stripe_customer_id.ok_or(BillingError::NoBillingAccount)?;
     let url = state.payments.portal(&customer_id, format!("{}/account/billing", state.config.app_base_url)).await?;
     Ok(RedirectUrl { url })

@@ -253,7 +253,8 @@ async fn join_by_invite(
     now: DateTime<Utc>,
 ) -> IdentityResult<User> {
     // The member takes a seat of the account's plan (the invite held it until now).
-    if let Some(plan) = state.store.current_plan(&invite.account_id).await? {
+    let subscription = state.store.subscription(&invite.account_id).await?;
+    if let Some(plan) = crate::billing::plan_of(state, subscription.as_ref()).await? {
         let members = state.store.member_ids(&invite.account_id).await?.len() as i64;
         plan.allows(domain::billing::MAX_SEATS, members, 1)?;
     }
@@ -292,6 +293,13 @@ async fn create_shop(
 /// Logs in with email and password. Five failures for one email (or twenty from one
 /// source address) within 15 minutes block it (429 with Retry-After) until the
 /// window ends. `source` is the client address when the platform reports one.
+///
+/// Round trips: the counters and the email's claim (one BatchGetItem), the user (one
+/// GetItem), then the refresh token (PutItem, or one transaction clearing the email's
+/// counter) or the failures (one write for both counters). An unknown email reads a
+/// user nobody is and runs argon2 against a dummy hash, so it takes the same calls and
+/// the same work as a wrong password: neither the answer nor its time tells whether
+/// an email is registered.
 pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) -> IdentityResult<TokenPair> {
     let email = Email::parse(&input.email).map_err(|m| Invalid::field("email", m))?;
     let now = Utc::now();
@@ -300,12 +308,14 @@ pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) 
         .zip(LOGIN_LIMITS)
         .filter_map(|(subject, (scope, max))| subject.map(|s| (scope, max, s)))
         .collect();
-    for (scope, max, subject) in &subjects {
-        if let Some(retry_after) = state.store.login_blocked_for(scope, subject, *max, now).await? {
+    let keys: Vec<(&str, &str)> = subjects.iter().map(|(scope, _, subject)| (*scope, subject.as_str())).collect();
+    let lookup = state.store.login_lookup(&email.normalized(), &keys).await?;
+    for ((_, max, _), count) in subjects.iter().zip(&lookup.counts) {
+        if let Some(retry_after) = count.blocked_for(*max, now) {
             return Err(IdentityError::TooManyLogins { retry_after_secs: retry_after });
         }
     }
-    let user = state.store.user_by_email(&email.normalized()).await?;
+    let user = state.store.user_for_login(lookup.user_id.as_deref()).await?;
     if let Some(user) = &user
         && user.password_hash.is_none()
     {
@@ -313,14 +323,12 @@ pub async fn login(state: &AppState, input: LoginInput, source: Option<String>) 
     }
     let matches = password::verify(input.password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let Some(user) = user.filter(|_| matches) else {
-        for (scope, _, subject) in &subjects {
-            state.store.record_login_failure(scope, subject, now).await?;
-        }
+        state.store.record_login_failures(&lookup.counts, now).await?;
         return Err(IdentityError::InvalidCredentials);
     };
-    let (email_scope, _, email_subject) = &subjects[0];
-    state.store.clear_login_failures(email_scope, email_subject).await?;
-    let mut pair = issue_tokens(state, &user, adapters::new_id()).await?;
+    let (refresh_token, stored) = session_token(&user, adapters::new_id(), now);
+    state.store.put_login_refresh_token(&token::digest(&refresh_token), &stored, &lookup.counts[0], now).await?;
+    let mut pair = token_pair(state, &user, refresh_token, &stored)?;
     pair.user = Some(UserView::from(&user));
     Ok(pair)
 }
@@ -368,26 +376,34 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> IdentityResult<()>
     Ok(())
 }
 
+/// A new session for the user: its refresh token (stored), and the pair.
 pub(crate) async fn issue_tokens(state: &AppState, user: &User, family_id: String) -> anyhow::Result<TokenPair> {
-    let now = Utc::now();
-    let refresh_token = token::generate();
+    let (refresh_token, stored) = session_token(user, family_id, Utc::now());
+    state.store.put_refresh_token(&token::digest(&refresh_token), &stored).await?;
+    token_pair(state, user, refresh_token, &stored)
+}
+
+/// A new session's refresh token (raw) and what is stored of it.
+fn session_token(user: &User, family_id: String, now: DateTime<Utc>) -> (String, RefreshToken) {
     let stored = RefreshToken {
         user_id: user.id.clone(),
-        family_id: family_id.clone(),
+        family_id,
         family_started_ms: now.timestamp_millis(),
         expires_at: now + REFRESH_TOKEN_TTL,
         rotated_at: None,
         ttl: (now + REFRESH_TOKEN_TTL).timestamp(),
     };
-    state.store.put_refresh_token(&token::digest(&refresh_token), &stored).await?;
-    let access_token = state.jwt.issue(&user.id, &user.account_id, user.role, (&family_id, stored.family_started_ms))?;
+    (token::generate(), stored)
+}
+
+/// The pair for a stored session: an access token in its family, and its refresh token.
+fn token_pair(state: &AppState, user: &User, refresh_token: String, stored: &RefreshToken) -> anyhow::Result<TokenPair> {
+    let access_token = state.jwt.issue(&user.id, &user.account_id, user.role, (&stored.family_id, stored.family_started_ms))?;
     Ok(TokenPair { access_token, refresh_token, token_type: "bearer", user: None })
 }
 
-/// The caller (`user`, as the request read it), their account and subscription (one
-/// BatchGetItem).
-pub async fn me(state: &AppState, user: &User) -> IdentityResult<Me> {
-    let (account, subscription) = state.store.account_and_subscription(&user.account_id).await?;
+/// The caller, their account and its subscription, as the request read them.
+pub fn me(user: &User, account: Option<Account>, subscription: Option<Subscription>) -> IdentityResult<Me> {
     let Some(account) = account else { return Err(IdentityError::UserGone) };
     Ok(Me {
         role: user.role,
@@ -549,8 +565,9 @@ pub async fn set_onboarding_step(state: &AppState, caller: &Caller, step: i64) -
     current_user(state, &caller.user_id).await
 }
 
-pub async fn account(state: &AppState, caller: &Caller) -> IdentityResult<Account> {
-    state.store.account(&caller.account_id).await?.ok_or(IdentityError::AccountNotFound)
+/// The caller's account, as the request read it.
+pub fn account(account: Option<Account>) -> IdentityResult<Account> {
+    account.ok_or(IdentityError::AccountNotFound)
 }
 
 /// Owner-only update of the account's name and onboarding answers.

@@ -97,7 +97,8 @@ pub async fn create(state: &AppState, caller: &Caller, input: InviteInput) -> In
     if invites.iter().filter(pending).any(|i| to_address(&i)) {
         return Err(InvitesError::InvitePending);
     }
-    if let Some(plan) = state.store.current_plan(&caller.account_id).await? {
+    let subscription = state.store.subscription(&caller.account_id).await?;
+    if let Some(plan) = crate::billing::plan_of(state, subscription.as_ref()).await? {
         let members = state.store.member_ids(&caller.account_id).await?.len() as i64;
         plan.allows(billing::MAX_SEATS, members + invites.iter().filter(pending).count() as i64, 1)?;
     }

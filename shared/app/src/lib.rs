@@ -3,6 +3,7 @@
 //! own error enum. Nothing here knows HTTP: `web::error` maps each error once.
 
 pub mod billing;
+pub mod catalogue;
 pub mod fulfilment;
 pub mod identity;
 pub mod invites;

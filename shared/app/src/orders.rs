@@ -194,9 +194,10 @@ pub struct OrderList {
     pub next_cursor: Option<String>,
 }
 
-/// One of the account's orders; 404 for anyone else's (one GetItem).
-pub async fn get(state: &AppState, caller: &Caller, order_id: &str) -> OrdersResult<OrderView> {
-    match state.store.order(order_id).await? {
+/// One of the account's orders, as the request read it with the caller; 404 for
+/// anyone else's.
+pub fn get(caller: &Caller, order: Option<Order>) -> OrdersResult<OrderView> {
+    match order {
         Some(order) if order.account_id == caller.account_id => Ok(order.into()),
         _ => Err(OrdersError::NotFound),
     }

@@ -3,6 +3,7 @@
 //! to its account only (anyone else gets 404).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{Datelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use crate::orders::{CheckoutStarted, Opened, OrdersError};
 use crate::state::AppState;
 use adapters::store::petitions::{BenefitClaim, PetitionRecord};
 use domain::Invalid;
-use domain::account::{Caller, NotAllowed, Permission};
+use domain::account::{Caller, NotAllowed, Permission, Subscription};
 use domain::billing::LimitReached;
 use domain::order::{AddonPurchase, Delivery, Order, OrderItem, PetitionCheckout, RefundReason};
 use domain::petition::{
@@ -44,12 +45,14 @@ type PetitionsResult<T> = Result<T, PetitionsError>;
 /// More than any template offers; bounds the work one request can ask for.
 const MAX_ADDONS: usize = 50;
 
+/// Every template (the catalogue, held in memory).
 pub async fn templates(state: &AppState) -> PetitionsResult<Vec<Template>> {
-    Ok(state.store.petition_templates().await?)
+    Ok(state.catalogues.templates(&state.store).await?.to_vec())
 }
 
-async fn template_catalogue(state: &AppState, template_id: &str) -> PetitionsResult<TemplateCatalogue> {
-    let catalogue = state.store.template_catalogue(template_id).await?;
+/// A template's collection, from the catalogue held in memory (one Query when not held).
+async fn template_catalogue(state: &AppState, template_id: &str) -> PetitionsResult<Arc<TemplateCatalogue>> {
+    let catalogue = state.catalogues.template(&state.store, template_id).await?;
     if catalogue.template.is_none() {
         return Err(PetitionsError::NotFound);
     }
@@ -57,10 +60,10 @@ async fn template_catalogue(state: &AppState, template_id: &str) -> PetitionsRes
 }
 
 pub async fn plans(state: &AppState, template_id: &str) -> PetitionsResult<Vec<PetitionPlan>> {
-    Ok(template_catalogue(state, template_id).await?.plans)
+    Ok(template_catalogue(state, template_id).await?.plans.clone())
 }
 
-/// The template's add-ons minus what the plan includes (one Query).
+/// The template's add-ons minus what the plan includes.
 pub async fn purchasable_addons(state: &AppState, template_id: &str, plan_id: &str) -> PetitionsResult<Vec<Benefit>> {
     let catalogue = template_catalogue(state, template_id).await?;
     let plan = catalogue.plan(plan_id).ok_or(PetitionsError::NotFound)?;
@@ -88,12 +91,19 @@ fn check_count(field: &str, ids: &[String]) -> PetitionsResult<()> {
 }
 
 /// Prices plan + add-ons on the server and opens payment (Order `petition_checkout`).
-/// Round trips: one Query (template collection), one PutItem (order); Stripe: one
-/// Checkout session. The receipt goes to the caller's email as the request read it.
-pub async fn initiate_checkout(state: &AppState, caller: &Caller, input: PetitionCheckoutInput) -> PetitionsResult<CheckoutStarted> {
+/// `subscription` as the request read it (its plan's monthly limit applies). Round
+/// trips: one Query (this month's petitions), then as `orders::start_checkout`; the
+/// template and the plans from the catalogue held in memory. The receipt goes to the
+/// caller's email as the request read it.
+pub async fn initiate_checkout(
+    state: &AppState,
+    caller: &Caller,
+    subscription: &Subscription,
+    input: PetitionCheckoutInput,
+) -> PetitionsResult<CheckoutStarted> {
     caller.require(Permission::Buy)?;
     check_count("addon_benefit_ids", &input.addon_benefit_ids)?;
-    within_monthly_petitions(state, &caller.account_id).await?;
+    within_monthly_petitions(state, &caller.account_id, subscription).await?;
     let catalogue = template_catalogue(state, &input.template_id).await?;
     let template = catalogue.template.as_ref().ok_or(PetitionsError::NotFound)?;
     let plan = catalogue.plan(&input.plan_id).ok_or(PetitionsError::NotFound)?;
@@ -130,8 +140,8 @@ async fn checkout(state: &AppState, caller: &Caller, item: OrderItem, total: i64
 
 /// The account plan's `max_petitions_per_month`: petitions created since the start of
 /// this calendar month (UTC) plus this one. Checked when a checkout opens.
-async fn within_monthly_petitions(state: &AppState, account_id: &str) -> PetitionsResult<()> {
-    let Some(plan) = state.store.current_plan(account_id).await? else { return Ok(()) };
+async fn within_monthly_petitions(state: &AppState, account_id: &str, subscription: &Subscription) -> PetitionsResult<()> {
+    let Some(plan) = crate::billing::plan_of(state, Some(subscription)).await? else { return Ok(()) };
     let now = Utc::now();
     let month_start = now.date_naive().with_day(1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()).unwrap_or(now);
     let this_month = state.store.petitions_of_account(account_id).await?.iter().filter(|p| p.created_at >= month_start).count() as i64;
@@ -198,8 +208,8 @@ async fn offered_after_creation<'a>(
 }
 
 /// The cost of every task model an upgrade check of `benefits` needs: their targets
-/// and the current models of the tasks they would upgrade. One GetItem per model
-/// (none when no benefit upgrades anything).
+/// and the current models of the tasks they would upgrade, from the catalogue held in
+/// memory (one GetItem per model not held; none when no benefit upgrades anything).
 async fn model_costs<'a>(
     state: &AppState,
     benefits: impl Iterator<Item = &'a Benefit>,
@@ -211,7 +221,7 @@ async fn model_costs<'a>(
             let current = tasks.iter().filter(|t| &t.document_type_preset_id == document_type_preset_id).map(|t| &t.task_model_id);
             for id in current.chain([task_model_id]) {
                 if !costs.contains_key(id) {
-                    costs.insert(id.clone(), state.store.task_model(id).await?.map(|m| m.cost_cents));
+                    costs.insert(id.clone(), state.catalogues.task_model(&state.store, id).await?.map(|m| m.cost_cents));
                 }
             }
         }
@@ -273,8 +283,9 @@ pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &
         order_id: order.id.clone(),
         created_at: now,
     };
-    let required =
-        |id: String| async move { state.store.task_model(&id).await?.ok_or_else(|| anyhow::anyhow!("task model {id} is missing")) };
+    let required = |id: String| async move {
+        state.catalogues.task_model(&state.store, &id).await?.ok_or_else(|| anyhow::anyhow!("task model {id} is missing"))
+    };
     let root_model = required(ordered.root_form_task_model_id.clone()).await?;
     let row = |source| move |b: &Benefit| PetitionBenefit::new(b, source, &order.id, now);
     let benefits: Vec<PetitionBenefit> = (ordered.included.iter().map(row(BenefitSource::PlanIncluded)))

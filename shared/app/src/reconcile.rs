@@ -13,6 +13,7 @@ use adapters::payments::SubscriptionDetails;
 use domain::account::SubscriptionStatus;
 
 use crate::state::AppState;
+use adapters::store::stripe::ChangeOutcome;
 
 /// The window a scheduled run re-reads: Stripe's three days of webhook retries and a
 /// day more, so a daily run overlaps the previous one (re-applying is a no-op).
@@ -89,9 +90,7 @@ async fn subscription_in_line(state: &AppState, stripe: &SubscriptionDetails) ->
     // Stripe's record as of now: newer than any event already applied.
     change.only_subscription = Some(stripe.id.clone());
     let now = Utc::now();
-    let applied = state
-        .store
-        .apply_subscription_change(&account_id, &change, now.timestamp(), &format!("reconcile-{}", now.timestamp_micros()))
-        .await?;
-    Ok(applied.then_some("subscription_updated"))
+    let event = format!("reconcile-{}", now.timestamp_micros());
+    let outcome = state.store.apply_subscription_change(&account_id, &change, (now.timestamp(), &event), None).await?;
+    Ok(matches!(outcome, ChangeOutcome::Applied).then_some("subscription_updated"))
 }

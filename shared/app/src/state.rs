@@ -11,6 +11,8 @@ use adapters::queue::TaskQueue;
 use adapters::security::jwt::JwtKeys;
 use adapters::store::Store;
 
+use crate::catalogue::Catalogues;
+
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -20,6 +22,8 @@ pub struct AppState {
     pub oauth: Arc<OAuth>,
     pub payments: Arc<Payments>,
     pub queue: TaskQueue,
+    /// The catalogues this function holds in memory (`catalogue`).
+    pub catalogues: Arc<Catalogues>,
 }
 
 impl AppState {
@@ -37,6 +41,7 @@ impl AppState {
         let oauth = Arc::new(OAuth::new(&config));
         let payments = Arc::new(Payments::new(config.stripe.clone()));
         let queue = TaskQueue::from_sdk(sdk, config.task_queue_url.clone());
-        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue }
+        let catalogues = Arc::new(Catalogues::new(config.catalogue_ttl));
+        AppState { config: Arc::new(config), store, mailer, jwt, oauth, payments, queue, catalogues }
     }
 }

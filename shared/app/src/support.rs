@@ -114,12 +114,8 @@ pub async fn account_summary(state: &AppState, who: &str) -> anyhow::Result<Acco
     };
     let account = state.store.account(&account_id).await?.ok_or_else(|| anyhow::anyhow!("no account {account_id}"))?;
     let mut members = Vec::new();
-    let mut owner = None;
     for user_id in state.store.member_ids(&account_id).await? {
         if let Some(user) = state.store.user(&user_id).await? {
-            if user.role == domain::account::Role::Owner {
-                owner = Some(user.caller());
-            }
             members.push(Member {
                 user_id: user.id,
                 email: user.email.as_str().to_owned(),
@@ -129,10 +125,7 @@ pub async fn account_summary(state: &AppState, who: &str) -> anyhow::Result<Acco
         }
     }
     let subscription = state.store.subscription(&account_id).await?;
-    let billing = match &owner {
-        Some(caller) => crate::billing::billing_state(state, caller).await.ok(),
-        None => None,
-    };
+    let billing = crate::billing::billing_state(state, Some(account.clone()), subscription.clone()).await.ok();
     let last_orders = state.store.orders_of_account(&account_id, 10, None).await?.orders.into_iter().map(Into::into).collect();
     Ok(AccountSummary { account, members, subscription, billing, last_orders })
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::orders::{Opened, OrdersError};
 use crate::retry::until_settled;
 use crate::state::AppState;
+use adapters::store::petitions::PetitionRecord;
 use domain::Invalid;
 use domain::account::{Caller, NotAllowed, Permission};
 use domain::json_bounds;
@@ -167,17 +168,19 @@ pub struct UpgradeOffer {
 }
 
 async fn model(state: &AppState, task_model_id: &str) -> anyhow::Result<TaskModel> {
-    state.store.task_model(task_model_id).await?.ok_or_else(|| anyhow::anyhow!("task model {task_model_id} is missing"))
+    state.catalogues.task_model(&state.store, task_model_id).await?.ok_or_else(|| anyhow::anyhow!("task model {task_model_id} is missing"))
 }
 
 /// Same preset, higher cost, while the task is with the client. Round trips: one
-/// Query (task), one GetItem (its model), one Query on GSI1 (the preset's models).
+/// Query (task); its model and the preset's models from the catalogue held in memory
+/// (a GetItem and a Query on GSI1 when not held).
 pub async fn available_upgrades(state: &AppState, caller: &Caller, task_id: &str) -> TasksResult<Vec<UpgradeOffer>> {
     let TaskDetail { task, .. } = owned_task(state, &caller.account_id, task_id).await?;
     let current = model(state, &task.task_model_id).await?;
-    let candidates = state.store.task_models_of_preset(&current.document_type_preset_id).await?;
+    let candidates = state.catalogues.task_models_of_preset(&state.store, &current.document_type_preset_id).await?;
     Ok(candidates
-        .into_iter()
+        .iter()
+        .cloned()
         .filter_map(|target| {
             let additional_cost_cents = petition::upgrade_cost(task.status, &current, &target).ok()?;
             Some(UpgradeOffer {
@@ -210,7 +213,8 @@ pub async fn start_upgrade(state: &AppState, caller: &Caller, task_id: &str, inp
     caller.require(Permission::Buy)?;
     let TaskDetail { task, .. } = owned_task(state, &caller.account_id, task_id).await?;
     let current = model(state, &task.task_model_id).await?;
-    let target = state.store.task_model(&input.task_model_id).await?.ok_or(TasksError::InvalidUpgrade("no such task model"))?;
+    let target =
+        state.catalogues.task_model(&state.store, &input.task_model_id).await?.ok_or(TasksError::InvalidUpgrade("no such task model"))?;
     let amount = petition::upgrade_cost(task.status, &current, &target).map_err(|refusal| TasksError::InvalidUpgrade(refusal.message()))?;
     let item = OrderItem::TaskUpgrade(order::TaskUpgrade {
         petition_id: task.petition_id.clone(),
@@ -271,47 +275,72 @@ pub(crate) async fn deliver_upgrade(state: &AppState, order: &Order, ordered: &o
 
 /// Applies one queue message. Idempotent: an added task has a deterministic id and a
 /// conditional put; an upgrade effect does nothing once the task is on its model.
-/// Err leaves the message on the queue (retried, then dead-lettered).
+/// Err leaves the message on the queue (retried, then dead-lettered). Round trips for
+/// an added task: the petition's collection (one Query), the task's creation (one
+/// transaction), and when the task waits on a prerequisite the collection again (to
+/// open it if the prerequisite was done meanwhile); the model from the catalogue held
+/// in memory (one GetItem when not held).
 pub async fn apply(state: &AppState, message: &TaskMessage) -> anyhow::Result<()> {
-    let petition = state.store.petition(&message.petition_id).await?.ok_or_else(|| anyhow::anyhow!("unknown petition"))?;
+    let record = state.store.petition_record(&message.petition_id).await?;
+    let petition = record.petition.clone().ok_or_else(|| anyhow::anyhow!("unknown petition"))?;
     match &message.effect {
-        TaskEffect::AddTask { task_model_id } => add_task(state, &petition, &message.benefit_id, &model(state, task_model_id).await?).await,
+        TaskEffect::AddTask { task_model_id } => {
+            add_task(state, &petition, &record.tasks, &message.benefit_id, &model(state, task_model_id).await?).await
+        }
         TaskEffect::UpgradeTask { document_type_preset_id, task_model_id } => {
-            upgrade_task(state, &petition, document_type_preset_id, &model(state, task_model_id).await?).await
+            upgrade_task(state, &petition, record, document_type_preset_id, &model(state, task_model_id).await?).await
         }
     }
 }
 
-async fn add_task(state: &AppState, petition: &Petition, benefit_id: &str, model: &TaskModel) -> anyhow::Result<()> {
-    let record = state.store.petition_record(&petition.id).await?;
-    let task = Task::new(petition, benefit_id, Some(benefit_id), model, &petition::done_presets(&record.tasks), Utc::now());
+/// Creates the benefit's task, from the petition's tasks as read.
+async fn add_task(state: &AppState, petition: &Petition, tasks: &[Task], benefit_id: &str, model: &TaskModel) -> anyhow::Result<()> {
+    let task = Task::new(petition, benefit_id, Some(benefit_id), model, &petition::done_presets(tasks), Utc::now());
     if state.store.create_task(&task, &petition::placeholders(model)).await? {
         tracing::info!(task_id = %task.id, task_model_id = %model.id, "task created");
         crate::metrics::tasks_created(1);
-        unlock_ready(state, &petition.id).await?;
+        // A prerequisite done after our read: its submit did not see this task, so we
+        // open it. An open task unlocks nothing (it is not done), so it needs no look.
+        if task.status == TaskStatus::Locked {
+            unlock_ready(state, &petition.id).await?;
+        }
     }
     Ok(())
 }
 
 /// The free upgrade of a benefit. The task it upgrades may not exist yet (its own
 /// message may come later): Err, so SQS redelivers this one after the visibility
-/// timeout; a petition that never gets such a task dead-letters it.
-async fn upgrade_task(state: &AppState, petition: &Petition, preset_id: &str, to: &TaskModel) -> anyhow::Result<()> {
+/// timeout; a petition that never gets such a task dead-letters it. `record` is the
+/// petition's collection as read; a lost race reads it again.
+async fn upgrade_task(
+    state: &AppState,
+    petition: &Petition,
+    record: PetitionRecord,
+    preset_id: &str,
+    to: &TaskModel,
+) -> anyhow::Result<()> {
+    let mut read = Some(record);
     until_settled(
-        move || async move {
-            let mut record = state.store.petition_record(&petition.id).await?;
-            let Some(task) = record.tasks.iter().find(|t| t.document_type_preset_id == preset_id).cloned() else {
-                anyhow::bail!("petition has no task of preset {preset_id} yet");
-            };
-            if task.task_model_id == to.id || task.status.is_done() {
-                return Ok(Some(()));
+        move || {
+            let read = read.take();
+            async move {
+                let mut record = match read {
+                    Some(record) => record,
+                    None => state.store.petition_record(&petition.id).await?,
+                };
+                let Some(task) = record.tasks.iter().find(|t| t.document_type_preset_id == preset_id).cloned() else {
+                    anyhow::bail!("petition has no task of preset {preset_id} yet");
+                };
+                if task.task_model_id == to.id || task.status.is_done() {
+                    return Ok(Some(()));
+                }
+                let from = model(state, &task.task_model_id).await?;
+                if from.cost_cents >= to.cost_cents {
+                    return Ok(Some(())); // already on an equal or better model
+                }
+                let data = record.data.remove(&task.id).unwrap_or_default();
+                Ok(switch(state, task, &data, (&from, to), None).await?.then_some(()))
             }
-            let from = model(state, &task.task_model_id).await?;
-            if from.cost_cents >= to.cost_cents {
-                return Ok(Some(())); // already on an equal or better model
-            }
-            let data = record.data.remove(&task.id).unwrap_or_default();
-            Ok(switch(state, task, &data, (&from, to), None).await?.then_some(()))
         },
         || anyhow::anyhow!("the task kept changing during a benefit's upgrade"),
     )

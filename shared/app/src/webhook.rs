@@ -16,8 +16,8 @@ use crate::metrics;
 use crate::state::AppState;
 use adapters::payments::events::{self, DeliveryRefused, EventKind, InvoiceSubject};
 use adapters::payments::{CheckoutSessionDetails, PaymentsError, SubscriptionDetails};
-use adapters::store::stripe::{SubscriptionChange, event_record};
-use domain::account::{Subscription, SubscriptionStatus};
+use adapters::store::stripe::{ChangeOutcome, SubscriptionChange, event_record};
+use domain::account::SubscriptionStatus;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebhookOutcome {
@@ -170,11 +170,30 @@ async fn process(
         return Ok(("duplicate", false));
     }
     faults.after(Step::Recorded)?;
-    let outcome = apply(state, event_id, event.created, event.kind).await?;
-    faults.after(Step::Applied)?;
-    let applied = state.store.mark_stripe_event_processed(event_id, outcome, Utc::now()).await?;
+    let Effected { outcome, marked } = apply(state, event_id, event.created, event.kind).await?;
+    let applied = match marked {
+        // The effect wrote the mark in its own transaction: no step between them.
+        Some(won) => won,
+        None => {
+            faults.after(Step::Applied)?;
+            state.store.mark_stripe_event_processed(event_id, outcome, Utc::now()).await?
+        }
+    };
     tracing::info!(event_id, outcome, applied, "Stripe event processed");
     Ok((outcome, applied))
+}
+
+/// An effect's outcome label, and whether it wrote the event's processed mark with
+/// its own write (`Some(won)`: the subscription updates) or left it to `process`.
+struct Effected {
+    outcome: &'static str,
+    marked: Option<bool>,
+}
+
+impl From<&'static str> for Effected {
+    fn from(outcome: &'static str) -> Self {
+        Effected { outcome, marked: None }
+    }
 }
 
 /// A subscription event, as read from its payload before anything is looked up.
@@ -184,6 +203,10 @@ struct SubscriptionEvent {
     /// A checkout, an update or a deletion may be the first event of a new Stripe
     /// subscription (events arrive in any order); an invoice only changes the one followed.
     may_replace: bool,
+    /// The update writes the event's processed mark in the same transaction (a
+    /// delivery's own events; a completed checkout is shared with the reconciliation,
+    /// which has no event record).
+    marks_event: bool,
     effect: Effect,
 }
 
@@ -198,27 +221,29 @@ enum Effect {
 }
 
 /// The event's effect; returns a label recorded on the event.
-async fn apply(state: &AppState, event_id: &str, created: i64, kind: EventKind) -> anyhow::Result<&'static str> {
+async fn apply(state: &AppState, event_id: &str, created: i64, kind: EventKind) -> anyhow::Result<Effected> {
     let of_subscription = |sub: SubscriptionDetails, forced| SubscriptionEvent {
         customer: Some(sub.customer.clone()),
         subscription_id: Some(sub.id.clone()),
         may_replace: true,
+        marks_event: true,
         effect: Effect::Details(sub, forced),
     };
     let of_invoice = |invoice: InvoiceSubject, effect| SubscriptionEvent {
         customer: invoice.customer,
         subscription_id: invoice.subscription,
         may_replace: false,
+        marks_event: true,
         effect,
     };
     let event = match kind {
-        EventKind::CheckoutCompleted(session) => return completed_session(state, event_id, created, &session).await,
+        EventKind::CheckoutCompleted(session) => return Ok(completed_session(state, event_id, created, &session).await?.into()),
         EventKind::SubscriptionUpdated(sub) => of_subscription(sub, None),
         // Delivered before the subscription's own updates, it still ends it.
         EventKind::SubscriptionDeleted(sub) => of_subscription(sub, Some(SubscriptionStatus::Canceled)),
         EventKind::InvoicePaymentFailed(invoice) => of_invoice(invoice, Effect::InvoiceFailed),
         EventKind::InvoicePaymentSucceeded(invoice) => of_invoice(invoice, Effect::InvoicePaid),
-        EventKind::Other => return Ok("ignored_event_type"),
+        EventKind::Other => return Ok("ignored_event_type".into()),
     };
     apply_to_subscription(state, event_id, created, event).await
 }
@@ -227,14 +252,17 @@ async fn apply(state: &AppState, event_id: &str, created: i64, kind: EventKind) 
 /// Stripe subscription the account follows (`Subscription::follows_stripe_subscription`).
 /// A second Stripe subscription that bills while the followed one does (two Checkout
 /// sessions paid) is refunded and canceled instead (`fulfilment::end_duplicate_subscription`).
-/// Round trips: account by customer (1 Query), the subscription (1 GetItem), then as
-/// the effect needs (Stripe read, catalogue Query) and one conditional update.
-async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, event: SubscriptionEvent) -> anyhow::Result<&'static str> {
-    let Some(customer) = event.customer else { return Ok("ignored_no_customer") };
-    let Some(subscription_id) = event.subscription_id else { return Ok("ignored_no_subscription") };
+/// Round trips: account by customer (1 Query), then as the effect needs (a Stripe
+/// read), and one conditional update (with the event's processed mark, one
+/// transaction); the plan from the catalogue held in memory. The update's conditions
+/// are the rules below, so the subscription is not read first: a refusal returns it,
+/// which tells why.
+async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, event: SubscriptionEvent) -> anyhow::Result<Effected> {
+    let Some(customer) = event.customer else { return Ok("ignored_no_customer".into()) };
+    let Some(subscription_id) = event.subscription_id else { return Ok("ignored_no_subscription".into()) };
     let Some(account_id) = state.store.account_id_by_stripe_customer(&customer).await? else {
         tracing::warn!(event_id, customer, "Stripe event for an unknown customer");
-        return Ok("unknown_customer");
+        return Ok("unknown_customer".into());
     };
     let effect = match event.effect {
         Effect::CheckoutCompleted(session_id) => {
@@ -245,7 +273,7 @@ async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, e
                 // Gone at Stripe (deleted, or another Stripe account's): a retry cannot help.
                 Err(err) if err.is_resource_missing() => {
                     tracing::warn!(event_id, subscription_id, "completed checkout of a subscription Stripe does not know");
-                    return Ok("ignored_subscription_missing");
+                    return Ok("ignored_subscription_missing".into());
                 }
                 read => Effect::Details(read?, None),
             }
@@ -257,17 +285,6 @@ async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, e
         Effect::Details(details, forced) => Some(forced.unwrap_or_else(|| status_from_stripe(&details.status))),
         _ => None,
     };
-    let is_duplicate = |current: &Option<Subscription>| {
-        status.zip(current.as_ref()).is_some_and(|(status, current)| current.is_duplicated_by(&subscription_id, status))
-    };
-    let current = state.store.subscription(&account_id).await?;
-    if is_duplicate(&current) {
-        return crate::fulfilment::end_duplicate_subscription(state, &account_id, &subscription_id).await;
-    }
-    if !current.is_some_and(|s| s.follows_stripe_subscription(&subscription_id, event.may_replace)) {
-        tracing::info!(event_id, subscription_id, "event for another subscription of the customer");
-        return Ok("other_subscription");
-    }
     let mut change = match effect {
         Effect::Details(details, forced) => {
             let change = change_from(state, &details).await?;
@@ -284,15 +301,26 @@ async fn apply_to_subscription(state: &AppState, event_id: &str, created: i64, e
     if !event.may_replace {
         change.only_subscription = Some(subscription_id.clone());
     }
-    let applied = state.store.apply_subscription_change(&account_id, &change, created, event_id).await?;
-    if applied && let Some(status) = change.status {
-        metrics::subscription_changed(status.as_str());
+    let mark = event.marks_event.then(|| ("subscription_updated", Utc::now()));
+    let current = match state.store.apply_subscription_change(&account_id, &change, (created, event_id), mark).await? {
+        ChangeOutcome::Applied => {
+            if let Some(status) = change.status {
+                metrics::subscription_changed(status.as_str());
+            }
+            return Ok(Effected { outcome: "subscription_updated", marked: mark.map(|_| true) });
+        }
+        ChangeOutcome::AlreadyProcessed => return Ok(Effected { outcome: "subscription_updated", marked: Some(false) }),
+        ChangeOutcome::Refused(current) => current,
+    };
+    // A second Stripe subscription that bills while the followed one does.
+    if status.zip(current.as_deref()).is_some_and(|(status, current)| current.is_duplicated_by(&subscription_id, status)) {
+        return Ok(crate::fulfilment::end_duplicate_subscription(state, &account_id, &subscription_id).await?.into());
     }
-    // Refused because a concurrent first subscription was recorded in between?
-    if !applied && is_duplicate(&state.store.subscription(&account_id).await?) {
-        return crate::fulfilment::end_duplicate_subscription(state, &account_id, &subscription_id).await;
+    if !current.is_some_and(|s| s.follows_stripe_subscription(&subscription_id, event.may_replace)) {
+        tracing::info!(event_id, subscription_id, "event for another subscription of the customer");
+        return Ok("other_subscription".into());
     }
-    Ok(if applied { "subscription_updated" } else { "subscription_not_changed" })
+    Ok("subscription_not_changed".into())
 }
 
 /// A completed Checkout session: in payment mode it pays the order in its metadata,
@@ -311,9 +339,10 @@ pub(crate) async fn completed_session(
                 customer: session.customer.clone(),
                 subscription_id: session.subscription.clone(),
                 may_replace: true,
+                marks_event: false,
                 effect: Effect::CheckoutCompleted(session.id.clone()),
             };
-            apply_to_subscription(state, event_id, created, event).await
+            Ok(apply_to_subscription(state, event_id, created, event).await?.outcome)
         }
         _ => Ok("ignored_checkout_mode"),
     }
@@ -333,7 +362,7 @@ async fn fulfil_order(state: &AppState, session: &CheckoutSessionDetails) -> any
 /// The local view of a Stripe subscription: status, plan (by price id), seats, period.
 pub(crate) async fn change_from(state: &AppState, details: &SubscriptionDetails) -> anyhow::Result<SubscriptionChange> {
     let plan = match &details.price_id {
-        Some(price) => state.store.plans().await?.into_iter().find(|p| p.has_price(price)).map(|p| p.plan),
+        Some(price) => state.catalogues.plan_with_price(&state.store, price).await?.map(|p| p.plan),
         None => None,
     };
     Ok(SubscriptionChange {

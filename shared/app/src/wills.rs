@@ -1,5 +1,7 @@
 //! Will use cases: the wizard, verification, payment, regeneration and download.
 //! Wills are per user: every read is by (caller, id), so another user's will is a 404.
+//! A request's will is read by the product guards with the caller (one BatchGetItem)
+//! and handed to the use case.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,10 +10,10 @@ use serde_json::Value;
 use crate::orders::{CheckoutStarted, Opened, OrdersError};
 use crate::retry::until_settled;
 use crate::state::AppState;
-use adapters::store::wills::WillPayment;
+use adapters::store::wills::{WillCreation, WillPayment};
 use domain::Invalid;
-use domain::account::Caller;
-use domain::billing::LimitReached;
+use domain::account::{Caller, Subscription};
+use domain::billing::{LimitReached, MAX_WILLS};
 use domain::json_bounds;
 use domain::order::{self, Delivery, Order, OrderItem, RefundReason};
 use domain::will::{self, TransitionError, WILL_PRICE_CENTS, Will, WillEvent, WillPaymentOutcome, WillStatus};
@@ -113,23 +115,41 @@ fn download_token(state: &AppState, will: &Will) -> WillsResult<Option<String>> 
     }
 }
 
-async fn load(state: &AppState, user_id: &str, will_id: &str) -> WillsResult<Will> {
-    state.store.will(user_id, will_id).await?.ok_or(WillsError::NotFound)
+/// The will a request names, as it read it with the caller (None: the caller has no
+/// such will, whether it does not exist or is another user's).
+fn found(will: Option<Will>) -> WillsResult<Will> {
+    will.ok_or(WillsError::NotFound)
 }
 
-/// A new draft will, within the account plan's `max_wills` (counted over the
-/// account's users: one Query for them, one per user for their wills).
-pub async fn create(state: &AppState, caller: &Caller) -> WillsResult<WillView> {
-    if let Some(plan) = state.store.current_plan(&caller.account_id).await? {
-        let mut wills = 0;
-        for member in state.store.member_ids(&caller.account_id).await? {
-            wills += state.store.wills_of_user::<WillSummary>(&member).await?.len() as i64;
-        }
-        plan.allows(domain::billing::MAX_WILLS, wills, 1)?;
-    }
+/// A new draft will, within the account plan's `max_wills` (`subscription` as the
+/// request read it). Round trips: one transaction (the will and the account's will
+/// count); the plan from the catalogue held in memory.
+pub async fn create(state: &AppState, caller: &Caller, subscription: &Subscription) -> WillsResult<WillView> {
+    let plan = crate::billing::plan_of(state, Some(subscription)).await?;
+    let max = plan.and_then(|p| p.limit(MAX_WILLS));
     let will = Will::new(adapters::new_id(), &caller.user_id, Utc::now());
-    state.store.create_will(&will).await?;
-    view(state, &will)
+    // Twice at most: an account from before the will count has its wills counted first.
+    for _ in 0..2 {
+        match state.store.create_will(&will, &caller.account_id, max).await? {
+            WillCreation::Created => return view(state, &will),
+            WillCreation::LimitReached => return Err(LimitReached { limit: MAX_WILLS, max: max.unwrap_or_default() }.into()),
+            WillCreation::NotCounted => {
+                let wills = count_wills(state, &caller.account_id).await?;
+                state.store.start_will_count(&caller.account_id, wills).await?;
+            }
+        }
+    }
+    Err(anyhow::anyhow!("the account's will count is still missing").into())
+}
+
+/// The wills of the account's users, counted one user at a time (one Query for the
+/// users, one per user): once per account, to start its will count.
+async fn count_wills(state: &AppState, account_id: &str) -> anyhow::Result<i64> {
+    let mut wills = 0;
+    for member in state.store.member_ids(account_id).await? {
+        wills += state.store.wills_of_user::<WillSummary>(&member).await?.len() as i64;
+    }
+    Ok(wills)
 }
 
 /// The caller's wills, newest first (one Query).
@@ -139,19 +159,21 @@ pub async fn list(state: &AppState, caller: &Caller) -> WillsResult<Vec<WillSumm
     Ok(wills)
 }
 
-pub async fn get(state: &AppState, caller: &Caller, will_id: &str) -> WillsResult<WillView> {
-    view(state, &load(state, &caller.user_id, will_id).await?)
+/// The will as the request read it with the caller (no round trip of its own).
+pub fn get(state: &AppState, will: Option<Will>) -> WillsResult<WillView> {
+    view(state, &found(will)?)
 }
 
 /// Saves one section (validated); the status follows from completeness, and an edit
-/// of a verified or generated will sends it back to review.
-pub async fn put_section(state: &AppState, caller: &Caller, will_id: &str, section: &str, content: Value) -> WillsResult<WillView> {
+/// of a verified or generated will sends it back to review. `will` as the request
+/// read it with the caller; one conditional PutItem.
+pub async fn put_section(state: &AppState, will: Option<Will>, section: &str, content: Value) -> WillsResult<WillView> {
     if !will::is_section(section) {
         return Err(WillsError::UnknownSection(section.to_owned()));
     }
     json_bounds::check(section, &content, will::MAX_SECTION_BYTES).map_err(Invalid::from)?;
     will::validate_section(section, &content, Utc::now().date_naive()).map_err(Invalid)?;
-    let mut will = load(state, &caller.user_id, will_id).await?;
+    let mut will = found(will)?;
     let seen = will.updated_at;
     will.sections.insert(section.to_owned(), content);
     let complete = will.sections_complete();
@@ -163,11 +185,11 @@ pub async fn put_section(state: &AppState, caller: &Caller, will_id: &str, secti
     view(state, &will)
 }
 
-pub async fn set_current_section(state: &AppState, caller: &Caller, will_id: &str, input: CurrentSectionInput) -> WillsResult<WillView> {
+pub async fn set_current_section(state: &AppState, will: Option<Will>, input: CurrentSectionInput) -> WillsResult<WillView> {
     if !will::is_valid_current_section(&input.current_section) {
         return Err(WillsError::InvalidCurrentSection(input.current_section));
     }
-    let mut will = load(state, &caller.user_id, will_id).await?;
+    let mut will = found(will)?;
     let seen = will.updated_at;
     will.current_section = input.current_section;
     will.updated_at = Utc::now().max(seen + chrono::Duration::microseconds(1));
@@ -177,8 +199,8 @@ pub async fn set_current_section(state: &AppState, caller: &Caller, will_id: &st
     view(state, &will)
 }
 
-pub async fn verify(state: &AppState, caller: &Caller, will_id: &str) -> WillsResult<WillView> {
-    let mut will = load(state, &caller.user_id, will_id).await?;
+pub async fn verify(state: &AppState, will: Option<Will>) -> WillsResult<WillView> {
+    let mut will = found(will)?;
     let seen = will.updated_at;
     will.status = will::transition(will.status, WillEvent::Verify, will.sections_complete())
         .map_err(|_| WillsError::SectionsIncomplete { missing_sections: will.missing_sections() })?;
@@ -191,8 +213,8 @@ pub async fn verify(state: &AppState, caller: &Caller, will_id: &str) -> WillsRe
 
 /// Starts payment for a verified, unpaid will (Order kind `will_payment`); a second
 /// checkout while one is open returns the same order.
-pub async fn checkout(state: &AppState, caller: &Caller, will_id: &str) -> WillsResult<CheckoutStarted> {
-    let will = load(state, &caller.user_id, will_id).await?;
+pub async fn checkout(state: &AppState, caller: &Caller, will: Option<Will>) -> WillsResult<CheckoutStarted> {
+    let will = found(will)?;
     if will.paid_at.is_some() {
         return Err(WillsError::AlreadyPaid);
     }
@@ -207,8 +229,8 @@ pub async fn checkout(state: &AppState, caller: &Caller, will_id: &str) -> Wills
 }
 
 /// A fresh document version for a paid will that was edited and verified again.
-pub async fn regenerate(state: &AppState, caller: &Caller, will_id: &str) -> WillsResult<Regenerated> {
-    let will = load(state, &caller.user_id, will_id).await?;
+pub async fn regenerate(state: &AppState, will: Option<Will>) -> WillsResult<Regenerated> {
+    let will = found(will)?;
     let Some(payment) = will.latest_payment_id.clone().filter(|_| will.paid_at.is_some()) else {
         return Err(WillsError::PaymentRequired);
     };
@@ -218,7 +240,7 @@ pub async fn regenerate(state: &AppState, caller: &Caller, will_id: &str) -> Wil
         return Err(WillsError::ReverificationRequired);
     }
     let version = will.version + 1;
-    Ok(Regenerated { download_token: state.jwt.issue_download(&will.id, &caller.user_id, &payment, version)?, version })
+    Ok(Regenerated { download_token: state.jwt.issue_download(&will.id, &will.user_id, &payment, version)?, version })
 }
 
 /// The rendered document for a valid download token of the current version.

@@ -78,10 +78,15 @@ pub struct LimitReached {
 }
 
 impl Plan {
+    /// The plan's maximum for `limit`; None is unlimited (missing or null).
+    pub fn limit(&self, limit: &str) -> Option<i64> {
+        self.limits.get(limit).copied().flatten()
+    }
+
     /// Whether `used` plus `adding` stays within the plan's `limit` (a missing or null
     /// limit is unlimited).
     pub fn allows(&self, limit: &'static str, used: i64, adding: i64) -> Result<(), LimitReached> {
-        match self.limits.get(limit).copied().flatten() {
+        match self.limit(limit) {
             Some(max) if used + adding > max => Err(LimitReached { limit, max }),
             _ => Ok(()),
         }

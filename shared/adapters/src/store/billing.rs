@@ -2,7 +2,8 @@
 //!
 //! - `CATALOGUE#BILLING` / `PLAN#<plan>`: one item per plan (prices, Stripe price ids,
 //!   limits, feature defaults) — the plans list is one Query, a plan one GetItem
-//!   (pattern 10); account overrides live on the account item.
+//!   (pattern 10); account overrides live on the account item. `CATALOGUE#BILLING` /
+//!   `VERSION` is the catalogue's version (see `catalogue.rs`).
 //! - `LEAD#<lowercased email>` / `LEAD#<created_at>#<id>`: sales leads by email (13).
 //! - The subscription item (`ACCOUNT#<id>` / `SUBSCRIPTION`) carries the account's one
 //!   open subscription Checkout (`open_checkout`), replaced conditionally.
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::{ACCOUNT_SK, SUBSCRIPTION_SK, account_pk};
 use super::{Store, from_item, is_conditional_failure, item, item_value, key, s, written};
-use domain::account::{Account, OpenCheckout, Subscription};
+use domain::account::{OpenCheckout, Subscription};
 use domain::billing::Plan;
 
 const CATALOGUE_PK: &str = "CATALOGUE#BILLING";
@@ -38,9 +39,10 @@ pub struct SalesLead {
 }
 
 impl Store {
+    /// Writes one plan, then raises the billing catalogue's version.
     pub async fn put_plan(&self, plan: &Plan) -> anyhow::Result<()> {
         self.client.put_item().table_name(&self.table).set_item(Some(item(CATALOGUE_PK, &plan_sk(&plan.plan), plan)?)).send().await?;
-        Ok(())
+        self.raise_catalogue_version(super::catalogue::CatalogueName::Billing).await
     }
 
     /// Every plan of the catalogue (one Query).
@@ -57,22 +59,8 @@ impl Store {
         output.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
 
-    /// The plan the account is on (its subscription's), whose limits apply to what it
-    /// creates; None without a subscription or with a plan the catalogue lacks (then
-    /// nothing is limited). Two GetItems.
-    pub async fn current_plan(&self, account_id: &str) -> anyhow::Result<Option<Plan>> {
-        let Some(subscription) = self.subscription(account_id).await? else { return Ok(None) };
-        self.plan(&subscription.plan).await
-    }
-
     pub async fn plan(&self, plan: &str) -> anyhow::Result<Option<Plan>> {
         self.get(CATALOGUE_PK, &plan_sk(plan)).await
-    }
-
-    /// The account and its subscription in one BatchGetItem.
-    pub async fn account_and_subscription(&self, account_id: &str) -> anyhow::Result<(Option<Account>, Option<Subscription>)> {
-        let account = account_pk(account_id);
-        self.get_pair((&account, ACCOUNT_SK), (&account, SUBSCRIPTION_SK)).await
     }
 
     /// Records the account's open subscription Checkout, on the condition that the

@@ -11,6 +11,11 @@
 //! A benefit is copied into every template collection that offers or includes it
 //! (read-mostly data: loading the seed rewrites the copies). Task models of one preset
 //! come back cheapest first from GSI1 — the upgrade paths.
+//!
+//! Each catalogue has a version, `CATALOGUE#<name>` / `VERSION` (`BILLING`, `PETITIONS`),
+//! raised by every write of it *after* its items are written: a function that keeps a
+//! catalogue in memory (`app::catalogue`) reads the version to know whether what it
+//! holds is still current.
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
@@ -28,7 +33,49 @@ fn task_model_pk(task_model_id: &str) -> String {
     format!("TASKMODEL#{task_model_id}")
 }
 
+/// A catalogue with a version of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogueName {
+    Billing,
+    Petitions,
+}
+
+impl CatalogueName {
+    fn version_pk(self) -> &'static str {
+        match self {
+            CatalogueName::Billing => "CATALOGUE#BILLING",
+            CatalogueName::Petitions => "CATALOGUE#PETITIONS",
+        }
+    }
+}
+
+const VERSION_SK: &str = "VERSION";
+
+#[derive(serde::Deserialize)]
+struct Version {
+    version: i64,
+}
+
 impl Store {
+    /// The catalogue's version: 0 until it is first written through the store.
+    pub async fn catalogue_version(&self, name: CatalogueName) -> anyhow::Result<i64> {
+        Ok(self.get::<Version>(name.version_pk(), VERSION_SK).await?.map_or(0, |v| v.version))
+    }
+
+    /// Raises the catalogue's version; called after its items are written, so a reader
+    /// that sees the new version reads the new items.
+    pub(crate) async fn raise_catalogue_version(&self, name: CatalogueName) -> anyhow::Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(super::key(name.version_pk(), VERSION_SK)))
+            .update_expression("ADD version :one")
+            .expression_attribute_values(":one", super::n(1))
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// Writes a validated catalogue (idempotent: every item is a plain put).
     pub async fn put_catalogue(&self, catalogue: &Catalogue) -> anyhow::Result<usize> {
         let mut items: Vec<Item> = Vec::new();
@@ -67,6 +114,7 @@ impl Store {
                 pending = output.unprocessed_items;
             }
         }
+        self.raise_catalogue_version(CatalogueName::Petitions).await?;
         Ok(written)
     }
 

@@ -29,6 +29,19 @@ struct EmailClaim {
     user_id: String,
 }
 
+/// An id no user has (see `user_for_login`).
+const NO_USER_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The key of an email's claim.
+pub(crate) fn email_key(normalized_email: &str) -> (String, &'static str) {
+    (email_pk(normalized_email), EMAIL_SK)
+}
+
+/// The user id of an email's claim among items read by key.
+pub(crate) fn claimed_user(found: &mut super::Found, normalized_email: &str) -> anyhow::Result<Option<String>> {
+    Ok(found.take::<EmailClaim>(&email_pk(normalized_email), EMAIL_SK)?.map(|claim| claim.user_id))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
     #[error("email already registered")]
@@ -59,12 +72,14 @@ pub struct AccountPatch {
 
 impl Store {
     /// Writes a new shop in one transaction: the email claim (conditional: emails are
-    /// unique case-insensitively), the owner user, the account and its trial.
+    /// unique case-insensitively), the owner user, the account, its trial and its
+    /// will count.
     pub async fn create_shop(&self, account: &Account, owner: &User, subscription: &Subscription) -> Result<(), CreateUserError> {
         self.transact_creating_user(self.shop_items(account, owner, subscription)?).await
     }
 
-    /// A new shop's writes: email claim (first, conditional), owner, account, trial.
+    /// A new shop's writes: email claim (first, conditional), owner, account, trial,
+    /// its will count.
     pub(crate) fn shop_items(
         &self,
         account: &Account,
@@ -74,6 +89,7 @@ impl Store {
         let mut items = self.member_items(owner)?;
         items.push(put(item(&account_pk(&account.id), ACCOUNT_SK, account)?, &self.table, Some("attribute_not_exists(pk)"))?);
         items.push(put(item(&account_pk(&account.id), SUBSCRIPTION_SK, subscription)?, &self.table, None)?);
+        items.push(put(super::wills::empty_will_count(&account.id), &self.table, None)?);
         Ok(items)
     }
 
@@ -110,6 +126,13 @@ impl Store {
         self.get(&user_pk(user_id), USER_SK).await
     }
 
+    /// The user an email's claim names, read as a login reads it: for an unknown email
+    /// (`None`) a user nobody is (the nil UUID: ids are random v4 UUIDs, never nil), so
+    /// that an unknown email costs the same GetItem as a known one.
+    pub async fn user_for_login(&self, claimed: Option<&str>) -> anyhow::Result<Option<User>> {
+        self.user(claimed.unwrap_or(NO_USER_ID)).await
+    }
+
     /// Two reads: the email claim, then the user it names.
     pub async fn user_by_email(&self, normalized_email: &str) -> anyhow::Result<Option<User>> {
         let Some(claim) = self.get::<EmailClaim>(&email_pk(normalized_email), EMAIL_SK).await? else {
@@ -135,12 +158,6 @@ impl Store {
             .send()
             .await?;
         Ok(())
-    }
-
-    /// The user and their account's subscription in one round trip (BatchGetItem),
-    /// as every guarded request needs both.
-    pub async fn user_and_subscription(&self, user_id: &str, account_id: &str) -> anyhow::Result<(Option<User>, Option<Subscription>)> {
-        self.get_pair((&user_pk(user_id), USER_SK), (&account_pk(account_id), SUBSCRIPTION_SK)).await
     }
 
     /// Sets a new password, which also ends a required change and every session that

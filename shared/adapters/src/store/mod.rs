@@ -11,6 +11,7 @@
 //! |-------------------------|----------------------------|----------------|-------------------------------|
 //! | Account                 | `ACCOUNT#<id>`             | `ACCOUNT`      | —                             |
 //! | Subscription            | `ACCOUNT#<id>`             | `SUBSCRIPTION` | —                             |
+//! | Will count (plan limit) | `ACCOUNT#<id>`             | `COUNT#WILLS`  | —                             |
 //! | User                    | `USER#<id>`                | `USER`         | `ACCOUNT#<account>` / `USER#<id>` |
 //! | Email claim (unique)    | `EMAIL#<lowercased email>` | `EMAIL`        | —                             |
 //! | Refresh token           | `REFRESH#<sha256>`         | `REFRESH`      | —                             |
@@ -20,6 +21,7 @@
 //! | OAuth identity (unique) | `IDENTITY#<provider>#<sub>`| `IDENTITY`     | `USER#<user>` / `IDENTITY#<provider>` |
 //! | OAuth pending authorization | `OAUTHSTATE#<sha256>`  | `OAUTHSTATE`   | —                             |
 //! | Billing plan            | `CATALOGUE#BILLING`        | `PLAN#<plan>`  | —                             |
+//! | Catalogue version       | `CATALOGUE#BILLING`, `CATALOGUE#PETITIONS` | `VERSION` | —              |
 //! | Sales lead              | `LEAD#<lowercased email>`  | `LEAD#<time>#<id>` | —                         |
 //! | Order                   | `ORDER#<id>`               | `ORDER`        | `ACCOUNT#<account>` / `ORDER#<created>` |
 //! | One-time token          | `ONETIME#<kind>#<sha256>`  | `ONETIME`      | —                             |
@@ -47,6 +49,9 @@
 //! 6. Invitations: Query `ACCOUNT#id` with `begins_with(sk, "INVITE#")`; by code: GetItem
 //!    `INVITECODE#<sha256>` then GetItem the invite (see `invites.rs`).
 //! 7. Login failures: UpdateItem `ADD` on `THROTTLE#login-email#<email>`.
+//! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
+//!    with the user (and the will a wills route names) in one BatchGetItem
+//!    (`caller.rs`).
 //! 10. Billing catalogue: Query `CATALOGUE#BILLING`; one plan: GetItem `PLAN#<plan>`.
 //! 12. Order by id: GetItem `ORDER#id`; an account's orders: Query GSI1 `ACCOUNT#id`,
 //!     `begins_with(gsi1sk, ORDER#)`.
@@ -55,10 +60,8 @@
 //!   `petitions.rs` (each pattern one Query or one GetItem).
 //! - 18 and 19 (wills and their payments): see `wills.rs`.
 
-//! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
-//!    with the user in one BatchGetItem.
-
 pub mod billing;
+pub mod caller;
 pub mod catalogue;
 pub mod identity;
 pub mod invites;
@@ -175,32 +178,45 @@ impl Store {
     }
 }
 
+/// How many times keys that a BatchGetItem left unprocessed (throttled) are asked for again.
+const UNPROCESSED_RETRIES: u32 = 4;
+
+/// Items a BatchGetItem found, by key; each taken out as its type.
+pub(crate) struct Found(HashMap<(String, String), Item>);
+
+impl Found {
+    pub(crate) fn take<T: DeserializeOwned>(&mut self, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
+        self.0.remove(&(pk.to_owned(), sk.to_owned())).map(from_item).transpose()
+    }
+}
+
 impl Store {
-    /// Two items in one strongly consistent BatchGetItem, each mapped to its type.
-    async fn get_pair<A: DeserializeOwned, B: DeserializeOwned>(
-        &self,
-        (a_pk, a_sk): (&str, &str),
-        (b_pk, b_sk): (&str, &str),
-    ) -> anyhow::Result<(Option<A>, Option<B>)> {
-        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-            .keys(key(a_pk, a_sk))
-            .keys(key(b_pk, b_sk))
-            .consistent_read(true)
-            .build()?;
-        let output = self.client.batch_get_item().request_items(&self.table, keys).send().await?;
-        let (mut a, mut b) = (None, None);
-        for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-            let is = |pk: &str, sk: &str| {
-                item.get("pk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(pk)
-                    && item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
-            };
-            if is(a_pk, a_sk) {
-                a = Some(from_item(item)?);
-            } else if is(b_pk, b_sk) {
-                b = Some(from_item(item)?);
+    /// The items at `keys` (distinct, at most 100) in one strongly consistent
+    /// BatchGetItem. Keys DynamoDB leaves unprocessed (throttling) are asked for again
+    /// after a short pause; still unprocessed, it is a throttling error (the edge's 503).
+    pub(crate) async fn get_many(&self, keys: &[(&str, &str)]) -> anyhow::Result<Found> {
+        let mut found = HashMap::new();
+        let mut pending: Vec<Item> = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        for attempt in 0..=UNPROCESSED_RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(10..=50) * u64::from(attempt))).await;
+            }
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build()?;
+            let output = self.client.batch_get_item().request_items(&self.table, request).send().await?;
+            for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                found.insert((text("pk"), text("sk")), item);
+            }
+            pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(Found(found));
             }
         }
-        Ok((a, b))
+        let throttled = aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException::builder()
+            .message("keys of a BatchGetItem stayed unprocessed")
+            .meta(aws_sdk_dynamodb::error::ErrorMetadata::builder().code("ProvisionedThroughputExceededException").build())
+            .build();
+        Err(aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError::ProvisionedThroughputExceededException(throttled).into())
     }
 }
 

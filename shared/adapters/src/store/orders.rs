@@ -17,9 +17,9 @@ use super::identity::account_pk;
 use super::{Item, Store, first_condition_failed, from_item, item, item_value, key, n, s, written};
 use domain::order::{Order, OrderStatus, Refund, Transition};
 
-const ORDER_SK: &str = "ORDER";
+pub(crate) const ORDER_SK: &str = "ORDER";
 
-fn order_pk(order_id: &str) -> String {
+pub(crate) fn order_pk(order_id: &str) -> String {
     format!("ORDER#{order_id}")
 }
 

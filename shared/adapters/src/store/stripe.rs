@@ -7,12 +7,15 @@
 //!   keeps the `created` time and id of the last applied event and refuses older ones.
 //! - Account by Stripe customer: Query GSI2 `STRIPECUSTOMER#<id>` (pattern 9).
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::identity::{SUBSCRIPTION_SK, account_pk};
-use super::{Store, is_conditional_failure, key, n, s, written};
+use super::{Store, key, n, s, written};
 use domain::account::{Subscription, SubscriptionStatus};
 
 const EVENT_SK: &str = "STRIPEEVENT";
@@ -90,8 +93,11 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(None),
-            Err(err) if is_conditional_failure(&err) => Ok(self.get(&event_pk(&record.event_id), EVENT_SK).await?),
-            Err(err) => Err(err.into()),
+            Err(err) => match err.as_service_error() {
+                // The record that was there, as DynamoDB returns it with the failed condition.
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item.clone().map(super::from_item).transpose(),
+                _ => Err(err.into()),
+            },
         }
     }
 
@@ -101,9 +107,24 @@ impl Store {
 
     /// Marks the event processed; true for exactly one caller per event id.
     pub async fn mark_stripe_event_processed(&self, event_id: &str, outcome: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let mark = self.processed_mark(event_id, outcome, now)?;
         let result = self
             .client
             .update_item()
+            .table_name(&self.table)
+            .set_key(Some(mark.key))
+            .update_expression(mark.update_expression)
+            .set_condition_expression(mark.condition_expression)
+            .set_expression_attribute_names(mark.expression_attribute_names)
+            .set_expression_attribute_values(mark.expression_attribute_values)
+            .send()
+            .await;
+        written(result)
+    }
+
+    /// The event's `processed` mark: written once, by the delivery that wins it.
+    fn processed_mark(&self, event_id: &str, outcome: &str, now: DateTime<Utc>) -> anyhow::Result<Update> {
+        Ok(Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&event_pk(event_id), EVENT_SK)))
             .update_expression("SET #status = :processed, outcome = :outcome, processed_at = :now")
@@ -112,9 +133,7 @@ impl Store {
             .expression_attribute_values(":processed", s("processed"))
             .expression_attribute_values(":outcome", s(outcome))
             .expression_attribute_values(":now", s(now.to_rfc3339()))
-            .send()
-            .await;
-        written(result)
+            .build()?)
     }
 
     /// The account whose Stripe customer this is (GSI2; eventually consistent, which
@@ -134,20 +153,74 @@ impl Store {
 
     /// Applies a change unless the subscription already reflects a newer event
     /// (ordered by `created`, ties by event id) or the change would move the account
-    /// off another Stripe subscription that still bills. Returns whether it applied.
+    /// off another Stripe subscription that still bills (or, with `only_subscription`,
+    /// follows another). A refusal returns the subscription as it stood, so the caller
+    /// can tell why without reading it. With `mark`, the webhook event's processed mark
+    /// (`outcome`, at `now`) is written in the same transaction as the change.
     pub async fn apply_subscription_change(
+        &self,
+        account_id: &str,
+        change: &SubscriptionChange,
+        (event_created, event_id): (i64, &str),
+        mark: Option<(&str, DateTime<Utc>)>,
+    ) -> anyhow::Result<ChangeOutcome> {
+        let update = self.subscription_update(account_id, change, event_created, event_id)?;
+        let outcome = match mark {
+            None => self.update_subscription(update).await?,
+            Some((outcome, now)) => {
+                let items = vec![
+                    TransactWriteItem::builder().update(update).build(),
+                    TransactWriteItem::builder().update(self.processed_mark(event_id, outcome, now)?).build(),
+                ];
+                match self.transact(items).await {
+                    Ok(_) => ChangeOutcome::Applied,
+                    Err(err) => refused_in_transaction(err)?,
+                }
+            }
+        };
+        if matches!(outcome, ChangeOutcome::Refused(_)) && change.only_from.is_some() {
+            // Refused by `only_from` (or too old): the event still happened, so it still
+            // moves the ordering mark, and an older event delivered later stays refused.
+            self.advance_event_mark(account_id, change.only_subscription.as_deref(), event_created, event_id).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn update_subscription(&self, update: Update) -> anyhow::Result<ChangeOutcome> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ChangeOutcome::Applied),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => Ok(ChangeOutcome::Refused(stood(failed.item.clone())?)),
+                _ => Err(err.into()),
+            },
+        }
+    }
+
+    /// The conditional update a subscription change is.
+    fn subscription_update(
         &self,
         account_id: &str,
         change: &SubscriptionChange,
         event_created: i64,
         event_id: &str,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Update> {
         let mut sets = vec!["last_event_created = :created", "last_event_id = :event"];
-        let mut request = self
-            .client
-            .update_item()
+        let mut request = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&account_pk(account_id), SUBSCRIPTION_SK)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .expression_attribute_values(":created", n(event_created))
             .expression_attribute_values(":event", s(event_id));
         // Every name goes through a placeholder: `plan` and `status` are reserved words.
@@ -197,14 +270,7 @@ impl Store {
                 request = request.expression_attribute_values(format!(":billing_{i}"), attr(status)?);
             }
         }
-        let result = request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await;
-        let applied = written(result)?;
-        if !applied && change.only_from.is_some() {
-            // Refused by `only_from` (or too old): the event still happened, so it still
-            // moves the ordering mark, and an older event delivered later stays refused.
-            self.advance_event_mark(account_id, change.only_subscription.as_deref(), event_created, event_id).await?;
-        }
-        Ok(applied)
+        Ok(request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).build()?)
     }
 
     /// Records `event_created` as the newest event seen, unless a newer one was.
@@ -233,6 +299,42 @@ impl Store {
             .send()
             .await;
         written(result)
+    }
+}
+
+/// How a subscription change went.
+#[derive(Debug)]
+pub enum ChangeOutcome {
+    /// Applied (with the event's processed mark, when it was asked for).
+    Applied,
+    /// Refused by its conditions: the subscription as it stood (None: the account has
+    /// none). Nothing was written (not the mark either).
+    Refused(Option<Box<Subscription>>),
+    /// The event's processed mark was refused: another delivery processed the event.
+    /// Nothing was written.
+    AlreadyProcessed,
+}
+
+/// A subscription item DynamoDB returned with a failed condition.
+fn stood(item: Option<super::Item>) -> anyhow::Result<Option<Box<Subscription>>> {
+    Ok(item.filter(|item| !item.is_empty()).map(super::from_item).transpose()?.map(Box::new))
+}
+
+/// Why the change-and-mark transaction was cancelled: the mark first (the event is
+/// processed, whatever else failed), then the change's own condition; anything else
+/// (a conflict that outlasted the store's retries, an outage) is an error.
+fn refused_in_transaction(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> anyhow::Result<ChangeOutcome> {
+    let err = err.into_service_error();
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = &err else {
+        return Err(anyhow::Error::from(err).context("applying a subscription change"));
+    };
+    let failed = |i: usize| cancelled.cancellation_reasons().get(i).filter(|r| r.code() == Some("ConditionalCheckFailed"));
+    if failed(1).is_some() {
+        return Ok(ChangeOutcome::AlreadyProcessed);
+    }
+    match failed(0) {
+        Some(reason) => Ok(ChangeOutcome::Refused(stood(reason.item.clone())?)),
+        None => Err(anyhow::Error::from(err).context("applying a subscription change")),
     }
 }
 

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Up
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::throttle::FailureCount;
 use super::{Store, first_condition_failed, item, key, n, s};
 
 const REFRESH_SK: &str = "REFRESH";
@@ -83,6 +84,25 @@ pub enum OneTimeEffect<'a> {
 impl Store {
     pub async fn put_refresh_token(&self, digest: &str, token: &RefreshToken) -> anyhow::Result<()> {
         self.put_new(item(&refresh_pk(digest), REFRESH_SK, token)?).await
+    }
+
+    /// A login's refresh token; with the email's failure counter cleared in the same
+    /// transaction when its window is open (one call either way).
+    pub async fn put_login_refresh_token(
+        &self,
+        digest: &str,
+        token: &RefreshToken,
+        failures: &FailureCount,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let Some(clear) = self.clear_failures(failures, now)? else { return self.put_refresh_token(digest, token).await };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item(&refresh_pk(digest), REFRESH_SK, token)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        self.transact(vec![TransactWriteItem::builder().put(put).build(), clear]).await?;
+        Ok(())
     }
 
     pub async fn refresh_token(&self, digest: &str) -> anyhow::Result<Option<RefreshToken>> {

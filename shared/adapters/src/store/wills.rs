@@ -2,17 +2,43 @@
 //! `WILL#<id>` — reading by (caller, id) is the tenancy check, and a user's wills are
 //! one Query. Payments: `USER#<user>` / `WILLPAY#<will>#<order id>` (pattern 19), one
 //! per order by conditional put.
+//!
+//! `ACCOUNT#<account>` / `COUNT#WILLS` counts the wills the account's users made (the
+//! plan's `max_wills`): raised in each will's own transaction, on the condition that it
+//! stays within the limit, so the limit holds under concurrent creations and costs no
+//! read. A new shop starts it at 0; an account from before the counter has none until
+//! its first new will counts its wills once (`start_will_count`).
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::identity::user_pk;
-use super::{Store, from_item, item, key, n, s, written};
+use super::identity::{account_pk, user_pk};
+use super::{Item, Store, from_item, item, key, n, s, written};
 use domain::will::{Will, WillStatus};
 
-fn will_sk(will_id: &str) -> String {
+pub(crate) const WILL_COUNT_SK: &str = "COUNT#WILLS";
+
+/// How a will's creation went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WillCreation {
+    Created,
+    /// One more would pass the limit.
+    LimitReached,
+    /// The account has no will count yet (`start_will_count`); nothing was written.
+    NotCounted,
+}
+
+/// The item that starts a new account's will count.
+pub(crate) fn empty_will_count(account_id: &str) -> Item {
+    let mut counter = key(&account_pk(account_id), WILL_COUNT_SK);
+    counter.insert("wills".into(), n(0));
+    counter
+}
+
+pub(crate) fn will_sk(will_id: &str) -> String {
     format!("WILL#{will_id}")
 }
 
@@ -42,8 +68,48 @@ impl Store {
         self.get(&user_pk(user_id), &will_sk(will_id)).await
     }
 
-    pub async fn create_will(&self, will: &Will) -> anyhow::Result<()> {
-        self.put_new(item(&user_pk(&will.user_id), &will_sk(&will.id), will)?).await
+    /// A new will, counted in its account's wills in the same transaction, if the
+    /// count stays within `max` (None: no limit).
+    pub async fn create_will(&self, will: &Will, account_id: &str, max: Option<i64>) -> anyhow::Result<WillCreation> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item(&user_pk(&will.user_id), &will_sk(&will.id), will)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        let mut count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&account_pk(account_id), WILL_COUNT_SK)))
+            .update_expression("ADD wills :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        count = match max {
+            Some(max) => count.condition_expression("attribute_exists(pk) AND wills < :max").expression_attribute_values(":max", n(max)),
+            None => count.condition_expression("attribute_exists(pk)"),
+        };
+        let items = vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count.build()?).build()];
+        let err = match self.transact(items).await {
+            Ok(_) => return Ok(WillCreation::Created),
+            Err(err) => err.into_service_error(),
+        };
+        let counter = match &err {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled.cancellation_reasons().get(1),
+            _ => None,
+        };
+        match counter.filter(|reason| reason.code() == Some("ConditionalCheckFailed")) {
+            // The count failed its condition: at the limit if it exists, else missing.
+            Some(reason) if reason.item().is_some_and(|item| !item.is_empty()) => Ok(WillCreation::LimitReached),
+            Some(_) => Ok(WillCreation::NotCounted),
+            None => Err(anyhow::Error::from(err).context("creating a will")),
+        }
+    }
+
+    /// Starts the account's will count at `wills` (counted by the caller), unless a
+    /// concurrent request started it first.
+    pub async fn start_will_count(&self, account_id: &str, wills: i64) -> anyhow::Result<()> {
+        let mut counter = empty_will_count(account_id);
+        counter.insert("wills".into(), n(wills));
+        self.put_if(counter, "attribute_not_exists(pk)", Vec::new()).await?;
+        Ok(())
     }
 
     /// Replaces the will if nobody changed it since `seen_updated_at` (optimistic

@@ -8,9 +8,12 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use adapters::security::jwt::Claims;
+use adapters::store::caller::{Along, CallerRecords};
 use app::state::AppState;
+use axum::response::IntoResponse;
 use domain::access::{self, UserDenial};
-use domain::account::{Caller, User};
+use domain::account::{Account, Caller, Subscription, User};
+use domain::order::Order;
 
 /// Largest request body accepted (JSON or form).
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -96,7 +99,8 @@ fn strip_position(message: &str) -> String {
 /// The caller: a valid access JWT in `Authorization: Bearer ...` whose user still
 /// exists in the token's account and is active. Account and role come from the user
 /// record, so a changed role or a removed user takes effect at once. One GetItem
-/// (the product guards read the user with the subscription and hand it over).
+/// (`CallerAccount` and the product guards read the user with what their routes need,
+/// in one BatchGetItem, and hand it over).
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     caller: Caller,
@@ -158,11 +162,55 @@ impl FromRequestParts<AppState> for AuthUser {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
         }
-        let claims = bearer_claims(parts, state)?;
-        let user = state.store.user(&claims.sub).await?;
-        let caller = AuthUser::admit(&claims, user, parts.uri.path())?;
-        parts.extensions.insert(caller.clone());
-        Ok(caller)
+        Ok(authenticate(parts, state, Along::default()).await?.0)
+    }
+}
+
+/// Admits the bearer token's user, read with what `along` names (one round trip),
+/// and makes them the request's `AuthUser`.
+pub(crate) async fn authenticate(parts: &mut Parts, state: &AppState, along: Along<'_>) -> Result<(AuthUser, CallerRecords), ApiError> {
+    let claims = bearer_claims(parts, state)?;
+    let mut records = state.store.caller_records(&claims.sub, &claims.acc, along).await?;
+    let caller = AuthUser::admit(&claims, records.user.take(), parts.uri.path())?;
+    parts.extensions.insert(caller.clone());
+    Ok((caller, records))
+}
+
+/// The caller with their account and its subscription, read with the user record in
+/// one BatchGetItem (the account's own pages: me, the account, the billing state).
+pub struct CallerAccount {
+    pub caller: AuthUser,
+    pub account: Option<Account>,
+    pub subscription: Option<Subscription>,
+}
+
+impl FromRequestParts<AppState> for CallerAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (caller, records) = authenticate(parts, state, Along { account: true, subscription: true, ..Along::default() }).await?;
+        Ok(CallerAccount { caller, account: records.account, subscription: records.subscription })
+    }
+}
+
+/// The caller with the order the path's `{id}` names, read with the user record in
+/// one BatchGetItem (None: no such order; the use case checks it is the caller's
+/// account's).
+pub struct CallerOrder {
+    pub caller: AuthUser,
+    pub order: Option<Order>,
+}
+
+impl FromRequestParts<AppState> for CallerOrder {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A path that does not decode is axum's own 400 (given the SPEC body by `http`).
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let id = params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value.to_owned());
+        let along = Along { order: id.as_deref(), ..Along::default() };
+        let (caller, records) = authenticate(parts, state, along).await.map_err(IntoResponse::into_response)?;
+        Ok(CallerOrder { caller, order: records.order })
     }
 }
 
