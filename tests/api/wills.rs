@@ -281,3 +281,13 @@ async fn a_will_at_the_size_limit_is_paid_and_generated() {
     let read = app.get(&format!("/v1/wills/{id}"), Some(&session.access_token)).await;
     assert_eq!((read.status, read.body["status"].as_str()), (200, Some("generated")), "{}", read.body);
 }
+
+/// An id longer than a DynamoDB key may be names nothing: a 404, not a refused read.
+#[tokio::test]
+async fn an_id_too_long_for_a_key_is_not_found() {
+    let app = spawn_app().await;
+    let session = app.register(&unique_email()).await;
+    let t = Some(session.access_token.as_str());
+    app.get(&format!("/v1/wills/{}", "a".repeat(2_000)), t).await.assert_error(404, "not_found");
+    app.get(&format!("/v1/orders/{}", "a".repeat(3_000)), t).await.assert_error(404, "not_found");
+}

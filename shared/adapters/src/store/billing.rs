@@ -1,8 +1,8 @@
 //! Billing catalogue, sales leads and the Stripe customer of an account.
 //!
 //! - `CATALOGUE#BILLING` / `PLAN#<plan>`: one item per plan (prices, Stripe price ids,
-//!   limits, feature defaults) — the plans list is one Query, a plan one GetItem
-//!   (pattern 10); account overrides live on the account item. `CATALOGUE#BILLING` /
+//!   limits, feature defaults) — the plans list is one Query (pattern 10; functions
+//!   hold it in memory, `app::catalogue`); account overrides live on the account item. `CATALOGUE#BILLING` /
 //!   `VERSION` is the catalogue's version (see `catalogue.rs`).
 //! - `LEAD#<lowercased email>` / `LEAD#<created_at>#<id>`: sales leads by email (13).
 //! - The subscription item (`ACCOUNT#<id>` / `SUBSCRIPTION`) carries the account's one
@@ -57,10 +57,6 @@ impl Store {
             .send()
             .await?;
         output.items.unwrap_or_default().into_iter().map(from_item).collect()
-    }
-
-    pub async fn plan(&self, plan: &str) -> anyhow::Result<Option<Plan>> {
-        self.get(CATALOGUE_PK, &plan_sk(plan)).await
     }
 
     /// Records the account's open subscription Checkout, on the condition that the

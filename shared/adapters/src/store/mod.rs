@@ -52,7 +52,8 @@
 //! 8. Subscription by account: GetItem `ACCOUNT#id / SUBSCRIPTION`; the guards read it
 //!    with the user (and the will a wills route names) in one BatchGetItem
 //!    (`caller.rs`).
-//! 10. Billing catalogue: Query `CATALOGUE#BILLING`; one plan: GetItem `PLAN#<plan>`.
+//! 10. Billing catalogue: Query `CATALOGUE#BILLING` (every plan; held in memory by the
+//!     functions with the catalogue's version, `catalogue.rs`).
 //! 12. Order by id: GetItem `ORDER#id`; an account's orders: Query GSI1 `ACCOUNT#id`,
 //!     `begins_with(gsi1sk, ORDER#)`.
 //! 13. Sales leads by email: Query `LEAD#<email>`.
@@ -173,6 +174,9 @@ impl Store {
 
     /// Reads one item (strongly consistent) and maps it to `T`.
     async fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
+        if !fits_key(pk, sk) {
+            return Ok(None);
+        }
         let output = self.client.get_item().table_name(&self.table).set_key(Some(key(pk, sk))).consistent_read(true).send().await?;
         output.item.map(|item| from_item(item)).transpose()
     }
@@ -196,7 +200,7 @@ impl Store {
     /// after a short pause; still unprocessed, it is a throttling error (the edge's 503).
     pub(crate) async fn get_many(&self, keys: &[(&str, &str)]) -> anyhow::Result<Found> {
         let mut found = HashMap::new();
-        let mut pending: Vec<Item> = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        let mut pending: Vec<Item> = keys.iter().filter(|(pk, sk)| fits_key(pk, sk)).map(|(pk, sk)| key(pk, sk)).collect();
         for attempt in 0..=UNPROCESSED_RETRIES {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(10..=50) * u64::from(attempt))).await;
@@ -218,6 +222,13 @@ impl Store {
             .build();
         Err(aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError::ProvisionedThroughputExceededException(throttled).into())
     }
+}
+
+/// Whether DynamoDB could hold an item under this key (partition keys up to 2048
+/// bytes, sort keys up to 1024): one that could not names nothing, and asking for it
+/// would be refused (a client's overlong id is a 404, not a 500).
+fn fits_key(pk: &str, sk: &str) -> bool {
+    (1..=2048).contains(&pk.len()) && (1..=1024).contains(&sk.len())
 }
 
 /// Serialises `value` and adds the key attributes.
