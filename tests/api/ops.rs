@@ -97,18 +97,23 @@ async fn a_trial_extension_is_visible_to_the_guard() {
     app.store().put_subscription(&trial).await.unwrap();
     app.get("/v1/petitions", Some(&ada.access_token)).await.assert_error(402, "subscription_inactive");
 
-    let (_, end) = app::support::extend_trial(&app.state, &ada.account_id, 7).await.unwrap();
+    let (before, would) = app::support::extend_trial(&app.state, &ada.account_id, 7, true).await.unwrap();
+    assert!(would > chrono::Utc::now() + chrono::Duration::days(6), "a dry run says what it would set");
+    assert_eq!(app.store().subscription(&ada.account_id).await.unwrap().unwrap().current_period_end, before, "and sets nothing");
+    app.get("/v1/petitions", Some(&ada.access_token)).await.assert_error(402, "subscription_inactive");
+
+    let (_, end) = app::support::extend_trial(&app.state, &ada.account_id, 7, false).await.unwrap();
     assert!(end > chrono::Utc::now() + chrono::Duration::days(6));
     assert_eq!(app.get("/v1/petitions", Some(&ada.access_token)).await.status, 200, "the guard lets the trial in");
-    let (before, again) = app::support::extend_trial(&app.state, &ada.account_id, 7).await.unwrap();
+    let (before, again) = app::support::extend_trial(&app.state, &ada.account_id, 7, false).await.unwrap();
     assert_eq!((before, again), (Some(end), end), "running it again changes nothing more");
-    assert!(app::support::extend_trial(&app.state, &ada.account_id, 365).await.is_err(), "bounded");
+    assert!(app::support::extend_trial(&app.state, &ada.account_id, 365, false).await.is_err(), "bounded");
 
     let mut paid = app.store().subscription(&ada.account_id).await.unwrap().unwrap();
     paid.status = domain::account::SubscriptionStatus::Active;
     paid.stripe_subscription_id = Some("sub_1".into());
     app.store().put_subscription(&paid).await.unwrap();
-    assert!(app::support::extend_trial(&app.state, &ada.account_id, 7).await.is_err(), "not a trial");
+    assert!(app::support::extend_trial(&app.state, &ada.account_id, 7, false).await.is_err(), "not a trial");
 }
 
 /// `ops account grant-complimentary` (the pilot rule for one account) and `ops account

@@ -62,6 +62,7 @@ pub async fn extend_trial(
     state: &AppState,
     account_id: &str,
     days: i64,
+    dry_run: bool,
 ) -> anyhow::Result<(Option<chrono::DateTime<Utc>>, chrono::DateTime<Utc>)> {
     anyhow::ensure!((1..=MAX_TRIAL_EXTENSION_DAYS).contains(&days), "extend by 1 to {MAX_TRIAL_EXTENSION_DAYS} days");
     until_settled(
@@ -78,6 +79,7 @@ pub async fn extend_trial(
             match before {
                 // Within the hour counts as run already: a second run changes nothing.
                 Some(end) if end + Duration::hours(1) >= wanted => Ok(Some((before, end))),
+                _ if dry_run => Ok(Some((before, wanted))),
                 _ => Ok(state.store.set_trial_end(account_id, before, wanted).await?.then_some((before, wanted))),
             }
         },

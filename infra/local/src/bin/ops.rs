@@ -22,7 +22,7 @@
 //!   subscription and Stripe ids, plan limits, feature flags, last orders.
 //! - `ops account set-feature ACCOUNT FLAG on|off|default [--dry-run] [--json]` — one
 //!   feature flag's override for one account (`default`: the plan's value again);
-//!   `ops account extend-trial ACCOUNT DAYS [--json]` — the trial runs at least DAYS
+//!   `ops account extend-trial ACCOUNT DAYS [--dry-run] [--json]` — the trial runs at least DAYS
 //!   more days (running it again changes nothing more); `ops account grant-complimentary
 //!   ACCOUNT` (the pilot rule for one account); `ops account deactivate USER`.
 //! - `ops orders list [--status refund_failed|pending] [--since 4d] [--json]` — the
@@ -207,13 +207,12 @@ async fn main() -> anyhow::Result<()> {
                 }
                 (Some("extend-trial"), Some(account), Some(days), _) => {
                     let days: i64 = days.parse().context("DAYS is a whole number")?;
-                    anyhow::ensure!(!dry_run, "extend-trial has no dry run: it changes one date, shown before and after");
-                    let (before, after) = app::support::extend_trial(&state, account, days).await?;
-                    if before != Some(after) {
+                    let (before, after) = app::support::extend_trial(&state, account, days, dry_run).await?;
+                    if !dry_run && before != Some(after) {
                         audit(&sdk, "account extend-trial", account, &format!("{before:?}"), &after.to_rfc3339()).await;
                     }
-                    report(&args, serde_json::json!({"account_id": account, "before": before, "after": after}), || {
-                        format!("account {account}: trial ends {after} (was {before:?})")
+                    report(&args, serde_json::json!({"account_id": account, "before": before, "after": after, "dry_run": dry_run}), || {
+                        format!("account {account}: trial {} {after} (was {before:?})", if dry_run { "would end" } else { "ends" })
                     });
                 }
                 (Some("show"), Some(who), _, _) => {
@@ -421,7 +420,7 @@ fn usage(command: &str) -> &'static str {
         "account" => {
             "ops account show EMAIL|ACCOUNT_ID [--json]              the account, members, subscription, limits, flags, last orders\n\
              ops account set-feature ACCOUNT FLAG on|off|default [--dry-run] [--json]   one flag's override for one account\n\
-             ops account extend-trial ACCOUNT DAYS [--json]          the trial runs at least DAYS more days (at most 90)\n\
+             ops account extend-trial ACCOUNT DAYS [--dry-run] [--json]   the trial runs at least DAYS more days (at most 90)\n\
              ops account grant-complimentary ACCOUNT [--dry-run] [--json]   the pilot rule for one account\n\
              ops account deactivate USER [--dry-run] [--json]        every request with the user's tokens is then refused"
         }
