@@ -15,6 +15,16 @@ pub fn user_pk(user_id: &str) -> String {
     format!("USER#{user_id}")
 }
 
+/// An account's will count, kept with the account's other items.
+pub(crate) const WILL_COUNT_SK: &str = "COUNT#WILLS";
+
+/// The item that starts a new account's will count.
+pub(crate) fn empty_will_count(account_id: &str) -> Item {
+    let mut counter = key(&account_pk(account_id), WILL_COUNT_SK);
+    counter.insert("wills".into(), super::n(0));
+    counter
+}
+
 fn email_pk(normalized_email: &str) -> String {
     format!("EMAIL#{normalized_email}")
 }
@@ -89,7 +99,7 @@ impl Store {
         let mut items = self.member_items(owner)?;
         items.push(put(item(&account_pk(&account.id), ACCOUNT_SK, account)?, &self.table, Some("attribute_not_exists(pk)"))?);
         items.push(put(item(&account_pk(&account.id), SUBSCRIPTION_SK, subscription)?, &self.table, None)?);
-        items.push(put(super::wills::empty_will_count(&account.id), &self.table, None)?);
+        items.push(put(empty_will_count(&account.id), &self.table, None)?);
         Ok(items)
     }
 

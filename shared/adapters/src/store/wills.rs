@@ -15,11 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::identity::{account_pk, user_pk};
-use super::{Item, Store, from_item, item, key, n, s, written};
+use super::identity::{WILL_COUNT_SK, account_pk, empty_will_count, user_pk};
+use super::{Store, from_item, item, key, n, s, written};
 use domain::will::{Will, WillStatus};
-
-pub(crate) const WILL_COUNT_SK: &str = "COUNT#WILLS";
 
 /// How a will's creation went.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,13 +27,6 @@ pub enum WillCreation {
     LimitReached,
     /// The account has no will count yet (`start_will_count`); nothing was written.
     NotCounted,
-}
-
-/// The item that starts a new account's will count.
-pub(crate) fn empty_will_count(account_id: &str) -> Item {
-    let mut counter = key(&account_pk(account_id), WILL_COUNT_SK);
-    counter.insert("wills".into(), n(0));
-    counter
 }
 
 pub(crate) fn will_sk(will_id: &str) -> String {
