@@ -104,22 +104,28 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     TestApp { stripe, address, http: reqwest::Client::new(), state, endpoint: emulator_endpoint(), queue_url: created.task_queue_url }
 }
 
-/// The DynamoDB operations a client sent, in order (`X-Amz-Target`'s operation name,
-/// e.g. `GetItem`), counted by an SDK interceptor on every attempt: a retry is a round
-/// trip too.
-#[derive(Clone, Debug, Default)]
-pub struct DynamoCalls(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+/// One header of every request a client sends, in order, recorded by an SDK
+/// interceptor on every attempt (a retry is a round trip too).
+#[derive(Clone, Debug)]
+pub struct RecordedHeader {
+    header: &'static str,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+}
 
-impl DynamoCalls {
-    /// The calls since the last `take` (and forgets them).
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+impl RecordedHeader {
+    pub fn new(header: &'static str) -> RecordedHeader {
+        RecordedHeader { header, seen: std::sync::Arc::default() }
+    }
+
+    /// The values since the last `take` (and forgets them).
+    pub fn take(&self) -> Vec<Option<String>> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
     }
 }
 
-impl aws_sdk_dynamodb::config::Intercept for DynamoCalls {
+impl aws_sdk_dynamodb::config::Intercept for RecordedHeader {
     fn name(&self) -> &'static str {
-        "test-round-trip-counter"
+        "test-header-recorder"
     }
 
     fn read_before_transmit(
@@ -128,9 +134,27 @@ impl aws_sdk_dynamodb::config::Intercept for DynamoCalls {
         _components: &aws_sdk_dynamodb::config::RuntimeComponents,
         _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
-        self.0.lock().unwrap().push(target.rsplit('.').next().unwrap_or(target).to_owned());
+        self.seen.lock().unwrap().push(context.request().headers().get(self.header).map(str::to_owned));
         Ok(())
+    }
+}
+
+/// The DynamoDB operations a client sent, in order (`X-Amz-Target`'s operation name,
+/// e.g. `GetItem`).
+#[derive(Clone, Debug)]
+pub struct DynamoCalls(RecordedHeader);
+
+impl Default for DynamoCalls {
+    fn default() -> Self {
+        DynamoCalls(RecordedHeader::new("x-amz-target"))
+    }
+}
+
+impl DynamoCalls {
+    /// The calls since the last `take` (and forgets them).
+    pub fn take(&self) -> Vec<String> {
+        let targets = self.0.take().into_iter().map(|t| t.unwrap_or_else(|| "unknown".to_owned()));
+        targets.map(|t| t.rsplit('.').next().unwrap_or(&t).to_owned()).collect()
     }
 }
 
@@ -145,7 +169,7 @@ pub async fn spawn_app_counting_with(adjust: impl FnOnce(&mut Config)) -> (TestA
     let mut app = spawn_app_with(adjust).await;
     let calls = DynamoCalls::default();
     let sdk = sdk_config().await;
-    let config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(calls.clone()).build();
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(calls.0.clone()).build();
     let mut state = app.state.clone();
     state.store = Store::new(aws_sdk_dynamodb::Client::from_conf(config), state.config.table_name.clone());
     serve(&mut app, state).await;

@@ -8,17 +8,24 @@ use serde_json::json;
 use crate::petitions::{bought_petition, detail, petition_app};
 use crate::wills::verified_will;
 
+/// A new user's will checkout and its Checkout session paid `amount_cents` at Stripe
+/// (no event sent yet): the user, the order id and the session.
+async fn a_paid_will_session(app: &api_tests::TestApp, amount_cents: i64) -> (api_tests::Session, String, serde_json::Value) {
+    let ada = app.register(&unique_email()).await;
+    let will = verified_will(app, &ada).await;
+    let checkout = app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&ada.access_token)).await;
+    let order = checkout.body["order_id"].as_str().unwrap().to_owned();
+    let session = app.paid_session(&order, amount_cents, "usd");
+    app.stripe.add_session(session.clone());
+    (ada, order, session)
+}
+
 /// `ops orders retry-refund`: a refund Stripe refused is made once, through the same
 /// path (same key, same settle, same email); a second retry changes nothing.
 #[tokio::test]
 async fn a_refund_failed_order_is_retried_to_refunded_once() {
     let app = spawn_app().await;
-    let ada = app.register(&unique_email()).await;
-    let will = verified_will(&app, &ada).await;
-    let checkout = app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&ada.access_token)).await;
-    let order = checkout.body["order_id"].as_str().unwrap().to_owned();
-    let session = app.paid_session(&order, 100, "usd");
-    app.stripe.add_session(session.clone());
+    let (ada, order, session) = a_paid_will_session(&app, 100).await;
     app.stripe.fail_refunds(true);
     let payload = stripe_fake::event("evt_wrong", "checkout.session.completed", 1_800_000_000, session);
     assert_eq!(app.deliver_event(&payload).await.status, 503);
@@ -205,12 +212,7 @@ async fn sync_prices_finds_a_changed_price_and_writes_its_id() {
 #[tokio::test]
 async fn a_refused_event_is_replayed_from_stripe_once() {
     let app = spawn_app().await;
-    let ada = app.register(&unique_email()).await;
-    let will = verified_will(&app, &ada).await;
-    let checkout = app.post_empty(&format!("/v1/wills/{will}/checkout"), Some(&ada.access_token)).await;
-    let order = checkout.body["order_id"].as_str().unwrap().to_owned();
-    let session = app.paid_session(&order, 9900, "usd");
-    app.stripe.add_session(session.clone());
+    let (_, order, session) = a_paid_will_session(&app, 9900).await;
     let payload = stripe_fake::event("evt_refused_then_replayed", "checkout.session.completed", chrono::Utc::now().timestamp(), session);
     app.stripe.create_event(&payload);
     let wrongly_signed = app

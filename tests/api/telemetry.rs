@@ -214,26 +214,6 @@ async fn a_fulfilment_and_a_refund_are_counted_as_emf_metrics() {
     }
 }
 
-/// Records the `X-Amzn-Trace-Id` header of every request a client sends.
-#[derive(Debug, Default, Clone)]
-struct TraceHeaders(std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>);
-
-impl aws_sdk_dynamodb::config::Intercept for TraceHeaders {
-    fn name(&self) -> &'static str {
-        "trace-header-recorder"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
-        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.lock().unwrap().push(context.request().headers().get("x-amzn-trace-id").map(str::to_owned));
-        Ok(())
-    }
-}
-
 /// In Lambda the runtime sets `_X_AMZN_TRACE_ID` for each invocation; the AWS SDK's
 /// recursion-detection interceptor (active where `AWS_LAMBDA_FUNCTION_NAME` is set)
 /// passes it on every call, so X-Ray joins the
@@ -248,11 +228,11 @@ async fn aws_calls_carry_the_invocations_trace_header() {
         std::env::set_var("_X_AMZN_TRACE_ID", trace);
     }
     let sdk = api_tests::sdk_config().await;
-    let headers = TraceHeaders::default();
+    let headers = api_tests::RecordedHeader::new("x-amzn-trace-id");
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(headers.clone()).build();
     let store = adapters::store::Store::new(aws_sdk_dynamodb::Client::from_conf(config), "no-such-table");
     let _ = store.account("a").await;
-    let seen = headers.0.lock().unwrap().clone();
+    let seen = headers.take();
     assert!(!seen.is_empty());
     assert!(seen.iter().all(|h| h.as_deref() == Some(trace)), "{seen:?}");
 }

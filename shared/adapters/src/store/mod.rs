@@ -173,6 +173,22 @@ impl Store {
     }
 
     /// Reads one item (strongly consistent) and maps it to `T`.
+    /// The UpdateItem request of an `Update` built for a transaction, when it is sent on
+    /// its own (the caller adds what it wants back and sends it).
+    fn update_alone(
+        &self,
+        update: aws_sdk_dynamodb::types::Update,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+    }
+
     async fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
         if !fits_key(pk, sk) {
             return Ok(None);

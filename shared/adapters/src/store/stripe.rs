@@ -108,17 +108,7 @@ impl Store {
     /// Marks the event processed; true for exactly one caller per event id.
     pub async fn mark_stripe_event_processed(&self, event_id: &str, outcome: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let mark = self.processed_mark(event_id, outcome, now)?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(mark.key))
-            .update_expression(mark.update_expression)
-            .set_condition_expression(mark.condition_expression)
-            .set_expression_attribute_names(mark.expression_attribute_names)
-            .set_expression_attribute_values(mark.expression_attribute_values)
-            .send()
-            .await;
+        let result = self.update_alone(mark).send().await;
         written(result)
     }
 
@@ -187,18 +177,8 @@ impl Store {
     }
 
     async fn update_subscription(&self, update: Update) -> anyhow::Result<ChangeOutcome> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(update.key))
-            .update_expression(update.update_expression)
-            .set_condition_expression(update.condition_expression)
-            .set_expression_attribute_names(update.expression_attribute_names)
-            .set_expression_attribute_values(update.expression_attribute_values)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+        let result =
+            self.update_alone(update).return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld).send().await;
         match result {
             Ok(_) => Ok(ChangeOutcome::Applied),
             Err(err) => match err.as_service_error() {

@@ -144,18 +144,7 @@ impl Store {
     /// Sends one counter write; the count and window end after it, or None when its
     /// condition failed (the counter is not in the state the write expects).
     async fn update_counter(&self, write: Update) -> anyhow::Result<Option<(i64, i64)>> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(write.key))
-            .update_expression(write.update_expression)
-            .set_condition_expression(write.condition_expression)
-            .set_expression_attribute_names(write.expression_attribute_names)
-            .set_expression_attribute_values(write.expression_attribute_values)
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
+        let result = self.update_alone(write).return_values(ReturnValue::AllNew).send().await;
         match result {
             Ok(output) => {
                 let number = |name: &str| {
