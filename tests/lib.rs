@@ -396,6 +396,25 @@ impl app::webhook::FaultInjector for CrashOnceAt {
 }
 
 impl TestApp {
+    /// `ops ARGS...` as the binary runs it (its parser, its output), against this app's
+    /// table, queue and Stripe fake; the printed output.
+    pub async fn ops(&self, args: &[&str]) -> anyhow::Result<String> {
+        use clap::Parser;
+        let cli = local::ops::Cli::try_parse_from(std::iter::once("ops").chain(args.iter().copied()))?;
+        let mut out = Vec::new();
+        local::ops::Ops::with_state(sdk_config().await, self.state.clone()).run(cli.command, &mut out).await?;
+        Ok(String::from_utf8(out)?)
+    }
+
+    /// `ops ARGS... --json`, read.
+    pub async fn ops_json(&self, args: &[&str]) -> Value {
+        let args: Vec<&str> = args.iter().copied().chain(["--json"]).collect();
+        let out = self.ops(&args).await.unwrap_or_else(|e| panic!("ops {args:?}: {e:#}"));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("ops {args:?} printed no JSON ({e}): {out}"))
+    }
+}
+
+impl TestApp {
     /// Loads the demo petition catalogue (`infra/seed/petitions.json`).
     pub async fn seed_petitions(&self) {
         local::seed::load_petition_catalogue(&self.state, local::seed::PETITIONS_SEED).await.expect("loading the petition catalogue");

@@ -125,10 +125,10 @@ async fn pilot_backfill_is_idempotent_resumable_and_spares_canceled_and_past_due
     // page ended on: DynamoDB's scan order is by hash, not by key).
     let first_page = app.store().account_page(None, 1).await.unwrap();
     app.store().save_backfill_checkpoint(first_page.resume_after.as_deref()).await.unwrap();
-    let resumed = app::billing::backfill_pilot(&app.state, 2).await.unwrap();
+    let resumed = app::billing::backfill_pilot(&app.state, 2, false).await.unwrap();
     assert_eq!(resumed.scanned, 5 - first_page.account_ids.len(), "{resumed:?}");
 
-    let full = app::billing::backfill_pilot(&app.state, 2).await.unwrap();
+    let full = app::billing::backfill_pilot(&app.state, 2, false).await.unwrap();
     assert_eq!(full.scanned, 5);
     let statuses = |app: &api_tests::TestApp| {
         let accounts = accounts.clone();
@@ -146,7 +146,7 @@ async fn pilot_backfill_is_idempotent_resumable_and_spares_canceled_and_past_due
     assert_eq!(after_first, [Complimentary, Canceled, PastDue, Complimentary, Complimentary]);
     assert_eq!(resumed.granted.len() + full.granted.len(), 3);
 
-    let again = app::billing::backfill_pilot(&app.state, 2).await.unwrap();
+    let again = app::billing::backfill_pilot(&app.state, 2, false).await.unwrap();
     assert_eq!((again.scanned, again.granted.len(), again.unchanged), (5, 0, 5));
     assert_eq!(statuses(&app).await, after_first);
     assert_eq!(app.store().backfill_checkpoint().await.unwrap(), None);
@@ -162,7 +162,7 @@ async fn pilot_backfill_reads_every_account_whatever_item_a_page_ends_on() {
         app.register(&unique_email()).await;
     }
     for page_size in 1..=5 {
-        let run = tokio::time::timeout(std::time::Duration::from_secs(30), app::billing::backfill_pilot(&app.state, page_size))
+        let run = tokio::time::timeout(std::time::Duration::from_secs(30), app::billing::backfill_pilot(&app.state, page_size, false))
             .await
             .expect("the backfill ends")
             .unwrap();

@@ -280,7 +280,7 @@ async fn a_payment_the_webhook_missed_is_fulfilled_by_the_reconciliation_once() 
     let order = order_id(&will_checkout(&app, &ada, &will).await);
     let paid = app.stripe.pay_session_of_order(&order);
 
-    let first = app::reconcile::stripe(&app.state, chrono::Utc::now() - chrono::Duration::days(4)).await.unwrap();
+    let first = app::reconcile::stripe(&app.state, chrono::Utc::now() - chrono::Duration::days(4), false).await.unwrap();
     assert_eq!((first.sessions, first.fixed.len(), first.failed.len()), (1, 1, 0), "{first:?}");
     assert_eq!(first.fixed[0], (paid["id"].as_str().unwrap().to_owned(), "order_fulfilled"));
     assert_eq!(status(&app, &order).await, OrderStatus::Fulfilled);

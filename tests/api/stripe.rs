@@ -572,10 +572,10 @@ async fn a_subscription_change_the_webhook_missed_is_applied_by_the_reconciliati
     ));
 
     let since = chrono::Utc::now() - chrono::Duration::days(4);
-    let first = app::reconcile::stripe(&app.state, since).await.unwrap();
+    let first = app::reconcile::stripe(&app.state, since, false).await.unwrap();
     assert_eq!(first.fixed, [("sub_missed".to_owned(), "subscription_updated")], "{first:?}");
     let stored = app.store().subscription(&session.account_id).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.seat_limit), (SubscriptionStatus::Canceled, 3));
-    let second = app::reconcile::stripe(&app.state, since).await.unwrap();
+    let second = app::reconcile::stripe(&app.state, since, false).await.unwrap();
     assert!(second.fixed.is_empty() && second.failed.is_empty(), "{second:?}");
 }

@@ -166,7 +166,7 @@ async fn a_second_paid_subscription_is_refunded_and_canceled_once() {
                 assert_eq!(app.deliver_event(&redelivery).await.status, 200, "{case}");
             }
             let since = chrono::Utc::now() - chrono::Duration::hours(1);
-            let report = app::reconcile::stripe(&app.state, since).await.unwrap();
+            let report = app::reconcile::stripe(&app.state, since, false).await.unwrap();
             assert!(report.failed.is_empty(), "{case}: {report:?}");
 
             let subscriptions = app.stripe.subscriptions_of(&customer);

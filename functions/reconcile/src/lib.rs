@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 /// One scheduled run; Err when a session or subscription could not be handled (the function's error
 /// metric raises the template's alarm, and tomorrow's run tries it again).
 pub async fn handle(state: &AppState) -> anyhow::Result<Value> {
-    let report = app::reconcile::stripe(state, Utc::now() - WINDOW).await?;
+    // Boxed: the whole webhook path is inside, too deep a future for the runtime's.
+    let report = Box::pin(app::reconcile::stripe(state, Utc::now() - WINDOW, false)).await?;
     tracing::info!(sessions = report.sessions, fixed = report.fixed.len(), failed = report.failed.len(), "reconciliation done");
     anyhow::ensure!(
         report.failed.is_empty(),

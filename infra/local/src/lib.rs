@@ -37,6 +37,7 @@ pub mod audit;
 pub mod demo;
 pub mod docs;
 pub mod events;
+pub mod ops;
 pub mod queue_ops;
 pub mod seed;
 pub mod setup;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::retry::until_settled;
 use crate::state::AppState;
 use adapters::payments::PaymentsError;
 use adapters::store::billing::SalesLead;
@@ -187,6 +188,7 @@ pub async fn create_sales_lead(state: &AppState, input: SalesLeadInput) -> Billi
 #[derive(Debug, Default, PartialEq, Serialize)]
 pub struct BackfillSummary {
     pub scanned: usize,
+    /// The accounts granted (in a dry run: that would be).
     pub granted: Vec<String>,
     pub unchanged: usize,
 }
@@ -194,21 +196,24 @@ pub struct BackfillSummary {
 /// The pilot backfill: every account gets a complimentary Pro subscription unless it
 /// is canceled or past due (or complimentary already). Idempotent (each grant is a
 /// conditional write) and resumable (a checkpoint after every page; a rerun after an
-/// interruption continues where it stopped).
-pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<BackfillSummary> {
+/// interruption continues where it stopped). A dry run reads every account from the
+/// start, writes neither grants nor checkpoints, and says what it would grant.
+pub async fn backfill_pilot(state: &AppState, page_size: i32, dry_run: bool) -> anyhow::Result<BackfillSummary> {
     let mut summary = BackfillSummary::default();
-    let mut resume_after = state.store.backfill_checkpoint().await?;
+    let mut resume_after = if dry_run { None } else { state.store.backfill_checkpoint().await? };
     loop {
         let page = state.store.account_page(resume_after.as_deref(), page_size).await?;
         for account_id in &page.account_ids {
             summary.scanned += 1;
-            if grant_complimentary(state, account_id).await? {
+            if grant_complimentary(state, account_id, None, dry_run).await?.changed {
                 summary.granted.push(account_id.clone());
             } else {
                 summary.unchanged += 1;
             }
         }
-        state.store.save_backfill_checkpoint(page.resume_after.as_deref()).await?;
+        if !dry_run {
+            state.store.save_backfill_checkpoint(page.resume_after.as_deref()).await?;
+        }
         match page.resume_after {
             Some(after) => resume_after = Some(after),
             None => return Ok(summary),
@@ -216,27 +221,44 @@ pub async fn backfill_pilot(state: &AppState, page_size: i32) -> anyhow::Result<
     }
 }
 
+/// What a complimentary grant found and left: the subscription before and after
+/// (the same when nothing changed; in a dry run, what it would write).
+#[derive(Debug, Serialize)]
+pub struct Grant {
+    pub before: Option<Subscription>,
+    pub after: Option<Subscription>,
+    pub changed: bool,
+}
+
 /// The pilot rule for one account (`backfill_pilot` and `ops account
-/// grant-complimentary`): a complimentary Pro subscription, keeping its seats and Stripe
-/// ids, unless it is canceled, past due or complimentary already (the write's
-/// condition). True when it changed anything.
-pub async fn grant_complimentary(state: &AppState, account_id: &str) -> anyhow::Result<bool> {
-    let current = state.store.subscription(account_id).await?;
-    let (seat_limit, stripe_subscription_id, stripe_price_id) =
-        current.map_or((1, None, None), |s| (s.seat_limit, s.stripe_subscription_id, s.stripe_price_id));
-    let complimentary = domain::account::Subscription {
-        account_id: account_id.to_owned(),
-        plan: "pro".to_owned(),
-        status: SubscriptionStatus::Complimentary,
-        seat_limit,
-        current_period_start: None,
-        current_period_end: None,
-        cancel_at_period_end: false,
-        stripe_subscription_id,
-        stripe_price_id,
-        open_checkout: None,
-    };
-    state.store.grant_complimentary(&complimentary).await
+/// grant-complimentary`): a complimentary Pro subscription (`Subscription::
+/// complimentary_grant`), without end or ending at `until`, as a conditional write of
+/// what was read. With `dry_run`, what it would write, unwritten.
+pub async fn grant_complimentary(state: &AppState, account_id: &str, until: Option<DateTime<Utc>>, dry_run: bool) -> anyhow::Result<Grant> {
+    if let Some(until) = until {
+        anyhow::ensure!(until > Utc::now(), "the grant would end at {until}, which has passed");
+    }
+    until_settled(
+        || async {
+            let before = state.store.subscription(account_id).await?;
+            let Some(after) = Subscription::complimentary_grant(before.as_ref(), account_id, until) else {
+                return Ok(Some(Grant { after: before.clone(), before, changed: false }));
+            };
+            if dry_run {
+                return Ok(Some(Grant { before, after: Some(after), changed: true }));
+            }
+            let written = match (&before, after.current_period_end) {
+                // Complimentary already: only its end moves.
+                (Some(current), Some(end)) if current.status == SubscriptionStatus::Complimentary => {
+                    state.store.set_period_end(account_id, SubscriptionStatus::Complimentary, current.current_period_end, end).await?
+                }
+                _ => state.store.grant_complimentary(&after).await?,
+            };
+            Ok(written.then_some(Grant { before, after: Some(after), changed: true }))
+        },
+        || anyhow::anyhow!("the subscription kept changing"),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -46,11 +46,15 @@ pub async fn fulfil(state: &AppState, order_id: &str, payment: &Payment) -> anyh
 /// An operator's retry of a refund Stripe refused (`ops orders retry-refund`): the
 /// order's payment, read back from Stripe, goes through the webhook's own path and so
 /// through `fulfil` (same idempotency key, same settle, same email). Idempotent: an
-/// order that is no longer `refund_failed` is left alone (`not_refund_failed`).
-pub async fn retry_refund(state: &AppState, order_id: &str) -> anyhow::Result<&'static str> {
+/// order that is no longer `refund_failed` is left alone (`not_refund_failed`). A dry
+/// run answers `would_retry_refund` for a `refund_failed` order and touches nothing.
+pub async fn retry_refund(state: &AppState, order_id: &str, dry_run: bool) -> anyhow::Result<&'static str> {
     let order = state.store.order(order_id).await?.ok_or_else(|| anyhow::anyhow!("no order {order_id}"))?;
     if order.status != OrderStatus::RefundFailed {
         return Ok("not_refund_failed");
+    }
+    if dry_run {
+        return Ok("would_retry_refund");
     }
     let reference = order.payment_reference.as_deref().ok_or_else(|| anyhow::anyhow!("order {order_id} records no payment"))?;
     let session = state.payments.checkout_session(reference).await?;

@@ -9,8 +9,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use adapters::payments::SubscriptionDetails;
+use adapters::payments::{CheckoutSessionDetails, SubscriptionDetails};
 use domain::account::SubscriptionStatus;
+use domain::order::OrderStatus;
 
 use crate::state::AppState;
 use adapters::store::stripe::ChangeOutcome;
@@ -33,18 +34,24 @@ pub struct Reconciled {
 }
 
 /// Applies every completed Checkout session created since `since`, then brings every
-/// followed subscription in line with Stripe.
-pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Reconciled> {
+/// followed subscription in line with Stripe. A dry run reads the same and reports
+/// what it would fix (`would_*` outcomes), writing nothing.
+pub async fn stripe(state: &AppState, since: DateTime<Utc>, dry_run: bool) -> anyhow::Result<Reconciled> {
     let sessions = state.payments.completed_sessions(since.timestamp()).await?;
     let mut report = Reconciled { sessions: sessions.len(), ..Reconciled::default() };
     for session in &sessions {
         // The session's own time and id stand in for an event's: a subscription that has
         // seen a newer event keeps it.
         let event_id = format!("reconcile-{}", session.id);
-        // Boxed: the delivery of every product is inside, too deep a future to inline.
-        match Box::pin(crate::webhook::completed_session(state, &event_id, session.created, session)).await {
-            Ok(outcome) if crate::webhook::CHANGES.contains(&outcome) => {
-                tracing::warn!(session_id = %session.id, outcome, "reconciliation applied a missed Checkout session");
+        let handled = if dry_run {
+            session_would_change(state, session).await
+        } else {
+            // Boxed: the delivery of every product is inside, too deep a future to inline.
+            Box::pin(crate::webhook::completed_session(state, &event_id, session.created, session)).await
+        };
+        match handled {
+            Ok(outcome) if crate::webhook::CHANGES.contains(&outcome) || outcome.starts_with("would_") => {
+                tracing::warn!(session_id = %session.id, outcome, "reconciliation found a missed Checkout session");
                 report.fixed.push((session.id.clone(), outcome));
             }
             Ok(_) => {}
@@ -55,9 +62,9 @@ pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Re
         }
     }
     for subscription in state.payments.subscriptions().await? {
-        match Box::pin(subscription_in_line(state, &subscription)).await {
+        match Box::pin(subscription_in_line(state, &subscription, dry_run)).await {
             Ok(Some(outcome)) => {
-                tracing::warn!(subscription_id = %subscription.id, outcome, "reconciliation applied a missed subscription change");
+                tracing::warn!(subscription_id = %subscription.id, outcome, "reconciliation found a missed subscription change");
                 report.fixed.push((subscription.id.clone(), outcome));
             }
             Ok(None) => {}
@@ -70,13 +77,38 @@ pub async fn stripe(state: &AppState, since: DateTime<Utc>) -> anyhow::Result<Re
     Ok(report)
 }
 
+/// What `webhook::completed_session` would change for a session, read only: a paid
+/// order still pending is settled; an account that does not follow the session's
+/// subscription yet, and may take it, follows it.
+async fn session_would_change(state: &AppState, session: &CheckoutSessionDetails) -> anyhow::Result<&'static str> {
+    match session.mode.as_str() {
+        "payment" => {
+            let Some(order_id) = &session.order_id else { return Ok("ignored_no_order") };
+            let pending = state.store.order(order_id).await?.is_some_and(|o| o.status == OrderStatus::Pending);
+            Ok(if pending && crate::fulfilment::payment_of(session).is_some() { "would_settle_order" } else { "settled" })
+        }
+        "subscription" => {
+            let (Some(customer), Some(subscription_id)) = (&session.customer, &session.subscription) else { return Ok("ignored") };
+            let Some(account_id) = state.store.account_id_by_stripe_customer(customer).await? else { return Ok("unknown_customer") };
+            let local = state.store.subscription(&account_id).await?;
+            let follows = local.as_ref().is_some_and(|s| s.stripe_subscription_id.as_deref() == Some(subscription_id.as_str()));
+            let may_take = local.as_ref().is_none_or(|s| s.follows_stripe_subscription(subscription_id, true));
+            Ok(if !follows && may_take { "would_follow_subscription" } else { "followed" })
+        }
+        _ => Ok("ignored_checkout_mode"),
+    }
+}
+
 /// Applies Stripe's current record of a subscription to the account that follows it,
 /// when they differ; ends a second one that bills beside it. A subscription no account
 /// follows yet is left to its checkout session. The outcome when something changed.
-async fn subscription_in_line(state: &AppState, stripe: &SubscriptionDetails) -> anyhow::Result<Option<&'static str>> {
+async fn subscription_in_line(state: &AppState, stripe: &SubscriptionDetails, dry_run: bool) -> anyhow::Result<Option<&'static str>> {
     let Some(account_id) = state.store.account_id_by_stripe_customer(&stripe.customer).await? else { return Ok(None) };
     let Some(local) = state.store.subscription(&account_id).await? else { return Ok(None) };
     if local.is_duplicated_by(&stripe.id, crate::webhook::status_from_stripe(&stripe.status)) {
+        if dry_run {
+            return Ok(Some("would_end_duplicate_subscription"));
+        }
         return crate::fulfilment::end_duplicate_subscription(state, &account_id, &stripe.id).await.map(Some);
     }
     // Pilot accounts are complimentary by an operator's decision, not Stripe's.
@@ -86,6 +118,9 @@ async fn subscription_in_line(state: &AppState, stripe: &SubscriptionDetails) ->
     let mut change = crate::webhook::change_from(state, stripe).await?;
     if !change.would_change(&local) {
         return Ok(None);
+    }
+    if dry_run {
+        return Ok(Some("would_update_subscription"));
     }
     // Stripe's record as of now: newer than any event already applied.
     change.only_subscription = Some(stripe.id.clone());

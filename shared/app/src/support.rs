@@ -1,6 +1,7 @@
 //! What support does for one account (`ops account ...`): a feature switched on or off
-//! over the plan's default, a trial extended. Each is a conditional write of what was
-//! read, retried when something changed in between, and idempotent.
+//! over the plan's default, a trial extended, a user deactivated. Each is a conditional
+//! write of what was read, retried when something changed in between, and idempotent;
+//! with `dry_run` it reads and answers what it would write, and writes nothing.
 
 use std::collections::BTreeMap;
 
@@ -11,9 +12,13 @@ use crate::state::AppState;
 use domain::account::SubscriptionStatus;
 
 /// Deactivates a user: every request with their tokens is then 403 `user_inactive` (the
-/// guards read the user record on every request). True when this call did it.
-pub async fn deactivate_user(state: &AppState, user_id: &str) -> anyhow::Result<bool> {
-    state.store.user(user_id).await?.ok_or_else(|| anyhow::anyhow!("no user {user_id}"))?;
+/// guards read the user record on every request). True when this call did it (or, in
+/// a dry run, would).
+pub async fn deactivate_user(state: &AppState, user_id: &str, dry_run: bool) -> anyhow::Result<bool> {
+    let user = state.store.user(user_id).await?.ok_or_else(|| anyhow::anyhow!("no user {user_id}"))?;
+    if dry_run {
+        return Ok(user.deactivated_at.is_none());
+    }
     state.store.deactivate_user(user_id, Utc::now()).await
 }
 
@@ -32,6 +37,7 @@ pub async fn set_feature(
     account_id: &str,
     flag: &str,
     value: Option<bool>,
+    dry_run: bool,
 ) -> anyhow::Result<(BTreeMap<String, bool>, BTreeMap<String, bool>)> {
     anyhow::ensure!(valid_flag(flag), "{flag:?} is not a feature flag name (lower-case letters, digits, _)");
     until_settled(
@@ -43,7 +49,7 @@ pub async fn set_feature(
                 Some(on) => after.insert(flag.to_owned(), on),
                 None => after.remove(flag),
             };
-            if after == before {
+            if after == before || dry_run {
                 return Ok(Some((before, after)));
             }
             Ok(state.store.set_feature_overrides(account_id, &before, &after).await?.then_some((before, after)))
@@ -80,7 +86,11 @@ pub async fn extend_trial(
                 // Within the hour counts as run already: a second run changes nothing.
                 Some(end) if end + Duration::hours(1) >= wanted => Ok(Some((before, end))),
                 _ if dry_run => Ok(Some((before, wanted))),
-                _ => Ok(state.store.set_trial_end(account_id, before, wanted).await?.then_some((before, wanted))),
+                _ => Ok(state
+                    .store
+                    .set_period_end(account_id, SubscriptionStatus::Trialing, before, wanted)
+                    .await?
+                    .then_some((before, wanted))),
             }
         },
         || anyhow::anyhow!("the subscription kept changing"),

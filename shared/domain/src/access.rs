@@ -101,6 +101,8 @@ mod tests {
         assert_eq!(sub.status, SubscriptionStatus::Trialing);
         assert_eq!(check_subscription(Some(&sub), now), Err(SubscriptionDenial::Inactive(Box::new(sub.clone()))));
         sub.status = SubscriptionStatus::Complimentary;
+        assert!(check_subscription(Some(&sub), now).is_err(), "a grant that ended");
+        sub.current_period_end = None;
         assert_eq!(check_subscription(Some(&sub), now), Ok(()));
     }
 

@@ -321,12 +321,41 @@ impl Subscription {
         DateTime::from_timestamp((earliest.timestamp() + hour - 1) / hour * hour, 0)
     }
 
-    /// Live = active, complimentary, past_due, or a trial that has not ended.
+    /// Live = active, past_due, complimentary (until its end, when the grant has one),
+    /// or a trial that has not ended.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         match self.status {
-            SubscriptionStatus::Active | SubscriptionStatus::Complimentary | SubscriptionStatus::PastDue => true,
+            SubscriptionStatus::Active | SubscriptionStatus::PastDue => true,
+            SubscriptionStatus::Complimentary => self.current_period_end.is_none_or(|end| end > now),
             SubscriptionStatus::Trialing => self.current_period_end.is_some_and(|end| end > now),
             SubscriptionStatus::Canceled | SubscriptionStatus::Incomplete => false,
+        }
+    }
+
+    /// The pilot rule (`backfill_pilot`, `ops account grant-complimentary`): what the
+    /// subscription becomes when the account is granted a complimentary Pro plan,
+    /// `until` a time or without end; None when nothing changes. A canceled or past-due
+    /// subscription is left alone (a customer who left or owes money is no pilot); one
+    /// complimentary already keeps its grant, and only moves its end when `until` names
+    /// another. Seats and Stripe ids are kept.
+    pub fn complimentary_grant(current: Option<&Subscription>, account_id: &str, until: Option<DateTime<Utc>>) -> Option<Subscription> {
+        match current {
+            Some(current) if matches!(current.status, SubscriptionStatus::Canceled | SubscriptionStatus::PastDue) => None,
+            Some(current) if current.status == SubscriptionStatus::Complimentary => until
+                .filter(|until| current.current_period_end != Some(*until))
+                .map(|until| Subscription { current_period_end: Some(until), ..current.clone() }),
+            _ => Some(Subscription {
+                account_id: account_id.to_owned(),
+                plan: "pro".to_owned(),
+                status: SubscriptionStatus::Complimentary,
+                seat_limit: current.map_or(1, |c| c.seat_limit),
+                current_period_start: None,
+                current_period_end: until,
+                cancel_at_period_end: false,
+                stripe_subscription_id: current.and_then(|c| c.stripe_subscription_id.clone()),
+                stripe_price_id: current.and_then(|c| c.stripe_price_id.clone()),
+                open_checkout: None,
+            }),
         }
     }
 }
@@ -430,12 +459,33 @@ mod tests {
         let earlier = Some(now - Duration::hours(1));
         assert!(sub(SubscriptionStatus::Active, None).is_live(now));
         assert!(sub(SubscriptionStatus::Complimentary, None).is_live(now));
+        assert!(sub(SubscriptionStatus::Complimentary, later).is_live(now), "a grant until later");
+        assert!(!sub(SubscriptionStatus::Complimentary, earlier).is_live(now), "a grant that ended");
         assert!(sub(SubscriptionStatus::PastDue, earlier).is_live(now));
         assert!(sub(SubscriptionStatus::Trialing, later).is_live(now));
         assert!(!sub(SubscriptionStatus::Trialing, earlier).is_live(now));
         assert!(!sub(SubscriptionStatus::Trialing, None).is_live(now));
         assert!(!sub(SubscriptionStatus::Canceled, later).is_live(now));
         assert!(!sub(SubscriptionStatus::Incomplete, later).is_live(now));
+    }
+
+    #[test]
+    fn the_pilot_rule_grants_once_and_moves_only_an_end() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let until = now + Duration::days(30);
+        let fresh = Subscription::complimentary_grant(None, "a", None).unwrap();
+        assert_eq!((fresh.status, fresh.plan.as_str(), fresh.current_period_end), (SubscriptionStatus::Complimentary, "pro", None));
+        let trial = Subscription { seat_limit: 3, stripe_price_id: Some("price_1".into()), ..sub(SubscriptionStatus::Trialing, Some(now)) };
+        let granted = Subscription::complimentary_grant(Some(&trial), "a", Some(until)).unwrap();
+        assert_eq!((granted.status, granted.current_period_end), (SubscriptionStatus::Complimentary, Some(until)));
+        assert_eq!((granted.seat_limit, granted.stripe_price_id.as_deref()), (3, Some("price_1")), "seats and Stripe ids kept");
+        assert_eq!(Subscription::complimentary_grant(Some(&granted), "a", Some(until)), None, "granted already");
+        assert_eq!(Subscription::complimentary_grant(Some(&granted), "a", None), None, "an end is never dropped");
+        let later = Subscription::complimentary_grant(Some(&granted), "a", Some(until + Duration::days(1))).unwrap();
+        assert_eq!(later.current_period_end, Some(until + Duration::days(1)), "the end moves");
+        for status in [SubscriptionStatus::Canceled, SubscriptionStatus::PastDue] {
+            assert_eq!(Subscription::complimentary_grant(Some(&sub(status, None)), "a", None), None, "{status:?}");
+        }
     }
 
     #[test]

@@ -98,8 +98,8 @@ impl Subscription {
     pub fn has_pro_entitlement(&self, now: DateTime<Utc>) -> bool {
         PRO_PLANS.contains(&self.plan.as_str())
             && match self.status {
-                SubscriptionStatus::Active | SubscriptionStatus::Complimentary => true,
-                SubscriptionStatus::Trialing => self.current_period_end.is_some_and(|end| end > now),
+                SubscriptionStatus::Active => true,
+                SubscriptionStatus::Complimentary | SubscriptionStatus::Trialing => self.is_live(now),
                 _ => false,
             }
     }
@@ -135,6 +135,8 @@ mod tests {
         sub.current_period_end = Some(now - Duration::hours(1));
         assert!(!sub.has_pro_entitlement(now));
         sub.status = SubscriptionStatus::Complimentary;
+        assert!(!sub.has_pro_entitlement(now), "a grant that ended");
+        sub.current_period_end = None;
         assert!(sub.has_pro_entitlement(now) && !sub.is_paid());
         sub.plan = "starter".into();
         assert!(!sub.has_pro_entitlement(now) && !sub.is_paid());

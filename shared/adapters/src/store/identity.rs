@@ -269,8 +269,15 @@ impl Store {
         super::written(request.send().await)
     }
 
-    /// Moves a trial's end, if the subscription is still the trial read (`seen_end`).
-    pub async fn set_trial_end(&self, account_id: &str, seen_end: Option<DateTime<Utc>>, end: DateTime<Utc>) -> anyhow::Result<bool> {
+    /// Moves the end of a trial or of a complimentary grant, if the subscription is
+    /// still in `status` with the end read (`seen_end`).
+    pub async fn set_period_end(
+        &self,
+        account_id: &str,
+        status: domain::account::SubscriptionStatus,
+        seen_end: Option<DateTime<Utc>>,
+        end: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
         let mut request = self
             .client
             .update_item()
@@ -279,20 +286,21 @@ impl Store {
             .update_expression("SET current_period_end = :end")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":end", super::item_value(&end)?)
-            .expression_attribute_values(":trialing", super::item_value(&domain::account::SubscriptionStatus::Trialing)?);
+            .expression_attribute_values(":status", super::item_value(&status)?);
         request = match seen_end {
             Some(seen) => request
-                .condition_expression("#status = :trialing AND current_period_end = :seen")
+                .condition_expression("#status = :status AND current_period_end = :seen")
                 .expression_attribute_values(":seen", super::item_value(&seen)?),
             None => request
                 .condition_expression(
-                    "#status = :trialing AND (attribute_not_exists(current_period_end) OR attribute_type(current_period_end, :null))",
+                    "#status = :status AND (attribute_not_exists(current_period_end) OR attribute_type(current_period_end, :null))",
                 )
                 .expression_attribute_values(":null", s("NULL")),
         };
         super::written(request.send().await)
     }
 
+    /// Applies a patch and returns the updated account (one UpdateItem).
     pub async fn update_account(&self, account_id: &str, patch: &AccountPatch) -> anyhow::Result<Option<Account>> {
         let mut sets = Vec::new();
         let mut request = self.client.update_item().table_name(&self.table);
