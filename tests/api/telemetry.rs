@@ -236,3 +236,20 @@ async fn aws_calls_carry_the_invocations_trace_header() {
     assert!(!seen.is_empty());
     assert!(seen.iter().all(|h| h.as_deref() == Some(trace)), "{seen:?}");
 }
+
+/// A free petition checkout, written settled with its petition in one transaction, is
+/// counted as an order opened and fulfilled (its 0 cents add nothing to the sums).
+#[tokio::test]
+async fn a_free_checkout_is_counted_as_opened_and_fulfilled() {
+    let logs = install_log_capture();
+    let app = petition_app().await;
+    let ada = app.register(&unique_email()).await;
+    let free = json!({"template_id": "family-petition", "plan_id": "family-self-serve", "addon_benefit_ids": []});
+    let reply = app.post("/v1/petitions/initiate-checkout", &free, Some(&ada.access_token)).await;
+    assert_eq!((reply.status, &reply.body["total_cents"]), (200, &json!(0)), "{}", reply.body);
+    let found = metrics(&logs.take());
+    for (name, value) in [("OrdersOpened", 1), ("OrdersFulfilled", 1)] {
+        let counted: Vec<_> = found.iter().filter(|m| m.name == name && m.values.get(1).is_some_and(|v| v == "petition_checkout")).collect();
+        assert_eq!(counted.iter().map(|m| m.value.clone()).collect::<Vec<_>>(), [json!(value)], "{name}: {found:?}");
+    }
+}

@@ -94,6 +94,26 @@ impl Catalogues {
         Ok((*found).clone())
     }
 
+    /// Several task models by id (one BatchGetItem for those not held); an unknown id
+    /// is left out, and not held.
+    pub async fn task_models(&self, store: &Store, task_model_ids: &[String]) -> anyhow::Result<HashMap<String, TaskModel>> {
+        let keys: Vec<String> = task_model_ids.iter().map(|id| format!("model#{id}")).collect();
+        let load = async |missing: Vec<String>| {
+            let ids: Vec<&str> = missing.iter().filter_map(|key| key.strip_prefix("model#")).collect();
+            let mut models = store.task_models(&ids).await?;
+            Ok(missing.iter().map(|key| (key.clone(), key.strip_prefix("model#").and_then(|id| models.remove(id)))).collect::<Vec<_>>())
+        };
+        let found = self.petitions.get_many(store, self.ttl, &keys, load).await?;
+        let mut models = HashMap::new();
+        for (key, model) in found {
+            match model.as_ref() {
+                Some(model) => drop(models.insert(model.id.clone(), model.clone())),
+                None => self.petitions.forget(&key),
+            }
+        }
+        Ok(models)
+    }
+
     /// The task models of a document type preset, cheapest first (one Query when not held).
     pub async fn task_models_of_preset(&self, store: &Store, preset_id: &str) -> anyhow::Result<Arc<Vec<TaskModel>>> {
         self.petitions.get(store, self.ttl, &format!("preset#{preset_id}"), store.task_models_of_preset(preset_id)).await
@@ -137,24 +157,50 @@ impl Shelf {
         key: &str,
         load: impl Future<Output = anyhow::Result<V>>,
     ) -> anyhow::Result<Arc<V>> {
+        let keys = [key.to_owned()];
+        let mut found = self.get_many(store, ttl, &keys, async |_| Ok(vec![(key.to_owned(), load.await?)])).await?;
+        found.remove(key).ok_or_else(|| anyhow::anyhow!("the catalogue's load of {key} returned nothing"))
+    }
+
+    /// The entries `keys`: those held (and trusted, or still current), and the rest
+    /// from one `load` of the keys missing, which answers each as (key, value).
+    async fn get_many<V: Send + Sync + 'static>(
+        &self,
+        store: &Store,
+        ttl: Duration,
+        keys: &[String],
+        load: impl AsyncFnOnce(Vec<String>) -> anyhow::Result<Vec<(String, V)>>,
+    ) -> anyhow::Result<HashMap<String, Arc<V>>> {
         let due = self.held().since.is_some_and(|since| since.elapsed() >= ttl);
         if due {
             self.revalidate(store).await?;
         }
-        let generation = {
+        let mut found = HashMap::new();
+        let (missing, generation) = {
             let mut held = self.held();
-            if let Some(value) = held.entries.get(key).cloned().and_then(|v| v.downcast::<V>().ok()) {
-                return Ok(value);
+            let mut missing = Vec::new();
+            for key in keys {
+                match held.entries.get(key).cloned().and_then(|v| v.downcast::<V>().ok()) {
+                    Some(value) => drop(found.insert(key.clone(), value)),
+                    None => missing.push(key.clone()),
+                }
+            }
+            if missing.is_empty() {
+                return Ok(found);
             }
             held.since.get_or_insert_with(Instant::now);
-            held.generation
+            (missing, held.generation)
         };
-        let value = Arc::new(load.await?);
+        let loaded = load(missing).await?;
         let mut held = self.held();
-        if held.generation == generation {
-            held.entries.insert(key.to_owned(), value.clone());
+        for (key, value) in loaded {
+            let value = Arc::new(value);
+            if held.generation == generation {
+                held.entries.insert(key.clone(), value.clone());
+            }
+            found.insert(key, value);
         }
-        Ok(value)
+        Ok(found)
     }
 
     /// Reads the catalogue's version and drops the entries if it is not theirs;

@@ -77,7 +77,7 @@ pub(crate) fn payment_of(session: &CheckoutSessionDetails) -> Option<Payment> {
 /// The product's delivery of what the order bought (each idempotent per order).
 async fn deliver(state: &AppState, order: &Order) -> anyhow::Result<Delivery> {
     match &order.item {
-        OrderItem::PetitionCheckout(item) => crate::petitions::deliver_checkout(state, order, item).await,
+        OrderItem::PetitionCheckout(item) => crate::petitions::deliver_checkout(state, order, item, crate::petitions::Paid::AtStripe).await,
         OrderItem::AddonPurchase(item) => crate::petitions::deliver_addons(state, order, item).await,
         OrderItem::TaskUpgrade(item) => crate::tasks::deliver_upgrade(state, order, item).await,
         OrderItem::WillPayment(item) => crate::wills::deliver_payment(state, order, item).await,

@@ -11,7 +11,7 @@ use adapters::payments::{PaymentCheckout, PaymentsError};
 use adapters::store::orders::{OpenPurchase, OrderCursor};
 use domain::Invalid;
 use domain::account::Caller;
-use domain::order::{Order, OrderItem, OrderStatus, RefundReason, Transition};
+use domain::order::{FREE_PAYMENT_REFERENCE, Order, OrderItem, OrderStatus, RefundReason, Transition};
 
 /// What buying and reading orders refuse; `web::error` gives each its status and code.
 #[derive(Debug, thiserror::Error)]
@@ -48,14 +48,21 @@ impl CheckoutStarted {
     fn of(order: &Order) -> Self {
         CheckoutStarted { order_id: order.id.clone(), total_cents: order.amount_cents, checkout_url: order.checkout_url.clone() }
     }
+
+    /// What a free checkout answers: the order, fulfilled at once.
+    pub fn free(order: &Order) -> Self {
+        CheckoutStarted { order_id: order.id.clone(), total_cents: 0, checkout_url: None }
+    }
 }
 
 /// What opening a purchase came to.
 pub enum Opened {
     /// Pay at `checkout_url`.
     Payment(CheckoutStarted),
-    /// Nothing is owed: the caller delivers the stored, pending order at once and
-    /// settles it with [`settle_free`].
+    /// Nothing is owed: the order, not stored yet, is delivered at once by the caller,
+    /// who writes it settled with what it delivers in one transaction where the
+    /// delivery is one ([`Order::settled_free`], then [`count_free`]), else stores it
+    /// pending first ([`record_free`]) and settles it after ([`settle_free`]).
     Free(Box<Order>),
 }
 
@@ -76,8 +83,6 @@ pub async fn start_checkout(
     let now = Utc::now();
     let order = Order::new(adapters::new_id(), item, account_id, &caller.user_id, amount_cents, now);
     if amount_cents == 0 {
-        state.store.put_free_order(&order).await?;
-        crate::metrics::order_opened(order.item.kind(), 0);
         return Ok(Opened::Free(Box::new(order)));
     }
     if !state.payments.is_configured() {
@@ -134,13 +139,27 @@ async fn open_session(state: &AppState, order: &Order, expires_at: DateTime<Utc>
     Ok(url)
 }
 
-/// Settles a free order its caller delivered.
-pub async fn settle_free(state: &AppState, order: &Order) -> OrdersResult<CheckoutStarted> {
-    if state.store.settle_order(&order.id, Transition::DELIVERED, "free", None, Utc::now()).await? {
+/// Stores a free order, pending, before a delivery of several writes.
+pub async fn record_free(state: &AppState, order: &Order) -> OrdersResult<()> {
+    state.store.put_free_order(order).await?;
+    crate::metrics::order_opened(order.item.kind(), 0);
+    Ok(())
+}
+
+/// Settles a free order its caller delivered after [`record_free`].
+pub async fn settle_free(state: &AppState, order: &Order) -> OrdersResult<()> {
+    if state.store.settle_order(&order.id, Transition::DELIVERED, FREE_PAYMENT_REFERENCE, None, Utc::now()).await? {
         crate::metrics::order_fulfilled(order.item.kind(), 0);
     }
-    Ok(CheckoutStarted { order_id: order.id.clone(), total_cents: 0, checkout_url: None })
+    Ok(())
 }
+
+/// Counts a free order written settled with its delivery: opened and fulfilled.
+pub(crate) fn count_free(order: &Order) {
+    crate::metrics::order_opened(order.item.kind(), 0);
+    crate::metrics::order_fulfilled(order.item.kind(), 0);
+}
+
 
 /// An order as its buyer sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

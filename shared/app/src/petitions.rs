@@ -129,11 +129,17 @@ async fn checkout(state: &AppState, caller: &Caller, item: OrderItem, total: i64
         Opened::Payment(started) => Ok(started),
         Opened::Free(order) => {
             match &order.item {
-                OrderItem::PetitionCheckout(item) => deliver_checkout(state, &order, item).await?,
-                OrderItem::AddonPurchase(item) => deliver_addons(state, &order, item).await?,
+                // The petition's creation is one transaction: the order is written in it, settled.
+                OrderItem::PetitionCheckout(item) => deliver_checkout(state, &order, item, Paid::Nothing).await?,
+                OrderItem::AddonPurchase(item) => {
+                    crate::orders::record_free(state, &order).await?;
+                    deliver_addons(state, &order, item).await?;
+                    crate::orders::settle_free(state, &order).await?;
+                    Delivery::Delivered
+                }
                 other => return Err(anyhow::anyhow!("not a petition order: {}", other.kind()).into()),
             };
-            Ok(crate::orders::settle_free(state, &order).await?)
+            Ok(CheckoutStarted::free(&order))
         }
     }
 }
@@ -273,7 +279,15 @@ fn task_messages<'a>(petition_id: &str, benefits: impl IntoIterator<Item = &'a P
 /// Delivers a paid petition checkout: the petition, its benefit rows and root form
 /// task in one transaction (once), then the task messages (again on a retry: the
 /// worker ignores duplicates).
-pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &PetitionCheckout) -> anyhow::Result<Delivery> {
+/// How a petition checkout was paid: at Stripe (the order is stored and settled by the
+/// fulfilment), or not at all (the order is written settled with the petition).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Paid {
+    AtStripe,
+    Nothing,
+}
+
+pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &PetitionCheckout, paid: Paid) -> anyhow::Result<Delivery> {
     let now = Utc::now();
     let petition = Petition {
         id: ordered.petition_id.clone(),
@@ -283,29 +297,39 @@ pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &
         order_id: order.id.clone(),
         created_at: now,
     };
-    let required = |id: String| async move {
-        state.catalogues.task_model(&state.store, &id).await?.ok_or_else(|| anyhow::anyhow!("task model {id} is missing"))
-    };
-    let root_model = required(ordered.root_form_task_model_id.clone()).await?;
     let row = |source| move |b: &Benefit| PetitionBenefit::new(b, source, &order.id, now);
     let benefits: Vec<PetitionBenefit> = (ordered.included.iter().map(row(BenefitSource::PlanIncluded)))
         .chain(ordered.addons.iter().map(row(BenefitSource::AddonPurchased)))
         .collect();
-    // Bought together, a task and its upgrade: the task is created on its final model.
     let messages = task_messages(&petition.id, &benefits);
-    let mut presets = std::collections::BTreeMap::new();
+    // The root form's model and every model a task is added on, in one read.
+    let mut wanted: Vec<String> = vec![ordered.root_form_task_model_id.clone()];
     for message in &messages {
-        if let TaskEffect::AddTask { task_model_id } = &message.effect {
-            presets.insert(task_model_id.clone(), required(task_model_id.clone()).await?.document_type_preset_id);
+        if let TaskEffect::AddTask { task_model_id } = &message.effect
+            && !wanted.contains(task_model_id)
+        {
+            wanted.push(task_model_id.clone());
         }
     }
-    let (messages, upgraded_root) = petition::fold_upgrades(messages, &root_model.document_type_preset_id, |id| presets.get(id).cloned());
-    let root_model = match upgraded_root {
-        Some(id) => required(id).await?,
-        None => root_model,
+    let mut models = state.catalogues.task_models(&state.store, &wanted).await?;
+    if let Some(missing) = wanted.iter().find(|id| !models.contains_key(*id)) {
+        anyhow::bail!("task model {missing} is missing");
+    }
+    // Bought together, a task and its upgrade: the task is created on its final model.
+    let root_preset = models[&ordered.root_form_task_model_id].document_type_preset_id.clone();
+    let (messages, upgraded_root) =
+        petition::fold_upgrades(messages, &root_preset, |id| models.get(id).map(|m| m.document_type_preset_id.clone()));
+    let root_id = upgraded_root.unwrap_or_else(|| ordered.root_form_task_model_id.clone());
+    let root_model = match models.remove(&root_id) {
+        Some(model) => model,
+        None => state.catalogues.task_model(&state.store, &root_id).await?.ok_or_else(|| anyhow::anyhow!("task model {root_id} is missing"))?,
     };
     let root_task = Task::new(&petition, petition::ROOT_FORM_ORIGIN, None, &root_model, &BTreeSet::new(), now);
-    state.store.create_petition(&petition, &benefits, &root_task, &petition::placeholders(&root_model)).await?;
+    let free_order = (paid == Paid::Nothing).then(|| order.settled_free(now));
+    let created = state.store.create_petition(&petition, &benefits, &root_task, &petition::placeholders(&root_model), free_order.as_ref()).await?;
+    if created && let Some(order) = &free_order {
+        crate::orders::count_free(order);
+    }
     state.queue.send(&messages).await?;
     Ok(Delivery::Delivered)
 }

@@ -28,6 +28,9 @@ pub enum OrderStatus {
     RefundFailed,
 }
 
+/// The payment reference of an order nothing was owed for.
+pub const FREE_PAYMENT_REFERENCE: &str = "free";
+
 /// A status change of an order: the statuses it may leave and the one it reaches.
 /// The store applies it as one conditional update, so of two deliveries racing to
 /// settle an order exactly one does.
@@ -236,6 +239,16 @@ impl Order {
             fulfilled_at: None,
             payment_reference: None,
             refund: None,
+        }
+    }
+
+    /// A free order as it is stored once delivered: fulfilled now, nothing paid.
+    pub fn settled_free(&self, now: DateTime<Utc>) -> Order {
+        Order {
+            status: OrderStatus::Fulfilled,
+            fulfilled_at: Some(now),
+            payment_reference: Some(FREE_PAYMENT_REFERENCE.to_owned()),
+            ..self.clone()
         }
     }
 

@@ -17,6 +17,8 @@
 //! catalogue in memory (`app::catalogue`) reads the version to know whether what it
 //! holds is still current.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
 use super::schema::GSI1;
@@ -164,6 +166,21 @@ impl Store {
 
     pub async fn task_model(&self, task_model_id: &str) -> anyhow::Result<Option<TaskModel>> {
         self.get(&task_model_pk(task_model_id), "TASKMODEL").await
+    }
+
+    /// The task models of `task_model_ids` (distinct, at most 100) that exist, by id
+    /// (one BatchGetItem).
+    pub async fn task_models(&self, task_model_ids: &[&str]) -> anyhow::Result<HashMap<String, TaskModel>> {
+        let pks: Vec<String> = task_model_ids.iter().map(|id| task_model_pk(id)).collect();
+        let keys: Vec<(&str, &str)> = pks.iter().map(|pk| (pk.as_str(), "TASKMODEL")).collect();
+        let mut found = self.get_many(&keys).await?;
+        let mut models = HashMap::new();
+        for (id, pk) in task_model_ids.iter().zip(&pks) {
+            if let Some(model) = found.take::<TaskModel>(pk, "TASKMODEL")? {
+                models.insert((*id).to_owned(), model);
+            }
+        }
+        Ok(models)
     }
 
     /// Models of one document type preset, cheapest first (one Query on GSI1).

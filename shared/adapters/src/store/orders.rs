@@ -28,7 +28,7 @@ fn purchase_sk(purchase_key: &str) -> String {
 }
 
 /// The order item with its place in the account's list.
-fn order_item(order: &Order) -> anyhow::Result<Item> {
+pub(super) fn order_item(order: &Order) -> anyhow::Result<Item> {
     let mut order_item = item(&order_pk(&order.id), ORDER_SK, order)?;
     order_item.insert("gsi1pk".into(), s(account_pk(&order.account_id)));
     order_item.insert("gsi1sk".into(), s(format!("ORDER#{}#{}", order.created_at.to_rfc3339(), order.id)));

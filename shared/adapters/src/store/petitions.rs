@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use super::identity::account_pk;
 use super::schema::GSI1;
 use super::{Item, Store, condition_failed_at, from_item, item, item_value, key, s, written};
+use domain::order::Order;
 use domain::petition::{Petition, PetitionBenefit, Task, TaskData, TaskStatus};
 
 fn petition_pk(petition_id: &str) -> String {
@@ -78,14 +79,16 @@ impl Store {
         Ok(items)
     }
 
-    /// The petition, its plan's and add-ons' benefit rows and its root form task, in one
-    /// transaction. False when the petition exists already (a retried delivery).
+    /// The petition, its plan's and add-ons' benefit rows and its root form task (and,
+    /// for a free checkout, its order, settled), in one transaction. False when the
+    /// petition exists already (a retried delivery).
     pub async fn create_petition(
         &self,
         petition: &Petition,
         benefits: &[PetitionBenefit],
         root_task: &Task,
         root_data: &[TaskData],
+        free_order: Option<&Order>,
     ) -> anyhow::Result<bool> {
         let pk = petition_pk(&petition.id);
         let mut row = item(&pk, "PETITION", petition)?;
@@ -97,6 +100,13 @@ impl Store {
             items.push(self.new_item_write(&pk, &benefit_sk(&benefit.benefit_id), benefit)?);
         }
         items.extend(self.task_items(root_task, root_data)?);
+        // A free order is written settled with what it bought: nothing was paid, so
+        // nothing needs recording before the delivery (an order of a failed creation
+        // is not written either).
+        if let Some(order) = free_order {
+            let put = Put::builder().table_name(&self.table).set_item(Some(super::orders::order_item(order)?)).build()?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
         match self.transact(items).await {
             Ok(_) => Ok(true),
             Err(err) => match condition_failed_at(err, format_args!("creating petition {}", petition.id))? {
