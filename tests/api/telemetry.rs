@@ -249,7 +249,8 @@ async fn a_free_checkout_is_counted_as_opened_and_fulfilled() {
     assert_eq!((reply.status, &reply.body["total_cents"]), (200, &json!(0)), "{}", reply.body);
     let found = metrics(&logs.take());
     for (name, value) in [("OrdersOpened", 1), ("OrdersFulfilled", 1)] {
-        let counted: Vec<_> = found.iter().filter(|m| m.name == name && m.values.get(1).is_some_and(|v| v == "petition_checkout")).collect();
+        let counted: Vec<_> =
+            found.iter().filter(|m| m.name == name && m.values.get(1).is_some_and(|v| v == "petition_checkout")).collect();
         assert_eq!(counted.iter().map(|m| m.value.clone()).collect::<Vec<_>>(), [json!(value)], "{name}: {found:?}");
     }
 }

@@ -160,7 +160,6 @@ pub(crate) fn count_free(order: &Order) {
     crate::metrics::order_fulfilled(order.item.kind(), 0);
 }
 
-
 /// An order as its buyer sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderView {

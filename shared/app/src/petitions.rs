@@ -322,11 +322,14 @@ pub(crate) async fn deliver_checkout(state: &AppState, order: &Order, ordered: &
     let root_id = upgraded_root.unwrap_or_else(|| ordered.root_form_task_model_id.clone());
     let root_model = match models.remove(&root_id) {
         Some(model) => model,
-        None => state.catalogues.task_model(&state.store, &root_id).await?.ok_or_else(|| anyhow::anyhow!("task model {root_id} is missing"))?,
+        None => {
+            state.catalogues.task_model(&state.store, &root_id).await?.ok_or_else(|| anyhow::anyhow!("task model {root_id} is missing"))?
+        }
     };
     let root_task = Task::new(&petition, petition::ROOT_FORM_ORIGIN, None, &root_model, &BTreeSet::new(), now);
     let free_order = (paid == Paid::Nothing).then(|| order.settled_free(now));
-    let created = state.store.create_petition(&petition, &benefits, &root_task, &petition::placeholders(&root_model), free_order.as_ref()).await?;
+    let created =
+        state.store.create_petition(&petition, &benefits, &root_task, &petition::placeholders(&root_model), free_order.as_ref()).await?;
     if created && let Some(order) = &free_order {
         crate::orders::count_free(order);
     }
