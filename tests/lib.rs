@@ -402,7 +402,9 @@ impl TestApp {
         use clap::Parser;
         let cli = local::ops::Cli::try_parse_from(std::iter::once("ops").chain(args.iter().copied()))?;
         let mut out = Vec::new();
-        local::ops::Ops::with_state(sdk_config().await, self.state.clone()).run(cli.command, &mut out).await?;
+        let ops = local::ops::Ops::with_state(sdk_config().await, self.state.clone());
+        // Boxed: a command may hold the webhook's whole path, too deep a future for a test thread's stack.
+        Box::pin(ops.run(cli.command, &mut out)).await?;
         Ok(String::from_utf8(out)?)
     }
 

@@ -131,12 +131,15 @@ impl Ops {
             Command::SeedPetitions { path } => setup::seed_petitions(self, path, out).await,
             Command::StripeTrigger { file } => setup::stripe_trigger(&file, out).await,
             Command::BackfillPilot { dry_run, output } => setup::backfill_pilot(self, dry_run, &output, out).await,
-            Command::ReconcileStripe { since, dry_run, output } => setup::reconcile_stripe(self, since, dry_run, &output, out).await,
+            // Boxed: the webhook's whole path is inside, too deep a future for a thread's stack.
+            Command::ReconcileStripe { since, dry_run, output } => {
+                Box::pin(setup::reconcile_stripe(self, since, dry_run, &output, out)).await
+            }
             Command::Event { name } => setup::event(self, &name, out).await,
             Command::Account(command) => account::run(self, command, out).await,
-            Command::Orders(command) => orders::run(self, command, out).await,
+            Command::Orders(command) => Box::pin(orders::run(self, command, out)).await,
             Command::Queue(command) => queue::run(self, command, out).await,
-            Command::Stripe(command) => stripe::run(self, command, out).await,
+            Command::Stripe(command) => Box::pin(stripe::run(self, command, out)).await,
         }
     }
 

@@ -87,8 +87,8 @@ pub(super) async fn run(ops: &Ops, command: Command, out: &mut (dyn Write + Send
                 });
             }
             let replayed = match (&event_id, since) {
-                (Some(id), _) => vec![app::webhook::replay_event(&state, id).await?],
-                (None, Some(since)) => app::webhook::replay_since(&state, since).await?,
+                (Some(id), _) => vec![Box::pin(app::webhook::replay_event(&state, id)).await?],
+                (None, Some(since)) => Box::pin(app::webhook::replay_since(&state, since)).await?,
                 (None, None) => anyhow::bail!("give an event id or --since"),
             };
             for event in replayed.iter().filter(|r| r.applied) {
